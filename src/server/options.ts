@@ -1,0 +1,39 @@
+/**
+ * How a partyhouse server is started: by the CLI after loading config and bundling, by the
+ * test helpers, or by a program embedding partyhouse.
+ */
+import type { StorageService } from "../storage/contract.js";
+import type { Logger } from "../runtime/logger.js";
+
+/** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
+export type PartyExports = Record<string, unknown>;
+
+export interface StaticAssetsOptions {
+  /** Absolute path of the folder to serve. */
+  root: string;
+  singlePageApp?: boolean;
+  browserTTL?: number | null;
+  edgeTTL?: number | null;
+}
+
+export interface PartyhouseOptions {
+  /** Party name to its export; must contain "main". */
+  parties: PartyExports;
+  /** `room.env` / `lobby.env` (vars with their JSON types). */
+  env?: Record<string, unknown>;
+  /** Where rooms keep their data. */
+  storage: StorageService;
+  /** Static assets (`serve`), if any. */
+  assets?: StaticAssetsOptions;
+  /** Bind address; default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 1999. */
+  port?: number;
+  /** `crons` from partykit.json: name to cron expression. */
+  crons?: Record<string, string>;
+  /** Idle time before a hibernating room drops its instance. Default 5 s. */
+  hibernateAfterMs?: number;
+  /** Idle time (no sockets, no events) before any room is evicted from memory. Default 60 s. */
+  evictAfterMs?: number;
+  logger?: Logger;
+}

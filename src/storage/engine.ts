@@ -1,0 +1,80 @@
+/**
+ * The seam between room storage semantics (caching, coalescing, gates: room-storage.ts) and
+ * where bytes live (sqlite-engine.ts, memory-engine.ts, later a PostgreSQL engine).
+ *
+ * Engines see serialized values only (v8 structured-clone bytes) and string keys; they order
+ * keys by their UTF-8 bytes. Every method is asynchronous so that a networked engine fits;
+ * an embedded engine may do its work synchronously inside.
+ */
+
+/** Identifies a room across the whole deployment. */
+export interface RoomRef {
+  readonly party: string;
+  readonly room: string;
+}
+
+/**
+ * Proof of ownership of a room, carried by every commit. A single-process engine that holds
+ * an exclusive lock on its data hands out a constant; a shared engine hands out an epoch and
+ * rejects commits whose epoch is no longer current.
+ */
+export type FenceToken = number;
+
+export interface ListQuery {
+  start?: string;
+  startAfter?: string;
+  end?: string;
+  prefix?: string;
+  reverse?: boolean;
+  limit?: number;
+}
+
+/** Everything one room wrote since its last commit, applied atomically and in this order. */
+export interface RoomWrite {
+  readonly room: RoomRef;
+  readonly fence: FenceToken;
+  /** Remove every key of the room first (not the alarm). */
+  readonly deleteAll: boolean;
+  /** Key to new serialized value, or null to delete. */
+  readonly entries: ReadonlyMap<string, Uint8Array | null>;
+  /** New alarm time in ms since the epoch, null to clear, undefined to leave as is. */
+  readonly alarm: number | null | undefined;
+}
+
+export interface AlarmEntry {
+  readonly room: RoomRef;
+  readonly time: number;
+}
+
+/** Thrown for a commit whose fence token is stale: another owner has taken the room. */
+export class FencedError extends Error {
+  constructor(readonly room: RoomRef) {
+    super(`fenced: room ${room.party}/${room.room} is owned elsewhere`);
+    this.name = "FencedError";
+  }
+}
+
+export interface CommitOutcome {
+  /** Rooms whose writes were refused by their fence; everything else committed durably. */
+  readonly fenced: readonly RoomRef[];
+}
+
+export interface StorageEngine {
+  readonly kind: string;
+  /** Take ownership of a room for this process and get the token its commits must carry. */
+  claim(room: RoomRef): Promise<FenceToken>;
+  /** Values of the keys that exist. */
+  get(room: RoomRef, keys: readonly string[]): Promise<Map<string, Uint8Array>>;
+  /** Entries in UTF-8 byte order of their keys (reversed when asked), at most `limit`. */
+  list(room: RoomRef, query: ListQuery): Promise<Array<[string, Uint8Array]>>;
+  getAlarm(room: RoomRef): Promise<number | null>;
+  /** Every stored alarm, for the scheduler at start-up. */
+  listAlarms(): Promise<AlarmEntry[]>;
+  /**
+   * Apply several rooms' writes in one durable transaction (group commit). Resolves once the
+   * data would survive the process being killed. Rooms refused by their fence are reported, not
+   * thrown; any other failure rejects and nothing of the batch is applied.
+   */
+  commit(writes: readonly RoomWrite[]): Promise<CommitOutcome>;
+  close(): Promise<void>;
+}
