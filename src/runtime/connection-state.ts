@@ -1,0 +1,56 @@
+import { deserialize, serialize } from "node:v8";
+import type { SocketRecord } from "./socket-record.js";
+
+/**
+ * Where a connection's state lives: the point where in-memory and hibernating rooms differ.
+ * Stateless policies over SocketRecord fields, so a socket carries no extra object.
+ */
+export interface ConnectionStatePolicy {
+  read(record: SocketRecord): unknown;
+  write(record: SocketRecord, value: unknown): void;
+  readAttachment(record: SocketRecord): unknown;
+  writeAttachment(record: SocketRecord, value: unknown): void;
+}
+
+/** In-memory rooms: the state is the value itself, unbounded; the attachment is a separate slot. */
+export const inMemoryState: ConnectionStatePolicy = {
+  read: (record) => (record.state === undefined ? null : record.state),
+  write(record, value) {
+    record.state = value === null ? undefined : value;
+  },
+  readAttachment: (record) => (record.attachment === undefined ? null : record.attachment),
+  writeAttachment(record, value) {
+    record.attachment = value;
+  },
+};
+
+/** PartyKit's per-socket attachment limit, counted over `{ __pk: { id, uri }, __user: state }`. */
+export const MAX_ATTACHMENT_BYTES = 2048;
+
+/**
+ * Hibernating rooms: the state survives the instance, so it is kept serialized (a copy on every
+ * read, as on the platform) and, with the id and uri, limited to 2048 bytes. The attachment
+ * and the state are one slot.
+ */
+export const hibernatingState: ConnectionStatePolicy = {
+  read: (record) => (record.state === undefined ? null : deserialize(record.state as Buffer)),
+  write(record, value) {
+    if (value === null || value === undefined) {
+      record.state = undefined;
+      return;
+    }
+    const size = serialize({ __pk: { id: record.id, uri: record.uri }, __user: value }).length;
+    if (size > MAX_ATTACHMENT_BYTES) {
+      throw new Error(
+        `A WebSocket 'attachment' cannot be larger than ${MAX_ATTACHMENT_BYTES} bytes.'attachment' was ${size} bytes.`,
+      );
+    }
+    record.state = serialize(value);
+  },
+  readAttachment(record) {
+    return this.read(record);
+  },
+  writeAttachment(record, value) {
+    this.write(record, value);
+  },
+};

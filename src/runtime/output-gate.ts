@@ -1,0 +1,50 @@
+/**
+ * A room's output gate: messages and responses produced after a write wait until that write is
+ * durable, so no client ever sees state a crash could take back. Output leaves in the order it
+ * was produced; when a write fails, everything held is dropped (the room is then reset).
+ */
+interface Held {
+  readonly durable: Promise<void> | undefined;
+  readonly release: () => void;
+  readonly drop: (error: unknown) => void;
+}
+
+export class OutputGate {
+  private readonly held: Held[] = [];
+  private draining = false;
+
+  /**
+   * Runs `release` once `durable` (the writes made so far) resolves, after everything held
+   * before it; runs it at once when nothing is pending or held. `drop` runs instead if the
+   * write failed.
+   */
+  pass(durable: Promise<void> | undefined, release: () => void, drop: (error: unknown) => void = () => {}): void {
+    if (durable === undefined && this.held.length === 0) {
+      release();
+      return;
+    }
+    this.held.push({ durable, release, drop });
+    if (!this.draining) void this.drain();
+  }
+
+  /** Resolves when everything held so far has been released (or dropped). */
+  whenPassed(durable: Promise<void> | undefined): Promise<void> {
+    return new Promise((resolve, reject) => this.pass(durable, resolve, reject));
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.held.length > 0) {
+      const next = this.held[0]!;
+      try {
+        if (next.durable !== undefined) await next.durable;
+      } catch (error) {
+        for (const dropped of this.held.splice(0)) dropped.drop(error);
+        break;
+      }
+      this.held.shift();
+      next.release();
+    }
+    this.draining = false;
+  }
+}

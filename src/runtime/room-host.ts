@@ -1,0 +1,482 @@
+import type { WebSocket } from "ws";
+import type * as Party from "../types/party.js";
+import type { RoomStorage, RoomStorageHooks } from "../storage/contract.js";
+import type { RoomRef } from "../storage/engine.js";
+import { PartyConnection, type ConnectionHost } from "./connection.js";
+import { hibernatingState, inMemoryState, type ConnectionStatePolicy } from "./connection-state.js";
+import { ConnectionCloseEvent, ConnectionErrorEvent, ConnectionMessageEvent } from "./events.js";
+import { encodeFrame, messageBytes } from "./frame.js";
+import { InputGate } from "./input-gate.js";
+import { describeError } from "./logger.js";
+import { OutputGate } from "./output-gate.js";
+import type { PartyDefinition, ServerInstance } from "./party-definition.js";
+import { RoomApi } from "./room-api.js";
+import type { RoomServices } from "./room-services.js";
+import { SocketRecord, type PendingClose } from "./socket-record.js";
+import { SocketTable } from "./socket-table.js";
+import { validateTags } from "./tags.js";
+
+const WS_OPEN = 1;
+/** Close reasons are limited to 123 bytes by the protocol. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** Completes (or abandons) the WebSocket upgrade once onConnect has run. */
+export type AcceptSocket = (record: SocketRecord) => Promise<{ ws: WebSocket } | null>;
+
+/**
+ * One room: at most one live server instance, the room's sockets, its storage and its gates.
+ * Events (connect, message, close, error, request, alarm) enter through the input gate, wait
+ * for onStart, and are dispatched to whichever API the party uses. Handlers interleave at
+ * their awaits, as on PartyKit; only onStart, blockConcurrencyWhile and storage calls hold
+ * other events back.
+ */
+export class RoomHost implements ConnectionHost {
+  readonly sockets = new SocketTable();
+  readonly api: RoomApi;
+  readonly ref: RoomRef;
+  /** When the room last started or finished an event (for hibernation and eviction). */
+  lastActive = Date.now();
+  private instance: ServerInstance | null = null;
+  private started = false;
+  private starting: Promise<void> | null = null;
+  /** Known after the first instance is built; sticky, because sockets were accepted under it. */
+  private hibernates: boolean | undefined;
+  private storageHandle: RoomStorage | null = null;
+  private readonly input = new InputGate();
+  private readonly output = new OutputGate();
+  private activeEvents = 0;
+  private warnedAboutListeners = false;
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly services: RoomServices,
+  ) {
+    this.ref = { party: services.partyName, room: id };
+    this.api = new RoomApi(this);
+  }
+
+  get definition(): PartyDefinition {
+    return this.services.definition();
+  }
+
+  get statePolicy(): ConnectionStatePolicy {
+    return this.hibernates ? hibernatingState : inMemoryState;
+  }
+
+  /** True while a server instance is in memory (not hibernated). */
+  get isResident(): boolean {
+    return this.instance !== null;
+  }
+
+  get storage(): RoomStorage {
+    if (this.storageHandle === null) {
+      if (this.closed) throw new Error(`Room ${this.id} is closed`);
+      this.storageHandle = this.services.storage.room(this.ref, this.storageHooks);
+    }
+    return this.storageHandle;
+  }
+
+  private readonly storageHooks: RoomStorageHooks = {
+    operationStarted: () => this.input.close(),
+    operationEnded: () => this.input.open(),
+    alarmCommitted: (time) => this.services.alarmChanged(this.ref, time),
+    writeFailed: (error) => this.writeFailed(error),
+  };
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** HTTP request to the room (already past onBeforeRequest). */
+  async request(request: Party.Request): Promise<Response> {
+    try {
+      const result = await this.runEvent((server) => server.onRequest(request));
+      if (!(result instanceof Response)) {
+        return new Response("Incorrect type for Promise: the Promise did not resolve to 'Response'.", { status: 500 });
+      }
+      await this.output.whenPassed(this.storageHandle?.whenDurable());
+      return result;
+    } catch (error) {
+      this.log("error", "onRequest failed", error);
+      return errorResponse(error);
+    }
+  }
+
+  /**
+   * A WebSocket for this room (already past onBeforeConnect). Tags and onConnect run before the
+   * 101 so the client cannot send before onConnect finishes; if either throws, the socket is
+   * still upgraded and then closed 1011 with the message, so browsers can see why.
+   */
+  async connect(request: Party.Request, id: string, accept: AcceptSocket): Promise<void> {
+    const record = new SocketRecord(id, request.url, []);
+    let failure: unknown;
+    try {
+      await this.runEvent(async (server) => {
+        const connection = this.connectionOf(record);
+        const ctx: Party.ConnectionContext = { request };
+        if (server.has("getConnectionTags")) {
+          const tags = await server.getConnectionTags(connection, ctx);
+          record.tags = validateTags(id, tags);
+        }
+        this.sockets.add(record);
+        if (server.has("onConnect")) await server.onConnect(connection, ctx);
+      });
+    } catch (error) {
+      failure = error;
+      this.sockets.delete(record);
+      this.log("error", "onConnect failed", error);
+    }
+    const accepted = await accept(record);
+    if (accepted === null) {
+      // The client left before the upgrade completed.
+      if (failure === undefined) this.socketClosed(record, 1006, "");
+      return;
+    }
+    const { ws } = accepted;
+    record.ws = ws;
+    if (failure !== undefined) {
+      record.closed = true;
+      ws.close(1011, closeReason(failure));
+      return;
+    }
+    if (record.closed) {
+      ws.terminate();
+      return;
+    }
+    const pending = record.pending;
+    record.pending = undefined;
+    if (pending) for (const item of pending) this.deliver(record, item);
+  }
+
+  /** A frame from a client. Binary frames reach user code as ArrayBuffer, never Buffer. */
+  socketMessage(record: SocketRecord, data: string | ArrayBuffer): void {
+    this.runEvent((server) => {
+      const connection = this.connectionOf(record);
+      const result = server.has("onMessage") ? server.onMessage(data, connection) : undefined;
+      if (connection.hasListeners("message")) {
+        const event = new ConnectionMessageEvent(
+          typeof data !== "string" && connection.binaryType === "blob" ? new Blob([data]) : data,
+        );
+        connection.dispatch(event, (error) => this.log("error", "message listener failed", error));
+      }
+      return result;
+    }).catch((error) => this.log("error", "onMessage failed", error));
+  }
+
+  /** The socket closed, by either side or by a dropped TCP connection. */
+  socketClosed(record: SocketRecord, code: number, reason: string): void {
+    // Only sockets that joined the room get onClose (not one whose onConnect threw).
+    if (!this.sockets.delete(record)) return;
+    record.closed = true;
+    if (this.closed) return;
+    this.runEvent((server) => {
+      const connection = this.connectionOf(record);
+      const result = server.has("onClose") ? server.onClose(connection) : undefined;
+      if (connection.hasListeners("close")) {
+        connection.dispatch(new ConnectionCloseEvent(code, reason, code !== 1006), (error) =>
+          this.log("error", "close listener failed", error),
+        );
+      }
+      return result;
+    })
+      .catch((error) => this.log("error", "onClose failed", error))
+      .finally(() => {
+        // The wrapper is no longer reachable through the room; let it go with the record.
+        record.connection = undefined;
+      });
+  }
+
+  socketError(record: SocketRecord, error: Error): void {
+    if (this.closed) return;
+    this.runEvent((server) => {
+      const connection = this.connectionOf(record);
+      const result = server.has("onError") ? server.onError(connection, error) : undefined;
+      if (connection.hasListeners("error")) {
+        connection.dispatch(new ConnectionErrorEvent(error), (e) => this.log("error", "error listener failed", e));
+      }
+      return result;
+    }).catch((e) => this.log("error", "onError failed", e));
+  }
+
+  /** The room's alarm came due. Throws when onAlarm throws, so the scheduler can retry. */
+  async alarm(time: number): Promise<void> {
+    await this.runEvent(async (server) => {
+      const storage = this.storage;
+      storage.beginAlarm(time);
+      let succeeded = false;
+      try {
+        if (server.has("onAlarm")) await server.onAlarm();
+        succeeded = true;
+      } finally {
+        storage.endAlarm(time, succeeded);
+      }
+    });
+  }
+
+  // ---- the Party.Room surface (used by RoomApi) ------------------------------------------------
+
+  blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T> {
+    this.input.close();
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(callback());
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    return result.finally(() => this.input.open());
+  }
+
+  /** Frames the message once and writes the same bytes to every open socket not in `without`. */
+  broadcast(message: string | ArrayBuffer | ArrayBufferView, without?: readonly string[]): void {
+    const { bytes, binary } = messageBytes(message);
+    const frame = encodeFrame(bytes, binary);
+    const skip = without && without.length > 0 ? new Set(without) : undefined;
+    const pendingCopy = typeof message === "string" ? message : bytes;
+    this.output.pass(this.storageHandle?.whenDurable(), () => {
+      for (const record of this.sockets) {
+        if (record.closed || (skip && skip.has(record.id))) continue;
+        if (record.ws === null) (record.pending ??= []).push(pendingCopy);
+        else if (record.ws.readyState === WS_OPEN) this.services.fanout.write(record, frame);
+      }
+    });
+  }
+
+  getConnection(id: string): PartyConnection | undefined {
+    const record = this.sockets.get(id);
+    return record ? this.connectionOf(record) : undefined;
+  }
+
+  *getConnections(tag?: string): IterableIterator<PartyConnection> {
+    for (const record of this.sockets.select(tag)) {
+      if (!record.closed && (record.ws === null || record.ws.readyState === WS_OPEN)) {
+        yield this.connectionOf(record);
+      }
+    }
+  }
+
+  // ---- ConnectionHost ---------------------------------------------------------------------------
+
+  send(record: SocketRecord, message: string | ArrayBuffer | ArrayBufferView): void {
+    const payload = typeof message === "string" ? message : messageBytes(message).bytes;
+    this.output.pass(this.storageHandle?.whenDurable(), () => this.deliver(record, payload));
+  }
+
+  close(record: SocketRecord, code?: number, reason?: string): void {
+    if (code !== undefined && !isValidCloseCode(code)) {
+      throw new TypeError(`invalid close code ${code}: use 1000 or 3000-4999`);
+    }
+    this.output.pass(this.storageHandle?.whenDurable(), () => {
+      if (record.ws === null) {
+        (record.pending ??= []).push({ code, reason });
+        return;
+      }
+      record.ws.close(code, reason === undefined ? undefined : truncateReason(reason));
+    });
+  }
+
+  listenerAdded(): void {
+    if (this.hibernates && !this.warnedAboutListeners) {
+      this.warnedAboutListeners = true;
+      this.services.logger.log(
+        "warn",
+        "a hibernating room added a connection listener; it is lost when the room hibernates (use onMessage/onClose instead)",
+        { party: this.ref.party, room: this.id },
+      );
+    }
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------
+
+  /** Whether the room has nothing running or waiting and has been idle for `ms`. */
+  isIdleFor(ms: number, now: number): boolean {
+    return (
+      this.activeEvents === 0 &&
+      this.input.isOpen &&
+      this.input.waitingCount === 0 &&
+      now - this.lastActive >= ms &&
+      this.storageHandle?.whenDurable() === undefined
+    );
+  }
+
+  /** Whether the room hibernates (known once an instance has been built). */
+  get hibernating(): boolean {
+    return this.hibernates === true;
+  }
+
+  /**
+   * Drops the server instance and its connection wrappers while the sockets stay open; the
+   * next event builds a new instance and runs onStart again.
+   */
+  async hibernate(): Promise<void> {
+    this.instance = null;
+    this.started = false;
+    for (const record of this.sockets) record.connection = undefined;
+    const storage = this.storageHandle;
+    this.storageHandle = null;
+    await storage?.close();
+  }
+
+  /** Closes every socket with `code` and releases the room (server stop, dev reload). */
+  async shutdown(code: number, reason: string): Promise<void> {
+    this.closed = true;
+    for (const record of [...this.sockets]) {
+      record.closed = true;
+      this.sockets.delete(record);
+      if (record.ws && record.ws.readyState === WS_OPEN) record.ws.close(code, reason);
+      else record.ws?.terminate();
+    }
+    this.instance = null;
+    const storage = this.storageHandle;
+    this.storageHandle = null;
+    await storage?.close();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  connectionOf(record: SocketRecord): PartyConnection {
+    return (record.connection ??= new PartyConnection(record, this));
+  }
+
+  /**
+   * Runs `body` as one event: after everything that entered before it has started, once the
+   * instance exists and onStart has resolved. Resolves or rejects with the handler's outcome.
+   */
+  private runEvent<T>(body: (server: ServerInstance) => T | Promise<T>): Promise<Awaited<T>> {
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      this.input.enter(() => {
+        this.activeEvents++;
+        this.lastActive = Date.now();
+        const finish = () => {
+          this.activeEvents--;
+          this.lastActive = Date.now();
+        };
+        const run = () => {
+          let result: T | Promise<T>;
+          try {
+            result = body(this.instance!);
+          } catch (error) {
+            finish();
+            reject(error);
+            return;
+          }
+          Promise.resolve(result).then(
+            (value) => {
+              finish();
+              resolve(value as Awaited<T>);
+            },
+            (error) => {
+              finish();
+              reject(error);
+            },
+          );
+        };
+        const starting = this.ensureStarted();
+        if (starting === undefined) run();
+        else
+          starting.then(run, (error) => {
+            finish();
+            reject(error);
+          });
+      });
+    });
+  }
+
+  /**
+   * Builds the instance and runs onStart if needed. Returns undefined when the instance is
+   * ready now (the common case, and a synchronous onStart), else a promise for onStart, during
+   * which the input gate is closed. A failed onStart discards the instance, so the next event
+   * tries again with a fresh one.
+   */
+  private ensureStarted(): Promise<void> | undefined {
+    if (this.started) return undefined;
+    if (this.starting) return this.starting;
+    let instance: ServerInstance;
+    let result: unknown;
+    try {
+      instance = this.definition.create(this.api);
+      this.hibernates ??= instance.hibernate;
+      this.instance = instance;
+      result = instance.onStart();
+    } catch (error) {
+      this.instance = null;
+      return Promise.reject(error);
+    }
+    if (!(result instanceof Promise)) {
+      this.started = true;
+      return undefined;
+    }
+    this.input.close();
+    this.starting = result.then(
+      () => {
+        this.started = true;
+        this.starting = null;
+        this.input.open();
+      },
+      (error: unknown) => {
+        this.instance = null;
+        this.starting = null;
+        this.input.open();
+        throw error;
+      },
+    );
+    return this.starting;
+  }
+
+  private deliver(record: SocketRecord, item: string | Buffer | PendingClose): void {
+    if (record.ws === null) {
+      if (!record.closed) (record.pending ??= []).push(item);
+      return;
+    }
+    if (record.ws.readyState !== WS_OPEN) return;
+    if (typeof item === "string" || Buffer.isBuffer(item)) {
+      if (this.services.fanout.isOverloaded(record)) return;
+      record.ws.send(item);
+    } else {
+      record.ws.close(item.code, item.reason === undefined ? undefined : truncateReason(item.reason));
+    }
+  }
+
+  private writeFailed(error: Error): void {
+    this.services.logger.log("error", "storage write failed; resetting room", {
+      party: this.ref.party,
+      room: this.id,
+      ...describeError(error),
+    });
+    this.instance = null;
+    this.started = false;
+    this.storageHandle = null;
+    for (const record of [...this.sockets]) {
+      record.closed = true;
+      this.sockets.delete(record);
+      record.ws?.close(1011, "storage write failed");
+    }
+  }
+
+  private log(level: "error" | "warn", event: string, error: unknown): void {
+    this.services.logger.log(level, event, { party: this.ref.party, room: this.id, ...describeError(error) });
+  }
+}
+
+function isValidCloseCode(code: number): boolean {
+  return code === 1000 || (code >= 3000 && code <= 4999);
+}
+
+function truncateReason(reason: string): string {
+  const bytes = Buffer.from(reason);
+  if (bytes.length <= MAX_CLOSE_REASON_BYTES) return reason;
+  // Cut on a character boundary so the reason stays valid UTF-8.
+  return new TextDecoder().decode(bytes.subarray(0, MAX_CLOSE_REASON_BYTES)).replace(/\uFFFD+$/, "");
+}
+
+function closeReason(error: unknown): string {
+  return truncateReason(error instanceof Error ? error.message : String(error));
+}
+
+/** PartyKit's mapping of a handler's exception to a response: a numeric `code` becomes the status. */
+export function errorResponse(error: unknown): Response {
+  if (error instanceof Error || (typeof error === "object" && error !== null)) {
+    const { message, code } = error as { message?: unknown; code?: unknown };
+    const status = typeof code === "number" && code >= 400 && code <= 599 ? code : 500;
+    return new Response(typeof message === "string" ? message : String(error), { status });
+  }
+  return new Response(String(error), { status: 500 });
+}

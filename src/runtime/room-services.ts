@@ -1,0 +1,21 @@
+import type * as Party from "../types/party.js";
+import type { StorageService } from "../storage/contract.js";
+import type { RoomRef } from "../storage/engine.js";
+import type { Fanout } from "./fanout.js";
+import type { Logger } from "./logger.js";
+import type { PartyDefinition } from "./party-definition.js";
+
+/** What a room needs from its party and the process around it. */
+export interface RoomServices {
+  readonly partyName: string;
+  /** The party's current definition (it changes when dev reloads the code). */
+  definition(): PartyDefinition;
+  readonly storage: StorageService;
+  readonly env: Record<string, unknown>;
+  readonly logger: Logger;
+  readonly fanout: Fanout;
+  /** `room.context` for a room id: other parties, assets, and the Cloudflare-only bindings. */
+  context(roomId: string): Party.Context;
+  /** A durable commit changed the room's alarm. */
+  alarmChanged(room: RoomRef, time: number | null): void;
+}

@@ -1,0 +1,74 @@
+import WebSocket from "ws";
+import type * as Party from "../types/party.js";
+
+/** How room-to-room calls reach their target without the front door's onBefore* hooks. */
+export interface StubTransport {
+  /** `host:port` the server listens on, used in the URLs rooms see. */
+  origin(): string;
+  /** Delivers a request straight to a room's onRequest. */
+  request(party: string, roomId: string, request: Request): Promise<Response>;
+  /** Header that lets an internal WebSocket skip onBeforeConnect, and its per-process secret. */
+  readonly internalHeader: string;
+  readonly secret: string;
+}
+
+/** `room.context.parties` / `lobby.parties`: one entry per party, including main. */
+export function createParties(partyNames: readonly string[], transport: StubTransport): Party.Parties {
+  const parties: Party.Parties = {};
+  for (const name of partyNames) {
+    parties[name] = { get: (id: string) => createStub(name, id, transport) };
+  }
+  return parties;
+}
+
+function roomUrl(transport: StubTransport, party: string, roomId: string, path: string, scheme: "http" | "ws"): string {
+  return `${scheme}://${transport.origin()}/parties/${party}/${roomId}${path}`;
+}
+
+function splitArgs(pathOrInit: unknown, init: RequestInit | undefined): { path: string; init: RequestInit | undefined } {
+  if (typeof pathOrInit === "string") {
+    if (!pathOrInit.startsWith("/")) throw new Error("Path must start with /");
+    return { path: pathOrInit, init };
+  }
+  return { path: "", init: (pathOrInit as RequestInit | undefined) ?? init };
+}
+
+function createStub(party: string, roomId: string, transport: StubTransport): Party.Stub {
+  return {
+    async fetch(pathOrInit?: string | RequestInit | Request, maybeInit?: RequestInit): Promise<Response> {
+      let request: Request;
+      if (pathOrInit instanceof Request) {
+        const source = new URL(pathOrInit.url);
+        const url = roomUrl(transport, party, roomId, source.pathname === "/" ? source.search : source.pathname + source.search, "http");
+        request = new Request(url, pathOrInit);
+      } else {
+        const { path, init } = splitArgs(pathOrInit, maybeInit);
+        request = new Request(roomUrl(transport, party, roomId, path, "http"), init);
+      }
+      return transport.request(party, roomId, request);
+    },
+
+    socket(pathOrInit?: string | RequestInit, maybeInit?: RequestInit): Promise<globalThis.WebSocket> {
+      const { path, init } = splitArgs(pathOrInit, maybeInit);
+      const headers: Record<string, string> = { [transport.internalHeader]: transport.secret };
+      new Headers(init?.headers).forEach((value, key) => (headers[key] = value));
+      const socket = new WebSocket(roomUrl(transport, party, roomId, path, "ws"), { headers });
+      socket.binaryType = "arraybuffer";
+      return new Promise((resolve, reject) => {
+        socket.once("open", () => resolve(socket as unknown as globalThis.WebSocket));
+        socket.once("unexpected-response", () => {
+          socket.terminate();
+          reject(new Error("Expected a websocket response"));
+        });
+        socket.once("error", (error) => reject(error));
+      });
+    },
+
+    /** @deprecated use `await socket()`. Goes through the network, onBeforeConnect included. */
+    connect(): globalThis.WebSocket {
+      const socket = new WebSocket(roomUrl(transport, party, roomId, "", "ws"));
+      socket.binaryType = "arraybuffer";
+      return socket as unknown as globalThis.WebSocket;
+    },
+  };
+}

@@ -1,0 +1,259 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type * as Party from "../types/party.js";
+import { describeError } from "../runtime/logger.js";
+import type { CronHandler } from "../runtime/party-definition.js";
+import { INTERNAL_HEADER, type Project } from "../runtime/project.js";
+import type { RoomHost } from "../runtime/room-host.js";
+import type { SocketRecord } from "../runtime/socket-record.js";
+import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
+import { routeOf } from "./route.js";
+import type { StaticAssets } from "./static-assets.js";
+import { rejectUpgrade } from "./upgrade-response.js";
+
+/** PartyKit's limit on incoming frames; larger ones close the socket with 1009. */
+export const MAX_INCOMING_FRAME_BYTES = 1024 * 1024;
+
+export interface FrontDoorOptions {
+  assets: StaticAssets | undefined;
+  /** Serve dev-only routes (`/__scheduled__?cron=` to run a cron by hand). */
+  dev: boolean;
+  crons: Record<string, string>;
+}
+
+type HookResult = { request: Party.Request } | { response: Response };
+
+const kRoom = Symbol("partyhouse.room");
+const kRecord = Symbol("partyhouse.record");
+type OwnedSocket = WebSocket & { [kRoom]: RoomHost; [kRecord]: SocketRecord };
+
+/**
+ * The HTTP and WebSocket entry point: routes each request to a room (through the party's
+ * onBeforeRequest / onBeforeConnect), or to static assets, onFetch / onSocket and the 404s.
+ */
+export class FrontDoor {
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_INCOMING_FRAME_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+    // PartyKit rejects subprotocols; accepting the first one offered is a strict superset.
+    handleProtocols: (protocols) => protocols.values().next().value ?? false,
+  });
+
+  constructor(
+    private readonly project: Project,
+    private readonly options: FrontDoorOptions,
+  ) {}
+
+  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    this.serveHttp(req, res).catch((error) => {
+      this.project.logger.log("error", "request failed", describeError(error));
+      if (!res.headersSent) sendText(res, 500, error instanceof Error ? error.message : String(error));
+      else res.destroy();
+    });
+  };
+
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on("error", () => socket.destroy());
+    this.serveUpgrade(req, socket as Socket, head).catch((error) => {
+      this.project.logger.log("error", "upgrade failed", describeError(error));
+      void rejectUpgrade(socket, new Response(error instanceof Error ? error.message : String(error), { status: 500 }));
+    });
+  };
+
+  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const pathname = pathnameOf(req.url);
+    if (pathname === null) return sendText(res, 400, "Bad Request");
+    const route = routeOf(pathname);
+    const request = toWebRequest(req, {});
+    const head = req.method === "HEAD";
+
+    if (route.kind === "room") {
+      const party = this.project.party(route.party);
+      if (!party) return sendText(res, 404, `Party ${route.party} not found`);
+      const hooked = await this.runHook(party.definition.onBeforeRequest, request, route.room);
+      if ("response" in hooked) return sendWebResponse(res, hooked.response, { head });
+      const response = await this.project.requestRoom(route.party, route.room, hooked.request);
+      return sendWebResponse(res, response, { head });
+    }
+    return sendWebResponse(res, await this.serveNonRoom(request, pathname), { head });
+  }
+
+  /** Static assets, the dev cron trigger, main's onFetch, then 404 (PartyKit's order). */
+  private async serveNonRoom(request: Party.Request, pathname: string): Promise<Response> {
+    const assets = this.options.assets;
+    const asset = await assets?.match(request, { isPartyPath: false });
+    if (asset) return asset;
+    const main = this.project.party("main")!.definition;
+    if (this.options.dev && pathname === "/__scheduled__" && main.onCron) {
+      return this.runCronByHand(request, main.onCron);
+    }
+    if (main.onFetch) {
+      try {
+        const response = await main.onFetch(request, this.project.fetchLobby(), executionContext(this.project));
+        if (response instanceof Response) return response;
+      } catch (error) {
+        this.project.logger.log("error", "onFetch failed", describeError(error));
+        return new Response(error instanceof Error ? error.message : String(error), { status: 500 });
+      }
+    }
+    return (await assets?.notFound()) ?? new Response("Not found", { status: 404 });
+  }
+
+  private async runCronByHand(
+    request: Party.Request,
+    onCron: CronHandler,
+  ): Promise<Response> {
+    const name = new URL(request.url).searchParams.get("cron") ?? "";
+    const cron = this.options.crons[name] ?? "* * * * *";
+    await onCron({ name, cron, scheduledTime: Date.now(), noRetry() {} }, this.project.fetchLobby(), executionContext(this.project));
+    return new Response(`ran cron ${name}: ${cron}`);
+  }
+
+  private async serveUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+      return rejectUpgrade(socket, new Response("Expected a WebSocket upgrade", { status: 400 }));
+    }
+    const pathname = pathnameOf(req.url);
+    if (pathname === null) return rejectUpgrade(socket, new Response("Bad Request", { status: 400 }));
+    const route = routeOf(pathname);
+    const internal = this.isInternal(req);
+    const request = toWebRequest(req, {});
+
+    if (route.kind !== "room") {
+      const onSocket = this.project.party("main")!.definition.onSocket;
+      if (!onSocket) return rejectUpgrade(socket, new Response("Not found", { status: 404 }));
+      const ws = await this.upgrade(req, socket, head);
+      if (!ws) return;
+      const fetchSocket = Object.assign(ws, { request }) as unknown as Party.FetchSocket;
+      await onSocket(fetchSocket, this.project.fetchLobby(), executionContext(this.project));
+      return;
+    }
+
+    const party = this.project.party(route.party);
+    if (!party) return rejectUpgrade(socket, new Response(`Party ${route.party} not found`, { status: 404 }));
+    let connectRequest: Party.Request = request;
+    if (!internal) {
+      const hooked = await this.runHook(party.definition.onBeforeConnect, request, route.room);
+      if ("response" in hooked) return rejectUpgrade(socket, hooked.response);
+      connectRequest = hooked.request;
+    }
+    const id = new URL(connectRequest.url).searchParams.get("_pk") || randomUUID();
+    const room = party.room(route.room);
+    await room.connect(connectRequest, id, (record) => this.acceptRoomSocket(req, socket, head, room, record));
+  }
+
+  private async acceptRoomSocket(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    room: RoomHost,
+    record: SocketRecord,
+  ): Promise<{ ws: WebSocket } | null> {
+    const ws = await this.upgrade(req, socket, head);
+    if (!ws) return null;
+    const owned = ws as OwnedSocket;
+    owned[kRoom] = room;
+    owned[kRecord] = record;
+    record.raw = socket;
+    ws.on("message", onSocketMessage as (this: WebSocket, data: Buffer, isBinary: boolean) => void);
+    ws.on("close", onSocketClose as (this: WebSocket, code: number, reason: Buffer) => void);
+    ws.on("error", onSocketError as (this: WebSocket, error: Error) => void);
+    return { ws };
+  }
+
+  /** Completes the handshake, or gives null if the client already went away. */
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<WebSocket | null> {
+    if (socket.destroyed || !socket.writable) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const onGone = () => resolve(null);
+      socket.once("close", onGone);
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off("close", onGone);
+        resolve(ws);
+      });
+    });
+  }
+
+  /**
+   * Runs onBeforeConnect / onBeforeRequest with a mutable copy of the request. A throw becomes
+   * 401 with the message, a Response is returned as is, a Request replaces the original.
+   */
+  private async runHook(
+    hook: ((req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) => unknown) | undefined,
+    request: Party.Request,
+    roomId: string,
+  ): Promise<HookResult> {
+    if (!hook) return { request };
+    const copy = withCf(new Request(request.url, request), request.cf);
+    let result: unknown;
+    try {
+      result = await hook(copy, this.project.lobby(roomId), executionContext(this.project));
+    } catch (error) {
+      return { response: new Response(error instanceof Error ? error.message : String(error), { status: 401 }) };
+    }
+    if (result instanceof Response) return { response: result };
+    if (result instanceof Request) return { request: withCf(result, request.cf) };
+    return { request: copy };
+  }
+
+  /** Room-to-room sockets carry the process secret and skip onBeforeConnect. */
+  private isInternal(req: IncomingMessage): boolean {
+    const header = req.headers[INTERNAL_HEADER];
+    if (header === undefined) return false;
+    delete req.headers[INTERNAL_HEADER];
+    return header === this.project.secret;
+  }
+}
+
+function onSocketMessage(this: OwnedSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  this[kRoom].socketMessage(this[kRecord], isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8"));
+}
+
+function onSocketClose(this: OwnedSocket, code: number, reason: Buffer): void {
+  this[kRoom].socketClosed(this[kRecord], code, reason.toString("utf8"));
+}
+
+function onSocketError(this: OwnedSocket, error: Error & { code?: string }): void {
+  // Protocol violations (oversized or malformed frames) are answered by `ws` with a close
+  // frame (1009, 1002, ...); the room hears about them as a close, not a transport error.
+  if (typeof error.code === "string" && error.code.startsWith("WS_ERR_")) return;
+  this[kRoom].socketError(this[kRecord], error);
+}
+
+/** An ArrayBuffer holding exactly these bytes (a Buffer may be a view into a larger pool). */
+function toArrayBuffer(buffer: Buffer): ArrayBuffer {
+  if (buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength && buffer.buffer instanceof ArrayBuffer) {
+    return buffer.buffer;
+  }
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+}
+
+function withCf(request: Request, cf: Party.RequestCf | undefined): Party.Request {
+  if (cf !== undefined) Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true });
+  return request as Party.Request;
+}
+
+/** The raw path of a request target, or null when it cannot be parsed. */
+function pathnameOf(target: string | undefined): string | null {
+  if (!target) return null;
+  try {
+    return new URL(target, "http://partyhouse.invalid").pathname;
+  } catch {
+    return null;
+  }
+}
+
+function executionContext(project: Project): Party.ExecutionContext {
+  return {
+    waitUntil(promise) {
+      Promise.resolve(promise).catch((error) => project.logger.log("error", "waitUntil promise failed", describeError(error)));
+    },
+    passThroughOnException() {},
+  };
+}

@@ -1,0 +1,111 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
+import { Project, type ProjectStats } from "../runtime/project.js";
+import { FrontDoor } from "./front-door.js";
+import type { PartyExports, PartyhouseOptions } from "./options.js";
+import { StaticAssets } from "./static-assets.js";
+
+export type { PartyExports, PartyhouseOptions, StaticAssetsOptions } from "./options.js";
+
+export const DEFAULT_PORT = 1999;
+export const DEFAULT_HIBERNATE_AFTER_MS = 5_000;
+export const DEFAULT_EVICT_AFTER_MS = 60_000;
+
+export interface RunningPartyhouse {
+  /** `http://host:port` of the listening server. */
+  readonly url: string;
+  readonly port: number;
+  /** Rooms, resident instances and sockets right now. */
+  stats(): ProjectStats;
+  /** Swap in new party code (dev rebuild): sockets close with 1012, storage is kept. */
+  reload(parties: PartyExports): Promise<void>;
+  /** Stop listening, close every socket with 1012, and flush storage. */
+  close(): Promise<void>;
+}
+
+/** Thrown when the port is taken, so the CLI can say so in one line. */
+export class PortInUseError extends Error {
+  constructor(readonly host: string, readonly port: number) {
+    super(`port ${port} on ${host} is already in use (choose another with --port)`);
+    this.name = "PortInUseError";
+  }
+}
+
+/** Starts a partyhouse server for the given parties. */
+export async function startPartyhouse(options: PartyhouseOptions & { dev?: boolean }): Promise<RunningPartyhouse> {
+  const logger = options.logger ?? prettyLogger();
+  const host = options.host ?? "127.0.0.1";
+  keepProcessAliveOnUserErrors(logger);
+  let origin = `${host}:${options.port ?? DEFAULT_PORT}`;
+  const assets = options.assets ? new StaticAssets(options.assets) : undefined;
+  const project = new Project({
+    parties: options.parties,
+    env: options.env ?? {},
+    storage: options.storage,
+    logger,
+    assets: assets && { fetch: (path) => assets.fetch(path) },
+    hibernateAfterMs: options.hibernateAfterMs ?? DEFAULT_HIBERNATE_AFTER_MS,
+    evictAfterMs: options.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS,
+    origin: () => origin,
+  });
+  const door = new FrontDoor(project, { assets, dev: options.dev ?? false, crons: options.crons ?? {} });
+  const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);
+  server.on("upgrade", door.handleUpgrade);
+  server.on("clientError", (_error, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+
+  await project.start();
+  await listen(server, host, options.port ?? DEFAULT_PORT);
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  origin = `${urlHost === "0.0.0.0" || urlHost === "[::]" ? "127.0.0.1" : urlHost}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    stats: () => project.stats(),
+    reload: (parties) => project.reload(parties),
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await project.close();
+        server.closeAllConnections();
+        await stopped;
+        await options.storage.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      reject(error.code === "EADDRINUSE" ? new PortInUseError(host, port) : error);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
+
+let guarded = false;
+/**
+ * User code runs in this process; an exception it leaves uncaught (in a timer, an un-awaited
+ * promise) is logged instead of ending the process and every other room with it.
+ */
+function keepProcessAliveOnUserErrors(logger: Logger): void {
+  if (guarded) return;
+  guarded = true;
+  process.on("unhandledRejection", (reason) => logger.log("error", "unhandled rejection", describeError(reason)));
+  process.on("uncaughtException", (error) => logger.log("error", "uncaught exception", describeError(error)));
+}
