@@ -1,0 +1,110 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { encodeValue, StoredValue } from "./values.js";
+
+function roundTrip<T>(value: T): T {
+  // Through bytes, as a value read back from the engine.
+  return StoredValue.fromBytes(encodeValue(value).bytes).read() as T;
+}
+
+test("structured clone round trips of the spec's value kinds", () => {
+  const date = new Date(1_700_000_000_000);
+  assert.deepEqual(roundTrip(date), date);
+  assert.ok(Number.isNaN(roundTrip(new Date(NaN)).getTime()));
+  assert.deepEqual(roundTrip(new Map<unknown, unknown>([["a", 1], [2, { b: [3] }]])), new Map<unknown, unknown>([["a", 1], [2, { b: [3] }]]));
+  assert.deepEqual(roundTrip(new Set([1, "x"])), new Set([1, "x"]));
+  assert.equal(roundTrip(2n ** 70n), 2n ** 70n);
+  const regexp = roundTrip(/a+b/gi);
+  assert.equal(regexp.source, "a+b");
+  assert.equal(regexp.flags, "gi");
+  const error = roundTrip(new TypeError("boom"));
+  assert.ok(error instanceof TypeError);
+  assert.equal(error.message, "boom");
+  assert.ok(Object.is(roundTrip(-0), -0));
+  assert.ok(Number.isNaN(roundTrip(NaN)));
+  assert.equal(roundTrip(Infinity), Infinity);
+  assert.equal(roundTrip(-Infinity), -Infinity);
+  assert.deepEqual(roundTrip([1, undefined, null]), [1, undefined, null]);
+  assert.equal(typeof roundTrip(Object(1)), "object");
+  assert.equal(roundTrip(Object("s")).valueOf(), "s");
+  assert.deepEqual(roundTrip({ nested: { deep: [1, { x: "y" }] } }), { nested: { deep: [1, { x: "y" }] } });
+});
+
+test("sparse arrays keep their holes", () => {
+  // eslint-disable-next-line no-sparse-arrays
+  const sparse = roundTrip([1, , 3]);
+  assert.equal(sparse.length, 3);
+  assert.equal(1 in sparse, false);
+  assert.equal(sparse[2], 3);
+  // And again from the cached snapshot (second read).
+  const stored = StoredValue.fromBytes(encodeValue([1, , 3]).bytes);
+  stored.read();
+  assert.equal(1 in (stored.read() as unknown[]), false);
+});
+
+test("cycles and shared references are preserved", () => {
+  const shared = { n: 1 };
+  const value: { a: object; b: object; self?: unknown } = { a: shared, b: shared };
+  value.self = value;
+  const stored = StoredValue.fromBytes(encodeValue(value).bytes);
+  for (let i = 0; i < 2; i++) {
+    const copy = stored.read() as typeof value;
+    assert.equal(copy.a, copy.b);
+    assert.equal(copy.self, copy);
+  }
+});
+
+test("a typed array subarray stores only its bytes and comes back with its own buffer", () => {
+  const big = new Uint8Array(1000).fill(7);
+  const view = big.subarray(10, 14);
+  const stored = encodeValue(view);
+  assert.ok(stored.bytes.byteLength < 32, `stored ${stored.bytes.byteLength} bytes`);
+  const copy = roundTrip(view);
+  assert.ok(copy instanceof Uint8Array);
+  assert.deepEqual([...copy], [7, 7, 7, 7]);
+  assert.equal(copy.byteOffset, 0);
+  assert.equal(copy.buffer.byteLength, 4);
+  const floats = roundTrip(new Float64Array([1.5, -2]));
+  assert.ok(floats instanceof Float64Array);
+  assert.deepEqual([...floats], [1.5, -2]);
+  const dataView = roundTrip(new DataView(new Uint8Array([1, 2, 3]).buffer, 1, 2));
+  assert.equal(dataView.byteLength, 2);
+  assert.equal(dataView.getUint8(0), 2);
+  const arrayBuffer = roundTrip(new Uint8Array([9, 8]).buffer);
+  assert.ok(arrayBuffer instanceof ArrayBuffer);
+  assert.deepEqual([...new Uint8Array(arrayBuffer)], [9, 8]);
+});
+
+test("functions and symbols throw DataCloneError", () => {
+  assert.throws(() => encodeValue({ f: () => 1 }), (error: unknown) => {
+    assert.ok(error instanceof DOMException);
+    assert.equal(error.name, "DataCloneError");
+    assert.match(error.message, /could not be cloned\.$/);
+    return true;
+  });
+  assert.throws(() => encodeValue(Symbol("s")), { name: "DataCloneError" });
+});
+
+test("every read is a fresh copy", () => {
+  for (const stored of [encodeValue({ list: [1, 2], inner: { a: 1 } }), StoredValue.fromBytes(encodeValue({ list: [1, 2], inner: { a: 1 } }).bytes)]) {
+    const first = stored.read() as { list: number[]; inner: { a: number } };
+    first.list.push(3);
+    first.inner.a = 99;
+    const second = stored.read() as typeof first;
+    assert.deepEqual(second, { list: [1, 2], inner: { a: 1 } });
+    assert.notEqual(second, stored.read());
+  }
+  const map = encodeValue(new Map([["k", 1]]));
+  const m1 = map.read() as Map<string, number>;
+  m1.set("k", 2);
+  assert.equal((map.read() as Map<string, number>).get("k"), 1);
+});
+
+test("a plain object with an own __proto__ key keeps it", () => {
+  const value = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
+  const stored = StoredValue.fromBytes(encodeValue(value).bytes);
+  stored.read();
+  const copy = stored.read() as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+  assert.deepEqual(Object.keys(copy).sort(), ["__proto__", "a"]);
+});

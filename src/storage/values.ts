@@ -1,0 +1,164 @@
+/**
+ * Values are stored as V8 structured-clone bytes (what Durable Objects store) and handed back
+ * as fresh copies. Decoding bytes costs microseconds, so a stored value also keeps a decoded
+ * snapshot when a cheaper exact copy exists: primitives need none, and a plain tree of plain
+ * objects, dense arrays and primitives is copied by a small recursive walk.
+ */
+import v8 from "node:v8";
+import { checkValueSize } from "./limits.js";
+
+const enum Shape {
+  /** Not decoded yet. */
+  Unknown,
+  /** `decoded` is the value itself: nothing to copy. */
+  Primitive,
+  /** `decoded` is a plain tree: copyPlainTree gives an exact clone. */
+  PlainTree,
+  /** Anything else (Map, Date, typed arrays, shared references...): decode the bytes each time. */
+  Complex,
+}
+
+export class StoredValue {
+  constructor(
+    readonly bytes: Uint8Array,
+    private decoded: unknown,
+    private shape: Shape,
+  ) {}
+
+  static fromBytes(bytes: Uint8Array): StoredValue {
+    return new StoredValue(bytes, undefined, Shape.Unknown);
+  }
+
+  /** A fresh copy of the value: mutating it never changes what is stored. */
+  read(): unknown {
+    switch (this.shape) {
+      case Shape.Primitive:
+        return this.decoded;
+      case Shape.PlainTree:
+        return copyPlainTree(this.decoded);
+      case Shape.Complex:
+        return decodeValue(this.bytes);
+      default:
+        return this.firstRead();
+    }
+  }
+
+  private firstRead(): unknown {
+    const fresh = decodeValue(this.bytes);
+    if (fresh === null || typeof fresh !== "object") {
+      this.shape = Shape.Primitive;
+      this.decoded = fresh;
+      return fresh;
+    }
+    if (isPlainTree(fresh)) {
+      this.shape = Shape.PlainTree;
+      this.decoded = fresh;
+      return copyPlainTree(fresh);
+    }
+    this.shape = Shape.Complex;
+    return fresh;
+  }
+
+  /** Rough memory held, for the cache bound: the bytes, plus as much again for a snapshot. */
+  get approximateBytes(): number {
+    return this.shape === Shape.PlainTree ? this.bytes.byteLength * 2 : this.bytes.byteLength;
+  }
+}
+
+/** Serializes a value for storage, throwing what Durable Objects throw for uncloneable or
+ *  oversized values. */
+export function encodeValue(value: unknown): StoredValue {
+  let bytes: Uint8Array;
+  try {
+    bytes = v8.serialize(value);
+  } catch (error) {
+    throw asDataCloneError(error);
+  }
+  checkValueSize(bytes.byteLength);
+  const primitive = value === null || (typeof value !== "object" && typeof value !== "function");
+  return new StoredValue(bytes, primitive ? value : undefined, primitive ? Shape.Primitive : Shape.Unknown);
+}
+
+/** node:v8 throws a plain Error; structuredClone, browsers and workerd throw a DataCloneError. */
+function asDataCloneError(error: unknown): unknown {
+  if (error instanceof Error && error.message.endsWith("could not be cloned.")) {
+    return new DOMException(error.message, "DataCloneError");
+  }
+  return error;
+}
+
+/**
+ * node:v8 deserializes typed arrays as views into the serialized message, so `view.buffer`
+ * would expose unrelated bytes; structured clone gives each view a buffer of its own.
+ */
+class OwnBufferDeserializer extends v8.DefaultDeserializer {
+  _readHostObject(): unknown {
+    const readHostObject = (v8.DefaultDeserializer.prototype as unknown as HostObjectReader)
+      ._readHostObject;
+    const view = readHostObject.call(this) as ArrayBufferView;
+    if (view instanceof DataView) {
+      return new DataView(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+    }
+    if (Buffer.isBuffer(view)) {
+      const copy = Buffer.alloc(view.byteLength);
+      copy.set(view);
+      return copy;
+    }
+    const TypedArray = view.constructor as new (source: ArrayBufferView) => ArrayBufferView;
+    return new TypedArray(view);
+  }
+}
+
+interface HostObjectReader {
+  _readHostObject(this: v8.Deserializer): unknown;
+}
+
+export function decodeValue(bytes: Uint8Array): unknown {
+  const deserializer = new OwnBufferDeserializer(bytes as Buffer);
+  deserializer.readHeader();
+  return deserializer.readValue();
+}
+
+const MAX_PLAIN_NODES = 10_000;
+const MAX_PLAIN_DEPTH = 64;
+
+/**
+ * True when `value` (a freshly decoded object) is a tree of plain objects and dense arrays with
+ * primitive leaves, no shared references, so that copyPlainTree reproduces it exactly.
+ */
+function isPlainTree(value: object): boolean {
+  const seen = new Set<object>();
+  const visit = (node: unknown, depth: number): boolean => {
+    if (node === null || typeof node !== "object") return true;
+    if (depth > MAX_PLAIN_DEPTH || seen.has(node) || seen.size >= MAX_PLAIN_NODES) return false;
+    seen.add(node);
+    const proto = Object.getPrototypeOf(node);
+    if (proto === Array.prototype) {
+      const array = node as unknown[];
+      // Holes or extra named properties are not reproduced by an index loop.
+      if (Object.keys(array).length !== array.length) return false;
+      for (let i = 0; i < array.length; i++) if (!visit(array[i], depth + 1)) return false;
+      return true;
+    }
+    if (proto !== Object.prototype) return false;
+    const record = node as Record<string, unknown>;
+    // Assigning "__proto__" would set the prototype instead of copying the property.
+    if (Object.prototype.hasOwnProperty.call(record, "__proto__")) return false;
+    for (const key of Object.keys(record)) if (!visit(record[key], depth + 1)) return false;
+    return true;
+  };
+  return visit(value, 0);
+}
+
+function copyPlainTree(node: unknown): unknown {
+  if (node === null || typeof node !== "object") return node;
+  if (Array.isArray(node)) {
+    const copy = new Array<unknown>(node.length);
+    for (let i = 0; i < node.length; i++) copy[i] = copyPlainTree(node[i]);
+    return copy;
+  }
+  const record = node as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) copy[key] = copyPlainTree(record[key]);
+  return copy;
+}
