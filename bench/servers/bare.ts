@@ -1,0 +1,77 @@
+// The floor: bench/party/server.ts's behaviour written by hand on node:http + ws, with nothing in
+// between. Rooms are a Map of Sets keyed by the id in /parties/main/<room>; the first request or
+// socket to an id creates its entry, as a room instance would be created. Broadcast is a plain
+// ws.send() per socket. Run: node --expose-gc bare.js --port <p>
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { WebSocketServer, type WebSocket, type RawData } from "ws";
+
+const BODY = "hello from the bench party";
+const ROOM_PATH = /^\/parties\/main\/([^/?#]+)(\/[^?#]*)?/;
+
+const rooms = new Map<string, Set<WebSocket>>();
+
+function roomFor(id: string): Set<WebSocket> {
+  let room = rooms.get(id);
+  if (!room) {
+    room = new Set();
+    rooms.set(id, room);
+  }
+  return room;
+}
+
+function onRequest(req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? "/";
+  if (url.startsWith("/__bench/memory")) return memory(res);
+  const match = ROOM_PATH.exec(url);
+  if (!match) {
+    res.writeHead(404).end("not found");
+    return;
+  }
+  roomFor(match[1]);
+  if (match[2] === "/put") {
+    // The bare floor keeps no storage; storage rows have no bare column.
+    res.writeHead(501, { "content-type": "text/plain;charset=UTF-8" }).end("no storage in bare");
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/plain;charset=UTF-8" }).end(BODY);
+}
+
+function memory(res: ServerResponse): void {
+  (globalThis as { gc?: () => void }).gc?.();
+  const body = JSON.stringify({ gc: typeof globalThis.gc === "function", usage: process.memoryUsage() });
+  res.writeHead(200, { "content-type": "application/json" }).end(body);
+}
+
+const server = createServer(onRequest);
+const wss = new WebSocketServer({ noServer: true });
+
+server.on("upgrade", (req, socket, head) => {
+  const match = ROOM_PATH.exec(req.url ?? "/");
+  if (!match) return void socket.destroy();
+  wss.handleUpgrade(req, socket, head, (ws) => join(roomFor(match[1]), ws));
+});
+
+function join(room: Set<WebSocket>, ws: WebSocket): void {
+  room.add(ws);
+  ws.on("message", (data: RawData, isBinary: boolean) => {
+    if (!isBinary && startsWithBcast(data)) {
+      for (const peer of room) peer.send(data, { binary: false });
+    } else {
+      ws.send(data, { binary: isBinary });
+    }
+  });
+  ws.on("close", () => room.delete(ws));
+  ws.on("error", () => room.delete(ws));
+}
+
+const BCAST = Buffer.from("bcast:");
+function startsWithBcast(data: RawData): boolean {
+  return Buffer.isBuffer(data) && data.length >= BCAST.length && data.compare(BCAST, 0, BCAST.length, 0, BCAST.length) === 0;
+}
+
+const portArg = process.argv.indexOf("--port");
+const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 0;
+server.listen(port, "127.0.0.1", () => {
+  const address = server.address();
+  console.log(`bare listening on ${typeof address === "object" && address ? address.port : port}`);
+});
