@@ -1,0 +1,101 @@
+// Runs a windowed scenario against every server with identical load: start each server's load
+// processes, warm each server up, then measure windows with the servers taking turns (rotating the
+// order each round) so that drift on a shared machine hits them all alike.
+import { LoadProcess } from "./load-process.js";
+import { nowUs, sleep, sleepUntil } from "./clock.js";
+import { cpuSeconds } from "./proc-stats.js";
+import type { Settings } from "./options.js";
+import type { RunningServer, ServerName } from "../servers/server-handle.js";
+import type { LoadResult, WindowFigures, WindowedScenario } from "../scenarios/types.js";
+
+/** Lead time so every load process has the window before it starts. */
+const LEAD_US = 200_000;
+const SETTLE_MS = 300;
+
+interface StartedLoad {
+  role: string;
+  process: LoadProcess;
+}
+
+export async function driveWindows(
+  scenario: WindowedScenario,
+  servers: RunningServer[],
+  settings: Settings,
+  log: (line: string) => void,
+): Promise<Map<ServerName, WindowFigures[]>> {
+  const loads = new Map<ServerName, StartedLoad[]>();
+  const figures = new Map<ServerName, WindowFigures[]>(servers.map((s) => [s.name, []]));
+  try {
+    for (const server of servers) loads.set(server.name, await startLoads(scenario, server, settings, loads));
+    for (const server of servers) await runWindow(scenario, server, loads.get(server.name)!, settings.warmupMs);
+    for (let round = 0; round < settings.windows; round++) {
+      for (const server of rotate(servers, round)) {
+        await sleep(SETTLE_MS);
+        const window = await runWindow(scenario, server, loads.get(server.name)!, settings.windowMs);
+        figures.get(server.name)!.push(window);
+        log(`  ${scenario.id} ${server.name} window ${round + 1}: ${describe(window)}`);
+      }
+    }
+    return figures;
+  } finally {
+    await Promise.all([...loads.values()].flat().map((l) => l.process.stop()));
+  }
+}
+
+async function startLoads(
+  scenario: WindowedScenario,
+  server: RunningServer,
+  settings: Settings,
+  registry: Map<ServerName, StartedLoad[]>,
+): Promise<StartedLoad[]> {
+  const started: StartedLoad[] = [];
+  // Registered as they start so a failure half way still stops the ones already running.
+  registry.set(server.name, started);
+  for (const group of scenario.loads(server, settings)) {
+    const batch = await Promise.all(
+      group.map(async (spec, i) => ({
+        role: spec.role,
+        process: await LoadProcess.start(`${scenario.id} ${server.name} ${spec.role} ${i}`, spec.script, spec.params),
+      })),
+    );
+    started.push(...batch);
+  }
+  return started;
+}
+
+async function runWindow(scenario: WindowedScenario, server: RunningServer, loads: StartedLoad[], ms: number): Promise<WindowFigures> {
+  const startUs = nowUs() + LEAD_US;
+  const endUs = startUs + ms * 1000;
+  const pids = server.tree();
+  // Server CPU is sampled from outside; the sampling moments are recorded and the rate rescaled to
+  // the window, since this runner's timers can fire a little late on a busy machine.
+  const sample = async (atUs: number) => {
+    await sleepUntil(atUs);
+    return { at: nowUs(), cpu: cpuSeconds(pids) };
+  };
+  const [first, last, results] = await Promise.all([
+    sample(startUs),
+    sample(endUs),
+    Promise.all(loads.map(async (l): Promise<LoadResult> => ({ role: l.role, result: await l.process.window({ startUs, endUs }) }))),
+  ]);
+  const seconds = ms / 1000;
+  const serverCpu = ((last.cpu - first.cpu) / Math.max(1, last.at - first.at)) * 1e6 * seconds;
+  return {
+    metrics: scenario.summarize(results, seconds, serverCpu),
+    loadCpuMax: Math.max(...results.map((r) => r.result.cpuSeconds)) / seconds,
+    errors: results.reduce((sum, r) => sum + r.result.errors, 0),
+    serverCpu: serverCpu / seconds,
+  };
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+function describe(window: WindowFigures): string {
+  const main = Object.entries(window.metrics)
+    .map(([k, v]) => `${k}=${Number.isFinite(v) ? (Math.abs(v) >= 100 ? Math.round(v) : v.toFixed(2)) : "n/a"}`)
+    .join(" ");
+  return `${main} serverCpu=${window.serverCpu.toFixed(2)} loadCpuMax=${window.loadCpuMax.toFixed(2)} errors=${window.errors}`;
+}

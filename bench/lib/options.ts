@@ -1,0 +1,71 @@
+// Command-line options of bench/run.ts and the two sizes of run (quick and full).
+import { existsSync } from "node:fs";
+import type { ServerName } from "../servers/server-handle.js";
+
+export interface Settings {
+  quick: boolean;
+  servers: ServerName[];
+  scenarios: string[];
+  partykitDir: string | undefined;
+  /** Measured windows per server and scenario; the table shows their median. */
+  windows: number;
+  windowMs: number;
+  warmupMs: number;
+  httpConnections: number;
+  echoSockets: number;
+  fanoutSockets: number;
+  fanoutReceiverProcesses: number;
+  fanoutInFlight: number;
+  idleSockets: number;
+  idleProcesses: number;
+  payloadBytes: number;
+}
+
+const ALL_SERVERS: ServerName[] = ["bare", "partykit", "partyhouse"];
+export const ALL_SCENARIOS = ["memory", "http", "echo", "fanout", "rooms"];
+/** Where the README tells people to install partykit; used when no directory is given. */
+const DEFAULT_PARTYKIT_DIR = "/tmp/partykit-ref";
+
+const USAGE = `usage: node --import tsx bench/run.ts [--quick] [--partykit-dir <dir>]
+  [--servers bare,partykit,partyhouse] [--scenarios ${ALL_SCENARIOS.join(",")}]
+  [--windows <n>] [--window-ms <ms>]`;
+
+export function parseOptions(argv: string[]): Settings {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--quick") flags.set("quick", "1");
+    else if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (arg.startsWith("--") && i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]);
+    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  const quick = flags.has("quick");
+  const list = <T extends string>(key: string, all: T[]): T[] => {
+    const value = flags.get(key);
+    if (!value) return all;
+    const picked = value.split(",").map((s) => s.trim()) as T[];
+    for (const item of picked) if (!all.includes(item)) throw new Error(`unknown ${key} "${item}"\n${USAGE}`);
+    return picked;
+  };
+  const envDir = process.env.PARTYKIT_DIR;
+  const partykitDir = flags.get("partykit-dir") ?? envDir ?? (existsSync(DEFAULT_PARTYKIT_DIR) ? DEFAULT_PARTYKIT_DIR : undefined);
+  return {
+    quick,
+    servers: list("servers", ALL_SERVERS),
+    scenarios: list("scenarios", ALL_SCENARIOS),
+    partykitDir,
+    windows: Number(flags.get("windows") ?? (quick ? 1 : 3)),
+    windowMs: Number(flags.get("window-ms") ?? (quick ? 1000 : 5000)),
+    warmupMs: quick ? 500 : 2000,
+    httpConnections: 32,
+    echoSockets: 50,
+    fanoutSockets: 1000,
+    fanoutReceiverProcesses: 2,
+    fanoutInFlight: 8,
+    idleSockets: quick ? 2000 : 10_000,
+    idleProcesses: quick ? 1 : 2,
+    payloadBytes: 32,
+  };
+}

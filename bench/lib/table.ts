@@ -1,0 +1,72 @@
+// The printed table: one row per metric, one column per server, then partyhouse's ratios to the
+// bare floor and to partykit dev, and the target partyhouse/bare must meet.
+import type { MetricSpec } from "../scenarios/types.js";
+import type { ServerName } from "../servers/server-handle.js";
+import { SERVER_LABELS } from "../servers/targets.js";
+
+export interface TableRow {
+  metric: MetricSpec;
+  /** Median per server; absent when the server was skipped or the scenario not run on it. */
+  values: Partial<Record<ServerName, number>>;
+}
+
+const COLUMNS: ServerName[] = ["bare", "partykit", "partyhouse"];
+
+export function formatValue(value: number | undefined, unit: MetricSpec["unit"]): string {
+  if (value === undefined) return "–";
+  if (!Number.isFinite(value)) return "n/a";
+  switch (unit) {
+    case "/s":
+      return Math.round(value).toLocaleString("en-US");
+    case "ms":
+      return value < 10 ? value.toFixed(2) : value.toFixed(1);
+    case "µs":
+      return value.toFixed(1);
+    case "KiB":
+      return value.toFixed(2);
+  }
+}
+
+export function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  return b > 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : NaN;
+}
+
+function formatRatio(r: number | undefined): string {
+  if (r === undefined) return "–";
+  return Number.isFinite(r) ? `${r.toFixed(2)}x` : "n/a";
+}
+
+/** "≥ 0.80x ok" / "≤ 1.50x MISS"; blank for rows without a target. */
+export function targetCell(metric: MetricSpec, partyhouseToBare: number | undefined): string {
+  if (metric.target === undefined) return "";
+  const sign = metric.better === "higher" ? "≥" : "≤";
+  const goal = `${sign} ${metric.target.toFixed(2)}x`;
+  if (partyhouseToBare === undefined || !Number.isFinite(partyhouseToBare)) return goal;
+  const met = metric.better === "higher" ? partyhouseToBare >= metric.target : partyhouseToBare <= metric.target;
+  return `${goal} ${met ? "ok" : "MISS"}`;
+}
+
+function label(metric: MetricSpec): string {
+  const unit = metric.unit === "/s" ? "" : ` (${metric.unit})`;
+  return `${metric.label}${unit}${metric.better === "lower" ? " ↓" : ""}`;
+}
+
+export function renderTable(rows: TableRow[]): string {
+  const header = ["scenario", ...COLUMNS.map((c) => SERVER_LABELS[c]), "partyhouse/bare", "partyhouse/partykit", "target"];
+  const body = rows.map(({ metric, values }) => {
+    const toBare = ratio(values.partyhouse, values.bare);
+    return [
+      label(metric),
+      ...COLUMNS.map((c) => formatValue(values[c], metric.unit)),
+      formatRatio(toBare),
+      formatRatio(ratio(values.partyhouse, values.partykit)),
+      targetCell(metric, toBare),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 || i === widths.length - 1 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(header), rule, ...body.map(line)].join("\n");
+}

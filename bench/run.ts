@@ -1,0 +1,144 @@
+// `npm run bench`: start bare, partykit dev and partyhouse side by side on 127.0.0.1, drive each
+// from separate load processes with identical load, and print one table of medians and ratios.
+// Results (every window, not just medians) go to bench/results/<timestamp>.json.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir, cpus } from "node:os";
+import { join } from "node:path";
+import { parseOptions, type Settings } from "./lib/options.js";
+import { installExitHandlers, stopAll } from "./lib/children.js";
+import { resultsDir } from "./lib/paths.js";
+import { median } from "./lib/stats.js";
+import { driveWindows } from "./lib/drive-windows.js";
+import { renderTable, type TableRow } from "./lib/table.js";
+import { SCENARIOS } from "./scenarios/index.js";
+import type { Scenario, WindowFigures } from "./scenarios/types.js";
+import { startServer, type RunningServer, type ServerName } from "./servers/server-handle.js";
+import { planBare, planPartyhouse, planPartykit, SERVER_LABELS, type Plan } from "./servers/targets.js";
+
+interface ScenarioRecord {
+  id: string;
+  title: string;
+  metrics: Scenario["metrics"];
+  servers: Partial<Record<ServerName, { median: Record<string, number>; windows?: WindowFigures[]; details?: unknown; error?: string }>>;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function plan(name: ServerName, settings: Settings, workDir: string): Promise<Plan> {
+  if (name === "bare") return planBare(workDir);
+  if (name === "partykit") return planPartykit(settings.partykitDir, workDir);
+  return planPartyhouse(workDir);
+}
+
+async function startServers(settings: Settings, workDir: string, notes: Map<ServerName, string>): Promise<RunningServer[]> {
+  const started = await Promise.all(
+    settings.servers.map(async (name): Promise<RunningServer | null> => {
+      const p = await plan(name, settings, workDir);
+      if (!p.ok) {
+        notes.set(name, `skipped: ${p.note}`);
+        return null;
+      }
+      try {
+        const server = await startServer(p.start);
+        log(`started ${SERVER_LABELS[name]} on port ${server.port} (pid ${server.pid})`);
+        return server;
+      } catch (error) {
+        notes.set(name, `skipped: ${(error as Error).message}`);
+        return null;
+      }
+    }),
+  );
+  return started.filter((s): s is RunningServer => s !== null);
+}
+
+async function runScenario(scenario: Scenario, servers: RunningServer[], settings: Settings): Promise<ScenarioRecord> {
+  log(`scenario ${scenario.id}: ${scenario.title}`);
+  const record: ScenarioRecord = { id: scenario.id, title: scenario.title, metrics: scenario.metrics, servers: {} };
+  if (scenario.kind === "memory") {
+    for (const server of servers) {
+      try {
+        const { metrics, details } = await scenario.measure(server, settings);
+        record.servers[server.name] = { median: metrics, details };
+        log(`  memory ${server.name}: ${JSON.stringify(metrics)}`);
+      } catch (error) {
+        record.servers[server.name] = { median: {}, error: (error as Error).message };
+        log(`  memory ${server.name} failed: ${(error as Error).message}`);
+      }
+    }
+    return record;
+  }
+  const figures = await driveWindows(scenario, servers, settings, log);
+  for (const [name, windows] of figures) {
+    const keys = Object.keys(windows[0]?.metrics ?? {});
+    const medians = Object.fromEntries(keys.map((k) => [k, median(windows.map((w) => w.metrics[k]))]));
+    record.servers[name] = { median: medians, windows };
+  }
+  return record;
+}
+
+function tableRows(records: ScenarioRecord[]): TableRow[] {
+  return records.flatMap((record) =>
+    record.metrics.map((metric) => ({
+      metric,
+      values: Object.fromEntries(
+        Object.entries(record.servers).map(([name, result]) => [name, result?.median[metric.key] ?? NaN]),
+      ) as TableRow["values"],
+    })),
+  );
+}
+
+/** Warnings a reader needs before trusting the ratios. */
+function warnings(records: ScenarioRecord[]): string[] {
+  const out: string[] = [];
+  for (const record of records) {
+    for (const [name, result] of Object.entries(record.servers)) {
+      if (result?.error) out.push(`${record.id} on ${name} failed: ${result.error}`);
+      for (const window of result?.windows ?? []) {
+        if (window.loadCpuMax > 0.9) out.push(`${record.id} on ${name}: a load process used ${(window.loadCpuMax * 100).toFixed(0)}% of a core — the load may have been the limit`);
+        if (window.errors > 0) out.push(`${record.id} on ${name}: ${window.errors} errors in a window`);
+      }
+    }
+  }
+  return [...new Set(out)];
+}
+
+async function main(): Promise<void> {
+  const settings = parseOptions(process.argv.slice(2));
+  installExitHandlers();
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-"));
+  const notes = new Map<ServerName, string>();
+  const records: ScenarioRecord[] = [];
+  let servers: RunningServer[] = [];
+  try {
+    servers = await startServers(settings, workDir, notes);
+    if (servers.length === 0) throw new Error("no server could be started");
+    for (const scenario of SCENARIOS) {
+      if (settings.scenarios.includes(scenario.id)) records.push(await runScenario(scenario, servers, settings));
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const table = renderTable(tableRows(records));
+  const warned = warnings(records);
+  console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per server, medians; ↓ = lower is better\n`);
+  console.log(table);
+  for (const [name, note] of notes) console.log(`\n${SERVER_LABELS[name]}: ${note}`);
+  for (const warning of warned) console.log(`warning: ${warning}`);
+
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, platform: process.platform };
+  const report = { startedAt, finishedAt: new Date(), machine, settings, notes: Object.fromEntries(notes), warnings: warned, scenarios: records, table };
+  writeFileSync(file, JSON.stringify(report, null, 2));
+  console.log(`\nfull results: ${file}`);
+}
+
+main().catch(async (error) => {
+  console.error(error instanceof Error ? error.stack : error);
+  await stopAll();
+  process.exit(1);
+});

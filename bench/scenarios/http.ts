@@ -1,0 +1,69 @@
+// HTTP scenarios: requests/s to one room over keep-alive connections, and new rooms/s where every
+// request is the first one to its room id.
+import type { WindowedScenario } from "./types.js";
+import { cpuPerOp, mergedLatency, totalOps } from "./summarize.js";
+
+interface HttpVariant {
+  id: string;
+  title: string;
+  mode: "fixed" | "fresh";
+  /** What one operation is called in row labels. */
+  op: string;
+  rateLabel: string;
+  target: number;
+}
+
+function httpScenario(v: HttpVariant): WindowedScenario {
+  return {
+    kind: "windowed",
+    id: v.id,
+    title: v.title,
+    metrics: [
+      { key: `${v.id}.rps`, label: v.rateLabel, unit: "/s", better: "higher", target: v.target },
+      { key: `${v.id}.p99`, label: `${v.op} p99`, unit: "ms", better: "lower" },
+      { key: `${v.id}.cpu`, label: `server CPU per ${v.op}`, unit: "µs", better: "lower" },
+    ],
+    loads: (server, settings) => [
+      [
+        {
+          role: "client",
+          script: "http",
+          params: {
+            host: server.host,
+            port: server.port,
+            connections: settings.httpConnections,
+            mode: v.mode,
+            // New-room ids carry the server name and a time so no id is ever reused.
+            room: v.mode === "fixed" ? "http-room" : `new-${server.name}-${Date.now().toString(36)}`,
+          },
+        },
+      ],
+    ],
+    summarize(results, seconds, cpu) {
+      const ops = totalOps(results);
+      return {
+        [`${v.id}.rps`]: ops / seconds,
+        [`${v.id}.p99`]: mergedLatency(results).percentile(0.99) / 1000,
+        [`${v.id}.cpu`]: cpuPerOp(cpu, ops),
+      };
+    },
+  };
+}
+
+export const httpOneRoom = httpScenario({
+  id: "http",
+  title: "HTTP GET to one room, 32 keep-alive connections",
+  mode: "fixed",
+  op: "HTTP request",
+  rateLabel: "HTTP requests/s, one room",
+  target: 0.8,
+});
+
+export const newRooms = httpScenario({
+  id: "rooms",
+  title: "First HTTP GET to a fresh room id each time, 32 keep-alive connections",
+  mode: "fresh",
+  op: "new room",
+  rateLabel: "new rooms/s",
+  target: 0.8,
+});

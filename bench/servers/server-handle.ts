@@ -1,0 +1,70 @@
+// What the runner knows about a started server and how each kind of server is started.
+import { openSync, closeSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { spawnChild, stopChild } from "../lib/children.js";
+import { freePort } from "../lib/free-port.js";
+import { processTree } from "../lib/proc-stats.js";
+import { waitReady } from "../lib/wait-ready.js";
+import { repoRoot } from "../lib/paths.js";
+
+export type ServerName = "bare" | "partykit" | "partyhouse";
+
+export interface RunningServer {
+  name: ServerName;
+  host: string;
+  port: number;
+  pid: number;
+  /** GET path answering { gc, usage: process.memoryUsage() | null } after a GC. */
+  memoryPath: string;
+  /** The server's PID and its descendants, for CPU and RSS sampling. */
+  tree(): number[];
+  stop(): Promise<void>;
+}
+
+export interface StartCommand {
+  name: ServerName;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  memoryPath: string;
+  readyTimeoutMs: number;
+  /** Folder for the server's log. */
+  workDir: string;
+}
+
+export const HOST = "127.0.0.1";
+
+/** Starts the command on a free port (the `{port}` placeholder in args) and waits until it serves. */
+export async function startServer(spec: StartCommand): Promise<RunningServer> {
+  const port = await freePort();
+  const logPath = join(spec.workDir, `${spec.name}.log`);
+  const log = openSync(logPath, "a");
+  let child: ChildProcess;
+  try {
+    child = spawnChild(spec.name, spec.command, spec.args.map((a) => a.replace("{port}", String(port))), {
+      cwd: repoRoot,
+      env: { ...process.env, ...spec.env },
+      stdio: ["ignore", log, log],
+    });
+  } finally {
+    closeSync(log);
+  }
+  try {
+    await waitReady(child, `http://${HOST}:${port}/parties/main/bench-ready`, spec.readyTimeoutMs);
+  } catch (error) {
+    await stopChild(child);
+    const tail = readFileSync(logPath, "utf8").split("\n").slice(-15).join("\n");
+    throw new Error(`${spec.name} did not start: ${(error as Error).message}\n${tail}`);
+  }
+  const pid = child.pid!;
+  return {
+    name: spec.name,
+    host: HOST,
+    port,
+    pid,
+    memoryPath: spec.memoryPath,
+    tree: () => processTree(pid),
+    stop: () => stopChild(child),
+  };
+}

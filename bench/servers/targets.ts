@@ -1,0 +1,82 @@
+// The three servers under test and how to start each, or why one is skipped in this run.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { partyConfig, partyFile, repoRoot } from "../lib/paths.js";
+import type { ServerName, StartCommand } from "./server-handle.js";
+
+export const SERVER_LABELS: Record<ServerName, string> = {
+  bare: "bare",
+  partykit: "partykit dev",
+  partyhouse: "partyhouse",
+};
+
+/** Path a party server answers memory on; the room is created once and stays for the run. */
+const PARTY_MEMORY_PATH = "/parties/main/bench-memory/__bench/memory";
+
+export type Plan = { ok: true; start: StartCommand } | { ok: false; note: string };
+
+/** The bare server, bundled first so it runs as plain JS like partyhouse's build (no tsx loader). */
+export async function planBare(workDir: string): Promise<Plan> {
+  const outfile = join(workDir, "bare.cjs");
+  await build({
+    entryPoints: [join(repoRoot, "bench/servers/bare.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    external: ["bufferutil", "utf-8-validate"],
+    logLevel: "error",
+  });
+  return {
+    ok: true,
+    start: {
+      name: "bare",
+      command: process.execPath,
+      args: ["--expose-gc", outfile, "--port", "{port}"],
+      memoryPath: "/__bench/memory",
+      readyTimeoutMs: 10_000,
+      workDir,
+    },
+  };
+}
+
+export function planPartyhouse(workDir: string): Plan {
+  const bin = join(repoRoot, "bin/partyhouse.js");
+  if (!existsSync(bin)) return { ok: false, note: "bin/partyhouse.js does not exist yet" };
+  return {
+    ok: true,
+    start: {
+      name: "partyhouse",
+      command: process.execPath,
+      args: ["--expose-gc", bin, "start", partyFile, "--config", partyConfig, "--port", "{port}", "--persist", join(workDir, "partyhouse-data")],
+      memoryPath: PARTY_MEMORY_PATH,
+      readyTimeoutMs: 30_000,
+      workDir,
+    },
+  };
+}
+
+/** partykit dev from a scratch install (`npm install partykit@0.0.115` in `dir`). */
+export function planPartykit(dir: string | undefined, workDir: string): Plan {
+  if (!dir) return { ok: false, note: "no partykit install: pass --partykit-dir or set PARTYKIT_DIR" };
+  const bin = join(dir, "node_modules/.bin/partykit");
+  if (!existsSync(bin)) return { ok: false, note: `no partykit at ${bin}` };
+  return {
+    ok: true,
+    start: {
+      name: "partykit",
+      command: bin,
+      args: [
+        "dev", partyFile, "--config", partyConfig, "--port", "{port}",
+        "--persist", join(workDir, "partykit-state"), "--disable-request-cf-fetch", "--no-hotkeys",
+      ],
+      // No update check, no colour codes in the log.
+      env: { NO_UPDATE_NOTIFIER: "1", NO_COLOR: "1", FORCE_COLOR: "0" },
+      memoryPath: PARTY_MEMORY_PATH,
+      readyTimeoutMs: 60_000,
+      workDir,
+    },
+  };
+}
