@@ -5,4 +5,6 @@ export { createServerBuilder, serverBuildOptions } from "./server-builder.js";
 export type { BundleOptions, BundleResult, ServerBuilder } from "./server-builder.js";
 export { BuildError } from "./errors.js";
 export { serverDefines, clientDefines } from "./defines.js";
+export { startClientBuild, clientBuildOptions } from "./client.js";
+export type { ClientBuild, ClientBuildOptions } from "./client.js";
 export { synthesizeEntry, partyModules } from "./entry.js";
