@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `partyhouse` command. The code lives in dist/ (compiled by `npm run build`).
+let cli;
+try {
+  cli = await import("../dist/cli/main.js");
+} catch (error) {
+  if (error?.code !== "ERR_MODULE_NOT_FOUND" || !String(error.message).includes("dist/cli/main.js")) throw error;
+  process.stderr.write("partyhouse: not built yet (run `npm run build` in the partyhouse package)\n");
+  process.exit(1);
+}
+const code = await cli.main(process.argv.slice(2));
+// Exit once both streams have flushed: a piped stdout may still hold the last lines.
+process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));

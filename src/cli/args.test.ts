@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseCli, UsageError, type CliCommand } from "./args.js";
+
+function usageError(argv: string[], pattern: RegExp): void {
+  assert.throws(
+    () => parseCli(argv),
+    (error: unknown) => error instanceof UsageError && pattern.test(error.message) && !error.message.includes("\n"),
+  );
+}
+
+test("help and version at the top level and per command", () => {
+  assert.deepEqual(parseCli(["--help"]), { kind: "help", topic: "top" });
+  assert.deepEqual(parseCli(["-h"]), { kind: "help", topic: "top" });
+  assert.deepEqual(parseCli(["help", "start"]), { kind: "help", topic: "start" });
+  assert.deepEqual(parseCli(["dev", "--help"]), { kind: "help", topic: "dev" });
+  assert.deepEqual(parseCli(["start", "-h"]), { kind: "help", topic: "start" });
+  assert.deepEqual(parseCli(["--version"]), { kind: "version" });
+});
+
+test("a bare command has no overrides", () => {
+  assert.deepEqual(parseCli(["dev"]), { kind: "run", mode: "dev", overrides: {} });
+});
+
+test("every flag, long and short", () => {
+  const command: CliCommand = parseCli([
+    "start",
+    "src/server.ts",
+    "-p",
+    "8080",
+    "--host",
+    "0.0.0.0",
+    "-c",
+    "conf/partykit.json",
+    "--persist",
+    "/data",
+    "-v",
+    "A=1",
+    "--var",
+    "B=x=y",
+    "-d",
+    "DEBUG=true",
+    "--define",
+    'NAME="n"',
+    "--serve",
+    "public",
+    "--minify",
+  ]);
+  assert.deepEqual(command, {
+    kind: "run",
+    mode: "start",
+    script: "src/server.ts",
+    configPath: "conf/partykit.json",
+    overrides: {
+      port: 8080,
+      host: "0.0.0.0",
+      persist: "/data",
+      vars: { A: "1", B: "x=y" },
+      define: { DEBUG: "true", NAME: '"n"' },
+      serve: "public",
+      minify: true,
+    },
+  });
+  assert.deepEqual(parseCli(["dev", "--port=0"]), { kind: "run", mode: "dev", overrides: { port: 0 } });
+});
+
+test("--persist alone, true, false, or a path", () => {
+  const persist = (argv: string[]) => (parseCli(argv) as { overrides: { persist?: unknown } }).overrides.persist;
+  assert.equal(persist(["dev", "--persist"]), true);
+  assert.equal(persist(["dev", "--persist", "--port", "1"]), true);
+  assert.equal(persist(["dev", "--persist", "false"]), false);
+  assert.equal(persist(["dev", "--persist=false"]), false);
+  assert.equal(persist(["dev", "--persist=true"]), true);
+  assert.equal(persist(["dev", "--persist", "state"]), "state");
+});
+
+test("usage errors are one line", () => {
+  usageError([], /missing command/);
+  usageError(["serve"], /unknown command "serve" \(commands: dev, start\)/);
+  usageError(["--bogus"], /unknown option --bogus/);
+  usageError(["dev", "--bogus"], /^unknown option --bogus \(see partyhouse dev --help\)$/);
+  usageError(["dev", "--port"], /option -p, --port needs a value/);
+  usageError(["dev", "--port", "http"], /--port must be a whole number/);
+  usageError(["dev", "--port", "70000"], /--port must be a whole number/);
+  usageError(["dev", "--port", "-1"], /--port. argument is ambiguous/);
+  usageError(["dev", "--minify=yes"], /does not take an argument/);
+  usageError(["dev", "--var", "NOVALUE"], /--var expects KEY=VALUE, got "NOVALUE"/);
+  usageError(["dev", "-d", "=1"], /--define expects KEY=VALUE/);
+  usageError(["dev", "a.ts", "b.ts"], /at most one script/);
+  usageError(["help", "deploy"], /unknown command "deploy"/);
+});

@@ -1,0 +1,140 @@
+/**
+ * Command-line parsing (node:util parseArgs). Pure: turns argv into what to do, or throws a
+ * UsageError whose message is the one line to print.
+ */
+import { parseArgs } from "node:util";
+import type { ConfigOverrides } from "../config/load.js";
+import type { Mode } from "../config/types.js";
+import { splitKeyValue } from "../config/vars.js";
+import { ConfigError } from "../config/errors.js";
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export interface RunCommand {
+  kind: "run";
+  mode: Mode;
+  script?: string;
+  configPath?: string;
+  overrides: ConfigOverrides;
+}
+
+export type CliCommand =
+  | { kind: "help"; topic: "top" | Mode }
+  | { kind: "version" }
+  | RunCommand;
+
+const COMMANDS: readonly Mode[] = ["dev", "start"];
+
+const RUN_OPTIONS = {
+  port: { type: "string", short: "p" },
+  host: { type: "string" },
+  config: { type: "string", short: "c" },
+  persist: { type: "string" },
+  var: { type: "string", short: "v", multiple: true },
+  define: { type: "string", short: "d", multiple: true },
+  serve: { type: "string" },
+  minify: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export function parseCli(argv: readonly string[]): CliCommand {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new UsageError("missing command (try: partyhouse dev, or partyhouse --help)");
+  if (first === "-h" || first === "--help") return { kind: "help", topic: "top" };
+  if (first === "--version" || first === "-V") return { kind: "version" };
+  if (first === "help") {
+    const topic = rest[0];
+    if (topic === undefined) return { kind: "help", topic: "top" };
+    if (isCommand(topic)) return { kind: "help", topic };
+    throw new UsageError(`unknown command "${topic}" (commands: ${COMMANDS.join(", ")})`);
+  }
+  if (first.startsWith("-")) throw new UsageError(`unknown option ${first} (try: partyhouse --help)`);
+  if (!isCommand(first)) throw new UsageError(`unknown command "${first}" (commands: ${COMMANDS.join(", ")})`);
+  return parseRun(first, rest);
+}
+
+function isCommand(name: string): name is Mode {
+  return (COMMANDS as readonly string[]).includes(name);
+}
+
+function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: withPersistValue(argv), options: RUN_OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${describeParseError(error)} (see partyhouse ${mode} --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: "help", topic: mode };
+  if (positionals.length > 1) {
+    throw new UsageError(`expected at most one script, got ${positionals.join(" ")} (see partyhouse ${mode} --help)`);
+  }
+
+  const overrides: ConfigOverrides = {};
+  if (values.port !== undefined) overrides.port = parsePort(values.port);
+  if (values.host !== undefined) {
+    if (values.host === "") throw new UsageError("--host needs an address");
+    overrides.host = values.host;
+  }
+  if (values.persist !== undefined) overrides.persist = parsePersist(values.persist);
+  if (values.var !== undefined) overrides.vars = keyValues(values.var, "--var");
+  if (values.define !== undefined) overrides.define = keyValues(values.define, "--define");
+  if (values.serve !== undefined) overrides.serve = values.serve;
+  if (values.minify !== undefined) overrides.minify = values.minify;
+
+  const command: RunCommand = { kind: "run", mode, overrides };
+  if (positionals[0] !== undefined) command.script = positionals[0];
+  if (values.config !== undefined) command.configPath = values.config;
+  return command;
+}
+
+/** `--persist` may stand alone (meaning the default folder); parseArgs needs a value. */
+function withPersistValue(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    if (arg !== "--persist") return arg;
+    const next = argv[i + 1];
+    return next === undefined || next.startsWith("-") ? "--persist=true" : arg;
+  });
+}
+
+function parsePersist(value: string): string | boolean {
+  if (value === "true") return true;
+  if (value === "false") return false;
+  if (value === "") throw new UsageError("--persist needs a folder, true or false");
+  return value;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${value}"`);
+  }
+  return port;
+}
+
+function keyValues(entries: string[], flag: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const entry of entries) {
+    try {
+      const [key, value] = splitKeyValue(entry, flag);
+      result[key] = value;
+    } catch (error) {
+      throw error instanceof ConfigError ? new UsageError(error.message) : error;
+    }
+  }
+  return result;
+}
+
+/** parseArgs' messages are long and mention `--` tricks; say the essential part. */
+function describeParseError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const option = /'([^']+)'/.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option ${option}`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option && message.includes("argument missing")) {
+    return `option ${option.replace(/ <value>$/, "")} needs a value`;
+  }
+  return message.split("\n")[0] ?? message;
+}

@@ -1,0 +1,10 @@
+/** What a command needs from its surroundings, so tests can run commands in-process too. */
+import type { Logger } from "../runtime/logger.js";
+
+export interface CliContext {
+  cwd: string;
+  writeOut(text: string): void;
+  writeErr(text: string): void;
+  /** Overrides the command's own logger (pretty for dev, JSON for start). */
+  logger?: Logger;
+}

@@ -1,0 +1,45 @@
+/** The text of `--help` for the program and each command. */
+
+export const TOP_HELP = `partyhouse: run PartyKit projects on Node.js
+
+Usage:
+  partyhouse dev [script]     run the project, rebuilding and reloading on file changes
+  partyhouse start [script]   run the project for production (no watching, JSON logs)
+
+Options:
+  -h, --help      show help (also: partyhouse <command> --help)
+  --version       print the version
+
+The project is read from partykit.json (or .json5, .jsonc, or package.json#partykit),
+found by walking up from the current folder.
+`;
+
+const RUN_OPTIONS = `Options:
+  -p, --port <n>          port to listen on (default: config "port", else 1999; 0 = any free port)
+  --host <address>        address to bind (default: 127.0.0.1 for dev, 0.0.0.0 for start)
+  -c, --config <file>     config file to use instead of searching for partykit.json
+  --persist [path|false]  data folder (default: .partyhouse next to the config);
+                          false keeps storage in memory only
+  -v, --var <KEY=VALUE>   set room.env.KEY (repeatable; JSON values keep their type)
+  -d, --define <KEY=VALUE>  esbuild define, VALUE is JS source (repeatable)
+  --serve <dir>           serve static files from this folder
+  --minify                minify the server bundle
+  -h, --help              show this help
+`;
+
+export const DEV_HELP = `Usage: partyhouse dev [script] [options]
+
+Runs the project for development: pretty logs, and every change to a file the server
+imports rebuilds it and reloads the rooms (sockets close with 1012 so clients reconnect;
+storage is kept). A build error is shown and the previous code keeps running.
+[script] replaces "main" from the config.
+
+${RUN_OPTIONS}`;
+
+export const START_HELP = `Usage: partyhouse start [script] [options]
+
+Runs the project for production: builds once, no file watching, one JSON log line per
+event on stderr. SIGINT/SIGTERM close the server and flush storage before exiting.
+[script] replaces "main" from the config.
+
+${RUN_OPTIONS}`;

@@ -1,0 +1,51 @@
+/**
+ * Entry of the `partyhouse` bin: parse, dispatch to a command, report a failure to start as
+ * one line on stderr with a non-zero exit code, and stop cleanly on SIGINT/SIGTERM.
+ */
+import { readFileSync } from "node:fs";
+import { parseCli } from "./args.js";
+import type { CliContext } from "./context.js";
+import { describeStartupError, exitCodeFor } from "./errors.js";
+import { DEV_HELP, START_HELP, TOP_HELP } from "./help.js";
+import { onShutdownSignal } from "./shutdown.js";
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Runs a command. Resolves with an exit code for commands that end by themselves (help, a
+ * failed start); a server that started resolves only after a shutdown signal closed it.
+ */
+export async function main(argv: readonly string[], cli: CliContext = defaultContext()): Promise<number> {
+  let stop: () => Promise<void>;
+  try {
+    const command = parseCli(argv);
+    if (command.kind === "version") {
+      cli.writeOut(`${version()}\n`);
+      return 0;
+    }
+    if (command.kind === "help") {
+      cli.writeOut(command.topic === "dev" ? DEV_HELP : command.topic === "start" ? START_HELP : TOP_HELP);
+      return 0;
+    }
+    // Stack traces from the bundle point into the user's TypeScript, not the bundle.
+    process.setSourceMapsEnabled(true);
+    // Loaded on demand: help and usage errors stay fast and need no server code.
+    const run = command.mode === "dev" ? (await import("./dev.js")).runDev : (await import("./start.js")).runStart;
+    stop = await run(command, cli);
+  } catch (error) {
+    cli.writeErr(`partyhouse: ${describeStartupError(error)}\n`);
+    return exitCodeFor(error);
+  }
+  return new Promise<number>((resolve) => onShutdownSignal(() => stop(), resolve));
+}
+
+function defaultContext(): CliContext {
+  return {
+    cwd: process.cwd(),
+    writeOut: (text) => process.stdout.write(text),
+    writeErr: (text) => process.stderr.write(text),
+  };
+}
