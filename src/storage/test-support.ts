@@ -102,6 +102,13 @@ export class Harness {
     this.open();
   }
 
+  /** After sync(): on sqlite, reopen and return a cold room with the same name; else undefined. */
+  async reopenIfDurable(name = "room"): Promise<RoomStorage | undefined> {
+    if (this.kind !== "sqlite") return undefined;
+    await this.reopen();
+    return this.room(name);
+  }
+
   async dispose(): Promise<void> {
     await this.service.close();
     if (this.dir) removeDir(this.dir);

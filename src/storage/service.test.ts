@@ -1,0 +1,124 @@
+import { describe, test, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { FencedError } from "./engine.js";
+import { ENGINE_KINDS, Harness, RecordingHooks, nextMacrotask } from "./test-support.js";
+
+for (const kind of ENGINE_KINDS) {
+  describe(`group commit on the ${kind} engine`, () => {
+    let harness: Harness;
+    afterEach(async () => harness.dispose());
+
+    test("un-awaited writes of one turn land in one engine commit, across rooms", async () => {
+      harness = new Harness(kind);
+      const a = harness.room("a");
+      const b = harness.room("b");
+      const writes = [a.put("x", 1), a.put({ y: 2, z: 3 }), a.delete("z"), b.put("x", 10), a.setAlarm(5_000_000_000_000)];
+      await Promise.all(writes);
+      assert.equal(harness.engine.commits.length, 1);
+      const [commit] = harness.engine.commits;
+      assert.equal(commit!.length, 2, "one RoomWrite per room");
+      const writeOfA = commit!.find((write) => write.room.room === "a")!;
+      assert.deepEqual([...writeOfA.entries.keys()].sort(), ["x", "y", "z"]);
+      assert.equal(writeOfA.entries.get("z"), null);
+      assert.equal(writeOfA.alarm, 5_000_000_000_000);
+    });
+
+    test("await put() resolves only after its commit is durable", async () => {
+      harness = new Harness(kind);
+      const storage = harness.room();
+      let resolved = false;
+      const put = storage.put("k", 1).then(() => (resolved = true));
+      await Promise.resolve();
+      assert.equal(resolved, false);
+      assert.equal(harness.engine.commits.length, 0, "nothing committed within the turn");
+      await put;
+      assert.equal(harness.engine.commits.length, 1);
+      const stored = await harness.engine.inner.get(storage.ref, ["k"]);
+      assert.ok(stored.has("k"), "the engine has the value when put() resolves");
+    });
+
+    test("writes made while a commit is in flight go in the next commit", async () => {
+      harness = new Harness(kind);
+      const storage = harness.room();
+      const first = storage.put("a", 1);
+      await nextMacrotask(); // the commit of "a" has started
+      const second = storage.put("b", 2);
+      await Promise.all([first, second]);
+      assert.equal(harness.engine.commits.length, 2);
+      assert.deepEqual([...harness.engine.commits[1]![0]!.entries.keys()], ["b"]);
+    });
+
+    test("awaited puts in a loop each commit; un-awaited ones coalesce", async () => {
+      harness = new Harness(kind);
+      const storage = harness.room();
+      for (let i = 0; i < 5; i++) await storage.put(`awaited${i}`, i);
+      assert.equal(harness.engine.commits.length, 5);
+      const puts = [];
+      for (let i = 0; i < 100; i++) puts.push(storage.put(`coalesced${i}`, i));
+      await Promise.all(puts);
+      assert.equal(harness.engine.commits.length, 6);
+      assert.equal((await storage.list({ prefix: "coalesced" })).size, 100);
+    });
+
+    test("a failed commit drops the room's pending writes, rejects its puts and reports writeFailed", async () => {
+      harness = new Harness(kind);
+      const hooks = new RecordingHooks();
+      const storage = harness.room("r", hooks);
+      const other = harness.room("other");
+      await storage.put("kept", "durable");
+      assert.equal(await storage.get("kept"), "durable");
+      harness.engine.failNext = new Error("disk on fire");
+      const lost = storage.put("lost", 1);
+      const overwrite = storage.put("kept", "lost too");
+      const otherWrite = other.put("x", 1);
+      assert.equal(await storage.get("kept"), "lost too", "visible before the commit");
+      await assert.rejects(lost, /disk on fire/);
+      await assert.rejects(overwrite, /disk on fire/);
+      await assert.rejects(otherWrite, /disk on fire/, "the whole group commit failed");
+      assert.equal(hooks.failures.length, 1);
+      assert.equal(hooks.failures[0]!.message, "disk on fire");
+      assert.equal(await storage.get("lost"), undefined);
+      assert.equal(await storage.get("kept"), "durable", "cache invalidated: back to what is durable");
+      // The room keeps working afterwards.
+      await storage.put("after", 1);
+      assert.equal(await storage.get("after"), 1);
+      await nextMacrotask();
+      assert.equal(hooks.openOperations, 0, "every input gate closed was opened again");
+    });
+
+    test("a fenced room loses its writes; other rooms of the same commit keep theirs", async () => {
+      harness = new Harness(kind);
+      const hooks = new RecordingHooks();
+      const fencedRoom = harness.room("fenced", hooks);
+      await fencedRoom.put("before", 1);
+      harness.engine.fenceNext = true;
+      const write = fencedRoom.put("k", 1);
+      await assert.rejects(write, (error: unknown) => error instanceof FencedError);
+      assert.ok(hooks.failures[0] instanceof FencedError);
+      assert.equal(await fencedRoom.get("k"), undefined);
+      assert.equal(await fencedRoom.get("before"), 1);
+    });
+
+    test("a write that nobody awaits does not crash the process when its commit fails", async () => {
+      harness = new Harness(kind);
+      const hooks = new RecordingHooks();
+      const storage = harness.room("r", hooks);
+      harness.engine.failNext = new Error("boom");
+      void storage.put("k", 1);
+      void storage.whenDurable();
+      await nextMacrotask();
+      await nextMacrotask();
+      assert.equal(hooks.failures.length, 1);
+    });
+
+    test("close() commits everything pending first", async () => {
+      harness = new Harness(kind);
+      const storage = harness.room();
+      void storage.put("k", 1);
+      await harness.service.close();
+      assert.equal(harness.engine.commits.length, 1);
+      await harness.reopen();
+      if (kind === "sqlite") assert.equal(await harness.room().get("k"), 1);
+    });
+  });
+}
