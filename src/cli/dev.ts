@@ -8,6 +8,7 @@ import { describeError, prettyLogger } from "../runtime/logger.js";
 import type { RunCommand } from "./args.js";
 import { bootProject, importParties } from "./project.js";
 import type { CliContext } from "./context.js";
+import { watchConfigFiles } from "./config-watch.js";
 
 export async function runDev(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
   const logger = cli.logger ?? prettyLogger(cli.writeErr);
@@ -41,8 +42,12 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
     throw error;
   }
   const running = watcher;
+  const stopConfigWatch = await watchConfigFiles(project.config, (names) =>
+    logger.log("warn", `${names.join(", ")} changed; restart partyhouse dev to apply it`),
+  );
   cli.writeOut(`partyhouse ready on ${project.url}\n`);
   return async () => {
+    stopConfigWatch();
     await running.close();
     await reloads;
     await project.close();
