@@ -65,7 +65,7 @@ describe("hibernation", () => {
     assert.equal(after.runs, 2, "constructor and onStart ran again on wake");
     assert.equal(after.memory, "fresh", "instance fields are gone after hibernation");
     assert.deepEqual(after.state, { name: "Alice" });
-    assert.equal(after.uri, `${s.url.replace("http", "ws")}/parties/main/h?_pk=alice&team=red`);
+    assert.equal(after.uri, `${s.url}/parties/main/h?_pk=alice&team=red`, "uri is the upgrade request URL, as ctx.request.url");
     assert.deepEqual(after.red, ["alice"]);
   });
 

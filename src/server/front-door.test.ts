@@ -19,12 +19,12 @@ class Main implements Party.Server {
       });
     }
     if (url.pathname.endsWith("/call-other")) {
-      return this.room.context.parties.other!.get("o1").fetch("/from-main?q=1");
+      return this.room.context.parties.other!.get("o1").fetch("/from-main?deny-other=1");
     }
     return Response.json({ id: this.room.id, name: this.room.name, url: req.url, method: req.method });
   }
   onConnect(connection: Party.Connection, ctx: Party.ConnectionContext) {
-    connection.send(JSON.stringify({ id: connection.id, room: this.room.id, hooked: ctx.request.headers.get("x-hooked"), protocol: connection.protocol }));
+    connection.send(JSON.stringify({ id: connection.id, room: this.room.id, hooked: ctx.request.headers.get("x-hooked") }));
   }
   static onBeforeRequest(req: Party.Request) {
     const url = new URL(req.url);
@@ -55,8 +55,9 @@ class Other implements Party.Server {
   onRequest(req: Party.Request) {
     return new Response(`other ${this.room.id} ${new URL(req.url).pathname}${new URL(req.url).search} hooked=${req.headers.get("x-hooked")}`);
   }
-  static onBeforeRequest() {
-    throw new Error("stubs must bypass onBeforeRequest");
+  static onBeforeRequest(req: Party.Request) {
+    if (new URL(req.url).searchParams.has("deny-other")) throw new Error("stubs must bypass onBeforeRequest");
+    return req;
   }
 }
 
@@ -136,13 +137,15 @@ describe("front door routing", () => {
 
   it("lets rooms call other parties' rooms without their onBeforeRequest", async () => {
     const res = await server.fetch("/parties/main/r1/call-other");
-    assert.equal(await res.text(), "other o1 /parties/other/o1/from-main?q=1 hooked=null");
+    assert.equal(await res.text(), "other o1 /parties/other/o1/from-main?deny-other=1 hooked=null");
+    const direct = await server.fetch("/parties/other/o1?deny-other=1");
+    assert.equal(direct.status, 401, "the same request from outside does go through onBeforeRequest");
   });
 
   it("connects WebSockets through onBeforeConnect and echoes the first subprotocol", async () => {
     const socket = await server.connect("/parties/main/ws1?_pk=abc", { protocols: ["p1", "p2"] });
     const hello = JSON.parse(await socket.nextText()) as Record<string, unknown>;
-    assert.deepEqual(hello, { id: "abc", room: "ws1", hooked: "ws", protocol: "p1" });
+    assert.deepEqual(hello, { id: "abc", room: "ws1", hooked: "ws" });
     assert.equal(socket.ws.protocol, "p1");
     await socket.close();
   });

@@ -4,7 +4,6 @@ import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import { FrontDoor } from "./front-door.js";
 import type { PartyExports, PartyhouseOptions } from "./options.js";
-import { StaticAssets } from "./static-assets.js";
 
 export type { PartyExports, PartyhouseOptions, StaticAssetsOptions } from "./options.js";
 
@@ -38,7 +37,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
   const host = options.host ?? "127.0.0.1";
   keepProcessAliveOnUserErrors(logger);
   let origin = `${host}:${options.port ?? DEFAULT_PORT}`;
-  const assets = options.assets ? new StaticAssets(options.assets) : undefined;
+  const assets = options.assets ? new (await import("./static-assets.js")).StaticAssets(options.assets) : undefined;
   const project = new Project({
     parties: options.parties,
     env: options.env ?? {},
