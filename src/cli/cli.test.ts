@@ -210,6 +210,7 @@ describe("partyhouse serving a project", { skip }, () => {
       const body = await (await fetch(`${first.url}/party/room-1`)).text();
       assert.equal(body, "server v1 room=room-1 hits=1 greeting=42");
       assert.match(first.output(), /\{"time":.*"event":"ready"/, "start logs JSON lines");
+      assert.match(first.output(), /ready on http:\/\/127\.0\.0\.1:\d+ \(listening on all interfaces/);
     } finally {
       assert.equal(await first.stop("SIGTERM"), 0, "a graceful stop exits 0");
     }
@@ -262,6 +263,9 @@ describe("partyhouse serving a project", { skip }, () => {
 
       await p.write({ "src/server.ts": serverSource("v2") });
       await until(async () => ((await get()).startsWith("rebuilt v2") ? true : undefined), "the fixed code to answer");
+
+      await p.write({ ".env": "GREETING=changed" });
+      await until(async () => (/\.env changed; restart/.test(dev.output()) ? true : undefined), "a restart hint");
     } finally {
       assert.equal(await dev.stop(), 0);
     }

@@ -45,7 +45,7 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
   const stopConfigWatch = await watchConfigFiles(project.config, (names) =>
     logger.log("warn", `${names.join(", ")} changed; restart partyhouse dev to apply it`),
   );
-  cli.writeOut(`partyhouse ready on ${project.url}\n`);
+  cli.writeOut(`partyhouse ready on ${project.readyText}\n`);
   return async () => {
     stopConfigWatch();
     await running.close();

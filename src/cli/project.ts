@@ -14,7 +14,10 @@ import type { RunCommand } from "./args.js";
 
 export interface RunningProject {
   config: ResolvedConfig;
+  /** A URL clients can open (for a wildcard bind address, the loopback one). */
   url: string;
+  /** The ready line's text after "partyhouse ready on ". */
+  readyText: string;
   /** The first server bundle (dev watches its inputs). */
   bundle: BundleResult;
   /** Where server bundles are written. */
@@ -111,9 +114,12 @@ export async function bootProject(command: RunCommand, cwd: string, logger: Logg
     }
     const running = server;
     cleanups.push(() => running.close());
+    const url = `http://${partykitHostFor(config.host, running.port)}`;
+    const wildcard = config.host === "0.0.0.0" || config.host === "::";
     return {
       config,
-      url: running.url,
+      url,
+      readyText: wildcard ? `${url} (listening on all interfaces, ${config.host})` : url,
       bundle,
       outdir,
       partykitHost,

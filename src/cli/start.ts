@@ -8,6 +8,6 @@ export async function runStart(command: RunCommand, cli: CliContext): Promise<()
   const logger = cli.logger ?? jsonLogger(cli.writeErr);
   const project = await bootProject(command, cli.cwd, logger);
   logger.log("info", "ready", { url: project.url });
-  cli.writeOut(`partyhouse ready on ${project.url}\n`);
+  cli.writeOut(`partyhouse ready on ${project.readyText}\n`);
   return () => project.close();
 }
