@@ -1,0 +1,246 @@
+/**
+ * The seam between node:http and the web-standard Request/Response that user code sees.
+ * Every HTTP request crosses it twice, so the common cases (no request body, small response
+ * body) take paths that avoid web streams.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { Readable } from "node:stream";
+import type { RequestCf } from "../types/party.js";
+import { knownBodyOf } from "./known-body.js";
+
+export type BridgedRequest = Request & { cf: RequestCf };
+
+export interface ToWebRequestInfo {
+  /** Used when the Host header is missing or unusable, e.g. "http://127.0.0.1:1999". */
+  origin?: string;
+}
+
+// Node's DOM typings lack `duplex`, which undici requires for a streamed request body.
+interface StreamingRequestInit extends RequestInit {
+  duplex?: "half";
+}
+
+/** A host[:port] as it may appear in a Host header; anything else could re-shape the URL. */
+const USABLE_HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}): BridgedRequest {
+  const raw = req.rawHeaders;
+  const seen = scanHeaders(raw);
+  const encrypted = (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
+  const url = originOf(seen.host, info.origin, encrypted) + pathOf(req.url);
+  const method = req.method ?? "GET";
+
+  let request: BridgedRequest;
+  if (method !== "GET" && method !== "HEAD" && seen.hasBody) {
+    const body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    const init: StreamingRequestInit = { method, body, duplex: "half" };
+    request = new Request(url, init) as BridgedRequest;
+  } else {
+    request = (method === "GET" ? new Request(url) : new Request(url, { method })) as BridgedRequest;
+  }
+
+  // Filling the request's own Headers skips building a second Headers for the constructor to copy.
+  const headers = request.headers;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const remoteAddress = req.socket?.remoteAddress;
+  if (remoteAddress !== undefined) addClientAddress(headers, seen, remoteAddress);
+
+  request.cf = cfOf(req, encrypted);
+  return request;
+}
+
+interface SeenHeaders {
+  host: string | undefined;
+  /** Node's parser frames a body only with Content-Length (non-zero) or Transfer-Encoding. */
+  hasBody: boolean;
+  clientIp: boolean;
+  realIp: boolean;
+}
+
+/**
+ * The few facts we need from the raw header list. Reading `req.headers` instead would make
+ * Node build its lowercased header object, which a plain GET otherwise never pays for.
+ */
+function scanHeaders(raw: string[]): SeenHeaders {
+  const seen: SeenHeaders = { host: undefined, hasBody: false, clientIp: false, realIp: false };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Switch on length first so most names are never lowercased.
+    switch (name.length) {
+      case 4:
+        if (seen.host === undefined && name.toLowerCase() === "host") seen.host = raw[i + 1];
+        break;
+      case 9:
+        if (name.toLowerCase() === "x-real-ip") seen.realIp = true;
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length" && raw[i + 1] !== "0") seen.hasBody = true;
+        break;
+      case 16:
+        if (name.toLowerCase() === "cf-connecting-ip") seen.clientIp = true;
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") seen.hasBody = true;
+        break;
+    }
+  }
+  return seen;
+}
+
+function originOf(host: string | undefined, fallback: string | undefined, encrypted: boolean): string {
+  if (host !== undefined && USABLE_HOST.test(host)) return (encrypted ? "https://" : "http://") + host;
+  return fallback ?? "http://localhost";
+}
+
+/** Origin-form paths pass through; absolute-form (proxy style) keeps only its path. */
+function pathOf(rawUrl: string | undefined): string {
+  if (rawUrl === undefined || rawUrl === "") return "/";
+  if (rawUrl.charCodeAt(0) === 47 /* / */) return rawUrl;
+  try {
+    const parsed = new URL(rawUrl);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return "/";
+  }
+}
+
+/**
+ * What Cloudflare's edge would add and PartyKit code reads. Values a client already sent are
+ * kept (there is no trusted-proxy setting yet); x-forwarded-for gets this hop appended.
+ */
+function addClientAddress(headers: Headers, seen: SeenHeaders, remoteAddress: string): void {
+  const ip = remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress;
+  if (!seen.clientIp) headers.append("cf-connecting-ip", ip);
+  if (!seen.realIp) headers.append("x-real-ip", ip);
+  // Headers joins repeated values with ", ", which is the x-forwarded-for list format.
+  headers.append("x-forwarded-for", ip);
+}
+
+/** Only what is known about the connection; geo fields stay absent rather than invented. */
+function cfOf(req: IncomingMessage, encrypted: boolean): RequestCf {
+  const cf: RequestCf = { httpProtocol: `HTTP/${req.httpVersion}` };
+  if (encrypted) {
+    const tls = (req.socket as TLSSocket).getProtocol?.();
+    if (tls) cf.tlsVersion = tls;
+  }
+  return cf;
+}
+
+export interface SendOptions {
+  /** The request was HEAD: send the headers, never a body. */
+  head?: boolean;
+}
+
+/**
+ * Writes a web Response to Node. Streams the body with backpressure; a client that goes away
+ * cancels the body. Rejects only if the Response cannot be sent (body already used) — before
+ * anything is written — or if the body stream fails midway, after cutting the connection.
+ */
+export async function sendWebResponse(
+  res: ServerResponse,
+  response: Response,
+  options: SendOptions = {},
+): Promise<void> {
+  const body = response.body;
+  if (body !== null && (body.locked || response.bodyUsed)) {
+    throw new TypeError("Response body has already been used");
+  }
+
+  const status = response.status;
+  const statusText = response.statusText || undefined;
+  const { headers, hasLength } = headerList(response.headers);
+  const known = body === null ? undefined : knownBodyOf(response, body);
+
+  if (body === null || options.head === true || status === 204 || status === 304) {
+    // A HEAD answer still tells the length GET would send, when we know it for free.
+    if (known !== undefined && options.head === true && !hasLength) {
+      headers.push("content-length", String(byteLengthOf(known)));
+    }
+    res.writeHead(status, statusText, headers);
+    res.end();
+    body?.cancel().catch(ignore);
+    return;
+  }
+
+  if (known !== undefined) {
+    // One write for head and body, with a Content-Length instead of chunked framing.
+    if (!hasLength) headers.push("content-length", String(byteLengthOf(known)));
+    res.writeHead(status, statusText, headers);
+    res.end(known);
+    return;
+  }
+  res.writeHead(status, statusText, headers);
+  await pipeBody(res, body);
+}
+
+function byteLengthOf(data: string | Uint8Array): number {
+  return typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+}
+
+/** Flat [name, value, ...] list, the writeHead form that keeps repeated Set-Cookie lines. */
+function headerList(source: Headers): { headers: string[]; hasLength: boolean } {
+  const headers: string[] = [];
+  let hasLength = false;
+  for (const [name, value] of source) {
+    if (name === "set-cookie") continue;
+    if (name === "content-length") hasLength = true;
+    headers.push(name, value);
+  }
+  for (const cookie of source.getSetCookie()) headers.push("set-cookie", cookie);
+  return { headers, hasLength };
+}
+
+async function pipeBody(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  let gone = false;
+  const onClose = () => {
+    if (res.writableFinished) return;
+    gone = true;
+    reader.cancel().catch(ignore);
+  };
+  res.on("close", onClose);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || gone) break;
+      if (!res.write(value)) await drained(res);
+    }
+    if (!gone) res.end();
+  } catch (error) {
+    if (gone) return;
+    res.destroy();
+    throw error;
+  } finally {
+    res.off("close", onClose);
+  }
+}
+
+/** Resolves on 'drain', or on 'close' so a vanished client never leaves us waiting. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+/** For the runtime's own answers ("Not found", 500 with a message). */
+export function sendText(res: ServerResponse, status: number, body: string): void {
+  if (res.headersSent) {
+    // Too late to change the status; cutting the connection at least signals failure.
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function ignore(): void {}
