@@ -79,6 +79,22 @@ test("-c overrides discovery and the script overrides main (relative to cwd)", a
   await rejectsWith(loadConfig({ cwd: p.dir, configPath: "nope.json", mode: "dev" }), /config file not found: .*nope\.json/);
 });
 
+test("-c may name a package.json, whose partykit field is the config", async () => {
+  const p = await project({
+    "app/package.json": JSON.stringify({ name: "app", partykit: { main: "s.ts", port: 3000 } }),
+    "app/s.ts": server,
+    "plain/package.json": JSON.stringify({ name: "plain" }),
+  });
+  const config = await loadConfig({ cwd: p.dir, configPath: "app/package.json", mode: "dev" });
+  assert.equal(config.main, join(p.dir, "app/s.ts"));
+  assert.equal(config.port, 3000);
+  await rejectsWith(
+    loadConfig({ cwd: p.dir, configPath: "plain/package.json", mode: "dev" }),
+    /plain\/package\.json: has no "partykit" field/,
+  );
+  await rejectsWith(loadConfig({ cwd: join(p.dir, "plain"), mode: "dev" }), /no partykit\.json found/);
+});
+
 test("a script alone runs without any config file", async () => {
   const p = await project({ "server.ts": server });
   const config = await loadConfig({ cwd: p.dir, script: "server.ts", mode: "start" });
