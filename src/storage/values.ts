@@ -10,6 +10,8 @@ import { checkValueSize } from "./limits.js";
 const enum Shape {
   /** Not decoded yet. */
   Unknown,
+  /** Decoded once: a value read only once (a cold read, a list) never pays for a snapshot. */
+  ReadOnce,
   /** `decoded` is the value itself: nothing to copy. */
   Primitive,
   /** `decoded` is a plain tree: copyPlainTree gives an exact clone. */
@@ -38,12 +40,16 @@ export class StoredValue {
         return copyPlainTree(this.decoded);
       case Shape.Complex:
         return decodeValue(this.bytes);
+      case Shape.Unknown:
+        this.shape = Shape.ReadOnce;
+        return decodeValue(this.bytes);
       default:
-        return this.firstRead();
+        return this.secondRead();
     }
   }
 
-  private firstRead(): unknown {
+  /** Read again, so likely hot: keep a snapshot if an exact copy is cheaper than decoding. */
+  private secondRead(): unknown {
     const fresh = decodeValue(this.bytes);
     if (fresh === null || typeof fresh !== "object") {
       this.shape = Shape.Primitive;
