@@ -22,7 +22,8 @@ interface ScenarioRecord {
   servers: Partial<Record<ServerName, { median: Record<string, number>; windows?: WindowFigures[]; details?: unknown; error?: string }>>;
 }
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const t0 = Date.now();
+const log = (line: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
 
 async function plan(name: ServerName, settings: Settings, workDir: string): Promise<Plan> {
   if (name === "bare") return planBare(workDir);
@@ -55,16 +56,19 @@ async function runScenario(scenario: Scenario, servers: RunningServer[], setting
   log(`scenario ${scenario.id}: ${scenario.title}`);
   const record: ScenarioRecord = { id: scenario.id, title: scenario.title, metrics: scenario.metrics, servers: {} };
   if (scenario.kind === "memory") {
-    for (const server of servers) {
-      try {
-        const { metrics, details } = await scenario.measure(server, settings);
-        record.servers[server.name] = { median: metrics, details };
-        log(`  memory ${server.name}: ${JSON.stringify(metrics)}`);
-      } catch (error) {
-        record.servers[server.name] = { median: {}, error: (error as Error).message };
-        log(`  memory ${server.name} failed: ${(error as Error).message}`);
-      }
-    }
+    // Memory is read per process and does not depend on speed, so the servers are measured at once.
+    await Promise.all(
+      servers.map(async (server) => {
+        try {
+          const { metrics, details } = await scenario.measure(server, settings);
+          record.servers[server.name] = { median: metrics, details };
+          log(`  memory ${server.name}: ${JSON.stringify(metrics)}`);
+        } catch (error) {
+          record.servers[server.name] = { median: {}, error: (error as Error).message };
+          log(`  memory ${server.name} failed: ${(error as Error).message}`);
+        }
+      }),
+    );
     return record;
   }
   const figures = await driveWindows(scenario, servers, settings, log);

@@ -26,7 +26,8 @@ export async function driveWindows(
   const loads = new Map<ServerName, StartedLoad[]>();
   const figures = new Map<ServerName, WindowFigures[]>(servers.map((s) => [s.name, []]));
   try {
-    for (const server of servers) loads.set(server.name, await startLoads(scenario, server, settings, loads));
+    // Connecting is not measured, so servers get their load processes at the same time.
+    await Promise.all(servers.map((server) => startLoads(scenario, server, settings, loads)));
     for (const server of servers) await runWindow(scenario, server, loads.get(server.name)!, settings.warmupMs);
     for (let round = 0; round < settings.windows; round++) {
       for (const server of rotate(servers, round)) {

@@ -28,7 +28,7 @@ const DEFAULT_PARTYKIT_DIR = "/tmp/partykit-ref";
 
 const USAGE = `usage: node --import tsx bench/run.ts [--quick] [--partykit-dir <dir>]
   [--servers bare,partykit,partyhouse] [--scenarios ${ALL_SCENARIOS.join(",")}]
-  [--windows <n>] [--window-ms <ms>]`;
+  [--windows <n>] [--window-ms <ms>] [--fanout-in-flight <n>] [--idle-sockets <n>]`;
 
 export function parseOptions(argv: string[]): Settings {
   const flags = new Map<string, string>();
@@ -63,8 +63,8 @@ export function parseOptions(argv: string[]): Settings {
     echoSockets: 50,
     fanoutSockets: 1000,
     fanoutReceiverProcesses: 2,
-    fanoutInFlight: 8,
-    idleSockets: quick ? 2000 : 10_000,
+    fanoutInFlight: Number(flags.get("fanout-in-flight") ?? 8),
+    idleSockets: Number(flags.get("idle-sockets") ?? (quick ? 1000 : 10_000)),
     idleProcesses: quick ? 1 : 2,
     payloadBytes: 32,
   };

@@ -37,9 +37,9 @@ async function measure(server: RunningServer, settings: Settings) {
       const params = { host: server.host, port: server.port, sockets, room: "idle-room" };
       loads.push(await LoadProcess.start(`${server.name} idle ${i}`, "ws-idle", params));
     }
-    await sleep(1000); // let the server finish any per-connection work before reading
+    await sleep(500); // let the server finish any per-connection work before reading
     const now = nowUs();
-    const counts = await Promise.all(loads.map((l) => l.window({ startUs: now, endUs: now + 1000 })));
+    const counts = await Promise.all(loads.map((l) => l.window({ startUs: now, endUs: now })));
     const open = counts.reduce((sum, c) => sum + c.ops, 0);
     const after = await read(server);
     const perSocket = (a: number | null, b: number | null) => (a !== null && b !== null && open > 0 ? (b - a) / open / 1024 : NaN);
