@@ -19,7 +19,10 @@ export function hostLoad<P>(script: LoadScript<P>): void {
   setTimeout(() => process.exit(3), MAX_LIFETIME_MS).unref();
   process.on("disconnect", () => process.exit(0));
   process.on("message", (message: Command) => {
-    void handle(script as LoadScript<unknown>, message).then((reply) => process.send?.(reply));
+    void handle(script as LoadScript<unknown>, message).then((reply) => {
+      // After teardown the process leaves on its own (a clean exit also writes --cpu-prof output).
+      process.send?.(reply, () => message.op === "teardown" && process.exit(0));
+    });
   });
 }
 

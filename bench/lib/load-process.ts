@@ -31,7 +31,7 @@ export class LoadProcess {
   static async start(label: string, script: string, params: unknown, setupTimeoutMs = 120_000): Promise<LoadProcess> {
     const path = fileURLToPath(new URL(`../load/${script}.ts`, import.meta.url));
     const child = forkChild(label, path, [], {
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--import", "tsx", ...profileFlags()],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     const load = new LoadProcess(label, child);
@@ -45,8 +45,10 @@ export class LoadProcess {
   }
 
   async stop(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
     try {
       await this.call({ op: "teardown" }, 10_000);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     } catch {
       // Stopping anyway.
     }
@@ -68,4 +70,10 @@ export class LoadProcess {
       this.child.send(message);
     });
   }
+}
+
+/** BENCH_LOAD_PROF=<dir> writes a CPU profile per load process, to check the load is not the limit. */
+function profileFlags(): string[] {
+  const dir = process.env.BENCH_LOAD_PROF;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }
