@@ -50,7 +50,10 @@ export function planPartyhouse(workDir: string): Plan {
     start: {
       name: "partyhouse",
       command: process.execPath,
-      args: ["--expose-gc", bin, "start", partyFile, "--config", partyConfig, "--port", "{port}", "--persist", join(workDir, "partyhouse-data")],
+      args: [
+        "--expose-gc", bin, "start", partyFile, "--config", partyConfig,
+        "--host", "127.0.0.1", "--port", "{port}", "--persist", join(workDir, "partyhouse-data"),
+      ],
       memoryPath: PARTY_MEMORY_PATH,
       readyTimeoutMs: 30_000,
       workDir,
