@@ -111,6 +111,8 @@ async function main(): Promise<void> {
   installExitHandlers();
   const startedAt = new Date();
   const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-"));
+  // Also on Ctrl-C, which exits from the signal handler without reaching `finally`.
+  process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
   const notes = new Map<ServerName, string>();
   const records: ScenarioRecord[] = [];
   let servers: RunningServer[] = [];
