@@ -51,9 +51,18 @@ export class ChangeWatcher {
     for (const [folder, recursive] of wanted) this.watchFolder(folder, recursive);
   }
 
-  /** Keeps the last inputs watched and also reacts to files that were not inputs. */
-  buildFailed(): void {
+  /**
+   * Keeps the last inputs watched and also reacts to files that were not inputs. `suspects`
+   * (the files the errors point at, the party modules) are watched too: after a failed first
+   * build they are all there is to watch.
+   */
+  async buildFailed(suspects: string[]): Promise<void> {
     this.acceptUnknownFiles = true;
+    const fresh = suspects.filter((path) => !this.inputs.has(path) && !this.isIgnored(path));
+    for (const path of fresh) this.inputs.add(path);
+    const unseen = fresh.filter((path) => !this.fingerprints.has(path) && !this.pending.has(path));
+    await Promise.all(unseen.map(async (path) => this.fingerprints.set(path, await fingerprint(path))));
+    for (const path of fresh) this.watchFolder(dirname(path), false);
   }
 
   /** Records the current content of every pending path; returns the ones that really changed. */

@@ -9,6 +9,8 @@ export class BuildError extends Error {
   constructor(
     message: string,
     readonly details: string = message,
+    /** Files the errors point at (as esbuild names them), so a watcher can wait for their fix. */
+    readonly files: string[] = [],
   ) {
     super(message);
   }
@@ -30,5 +32,6 @@ export async function toBuildError(error: unknown): Promise<unknown> {
   if (!isBuildFailure(error) || error.errors.length === 0) return error;
   const summary = error.errors.map(describeMessage).join("\n");
   const details = (await formatMessages(error.errors, { kind: "error", color: false })).join("");
-  return new BuildError(summary, details.trimEnd());
+  const files = error.errors.flatMap((message) => (message.location ? [message.location.file] : []));
+  return new BuildError(summary, details.trimEnd(), [...new Set(files)]);
 }

@@ -117,3 +117,23 @@ test("starts from an initial build; build.watch folders and build.command rerun 
     await watcher.close();
   }
 });
+
+test("a first build that fails is watched until a fix, even in a file of another folder", async () => {
+  const project = await createTempProject({
+    "partykit.json": `{ "main": "src/server.ts" }`,
+    "src/server.ts": `import { value } from "../lib/value"; export default { value };`,
+    "lib/value.ts": `export const value = ;`,
+  });
+  projects.push(project);
+  const config = await loadConfig({ cwd: project.dir, mode: "dev" });
+  const queue = eventQueue();
+  const watcher = await watchProject(config, { outdir: join(project.dir, "out"), host: "h", debounceMs: 20 }, queue.push);
+  try {
+    const failure = await queue.next();
+    assert.ok(failure instanceof Error);
+    await project.write({ "lib/value.ts": `export const value = "fixed";` });
+    assert.deepEqual(await mainOf(await queue.next()), { value: "fixed" });
+  } finally {
+    await watcher.close();
+  }
+});

@@ -3,8 +3,11 @@
  * a debounce, one build at a time, and report each result or error. The caller decides what a
  * result means (the CLI reloads the server; a failed build keeps the old code running).
  */
+import { resolve } from "node:path";
 import type { ResolvedConfig } from "../config/types.js";
 import { ChangeWatcher } from "./change-watcher.js";
+import { partyModules } from "./entry.js";
+import { BuildError } from "./errors.js";
 import { createServerBuilder, type BundleOptions, type BundleResult } from "./server-builder.js";
 
 export interface WatchOptions extends BundleOptions {
@@ -46,7 +49,8 @@ export async function watchProject(
       onBuild(result);
     } catch (error) {
       if (closed) return;
-      watcher.buildFailed();
+      const pointedAt = error instanceof BuildError ? error.files.map((file) => resolve(config.root, file)) : [];
+      await watcher.buildFailed([...pointedAt, ...Object.values(partyModules(config))]);
       onBuild(error instanceof Error ? error : new Error(String(error)));
     }
   }

@@ -270,4 +270,16 @@ describe("partyhouse serving a project", { skip }, () => {
       assert.equal(await dev.stop(), 0);
     }
   });
+
+  test("dev started with a broken server shows the error, waits for a fix, then serves", async () => {
+    const p = await project({ ...serverProjectFiles, "src/label.ts": "export const label = ;" });
+    const fix = setTimeout(() => void p.write({ "src/label.ts": serverProjectFiles["src/label.ts"] }), 1500);
+    const dev = await startCli(["dev", "--port", "0", "--persist", "false"], p.dir).finally(() => clearTimeout(fix));
+    try {
+      assert.match(dev.output(), /build failed; waiting for a fix.*label\.ts:1:/);
+      assert.match(await (await fetch(`${dev.url}/party/r`)).text(), /^server v1 /);
+    } finally {
+      assert.equal(await dev.stop(), 0);
+    }
+  });
 });

@@ -1,12 +1,18 @@
-/** `partyhouse start`: boot once, no watching, one JSON log line per event on stderr. */
+/** `partyhouse start`: build once, no watching, one JSON log line per event on stderr. */
+import { bundleProject } from "../build/index.js";
 import { jsonLogger } from "../runtime/logger.js";
 import type { RunCommand } from "./args.js";
 import type { CliContext } from "./context.js";
-import { bootProject } from "./project.js";
+import { bundleFolder, importParties, loadProjectConfig, partykitHostFor, startProject } from "./project.js";
 
 export async function runStart(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
   const logger = cli.logger ?? jsonLogger(cli.writeErr);
-  const project = await bootProject(command, cli.cwd, logger);
+  const config = await loadProjectConfig(command, cli.cwd, logger);
+  const bundle = await bundleProject(config, {
+    outdir: bundleFolder(config),
+    host: partykitHostFor(config.host, config.port),
+  });
+  const project = await startProject(config, await importParties(bundle), logger);
   logger.log("info", "ready", { url: project.url });
   cli.writeOut(`partyhouse ready on ${project.readyText}\n`);
   return () => project.close();
