@@ -216,9 +216,15 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
         for (const value of values.values()) if (value !== null) existing++;
         return many ? existing : existing > 0;
       };
-      if (before instanceof Map) return durable.then(() => count(before));
-      this.pending?.blockers.push(before);
-      return Promise.all([before, durable]).then(([values]) => count(values));
+      let result: Promise<boolean | number>;
+      if (before instanceof Map) result = durable.then(() => count(before));
+      else {
+        this.pending?.blockers.push(before);
+        result = Promise.all([before, durable]).then(([values]) => count(values));
+      }
+      // Like put(): a delete nobody awaits must not crash the process when its commit fails.
+      result.catch(() => {});
+      return result;
     } catch (error) {
       return Promise.reject(error);
     }

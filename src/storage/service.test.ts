@@ -105,6 +105,9 @@ for (const kind of ENGINE_KINDS) {
       const storage = harness.room("r", hooks);
       harness.engine.failNext = new Error("boom");
       void storage.put("k", 1);
+      void storage.delete("cached-absent");
+      void storage.delete(["never-read"]);
+      void storage.setAlarm(Date.now() + 1000);
       void storage.whenDurable();
       await nextMacrotask();
       await nextMacrotask();
