@@ -34,7 +34,7 @@ export async function planBare(workDir: string): Promise<Plan> {
     start: {
       name: "bare",
       command: process.execPath,
-      args: ["--expose-gc", outfile, "--port", "{port}"],
+      args: ["--expose-gc", ...profileFlags("bare"), outfile, "--port", "{port}"],
       memoryPath: "/__bench/memory",
       readyTimeoutMs: 10_000,
       workDir,
@@ -51,7 +51,7 @@ export function planPartyhouse(workDir: string): Plan {
       name: "partyhouse",
       command: process.execPath,
       args: [
-        "--expose-gc", bin, "start", partyFile, "--config", partyConfig,
+        "--expose-gc", ...profileFlags("partyhouse"), bin, "start", partyFile, "--config", partyConfig,
         "--host", "127.0.0.1", "--port", "{port}", "--persist", join(workDir, "partyhouse-data"),
       ],
       memoryPath: PARTY_MEMORY_PATH,
@@ -82,4 +82,10 @@ export function planPartykit(dir: string | undefined, workDir: string): Plan {
       workDir,
     },
   };
+}
+
+/** BENCH_SERVER_PROF=<dir> runs the Node servers under --cpu-prof (written when they exit on SIGTERM). */
+function profileFlags(name: string): string[] {
+  const dir = process.env.BENCH_SERVER_PROF;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
 }
