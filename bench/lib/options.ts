@@ -58,7 +58,7 @@ export function parseOptions(argv: string[]): Settings {
     partykitDir,
     windows: Number(flags.get("windows") ?? (quick ? 1 : 3)),
     windowMs: Number(flags.get("window-ms") ?? (quick ? 1000 : 5000)),
-    warmupMs: quick ? 500 : 2000,
+    warmupMs: quick ? 400 : 2000,
     httpConnections: 32,
     echoSockets: 50,
     fanoutSockets: 1000,
