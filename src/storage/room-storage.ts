@@ -173,8 +173,13 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
     return this.scheduler.engine.list(this.ref, engineQuery).then((rows) => {
       const fill = epoch === this.readEpoch && options?.noCache !== true;
       const below = rows.map(([key, bytes]): [string, StoredValue] => {
+        if (!fill || this.overlay.has(key)) return [key, StoredValue.fromBytes(bytes)];
+        // A cached entry holds these very bytes (the cache is never stale) and maybe a decoded
+        // snapshot: keep it rather than replace it.
+        const cached = this.cache.get(key);
+        if (cached) return [key, cached];
         const value = StoredValue.fromBytes(bytes);
-        if (fill && !this.overlay.has(key)) this.cache.set(key, value);
+        this.cache.set(key, value);
         return [key, value];
       });
       return mergeSorted(below, above, reverse, limit);
