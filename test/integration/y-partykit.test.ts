@@ -51,8 +51,11 @@ describe("y-partykit, unchanged, against partyhouse start", () => {
       "the two docs to converge",
     );
     const converged = docA.getText("t").toString();
-    a.destroy();
-    b.destroy();
+    // A provider's awareness keeps an interval timer of its own; destroy both.
+    for (const p of [a, b]) {
+      p.destroy();
+      p.awareness.destroy();
+    }
     await sleep(200); // the last leave compacts the update log into a snapshot
 
     assert.equal(await server.stop("SIGTERM"), 0, "graceful stop exits 0");
@@ -63,5 +66,6 @@ describe("y-partykit, unchanged, against partyhouse start", () => {
     await until(() => c.synced && docC.getText("t").length === 11, "a fresh provider to load the persisted doc");
     assert.equal(docC.getText("t").toString(), converged);
     c.destroy();
+    c.awareness.destroy();
   });
 });
