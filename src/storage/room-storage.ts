@@ -37,7 +37,10 @@ export interface CommitScheduler {
   forget(room: RoomStorageImpl): void;
   /** The room was closed. */
   release(room: RoomStorageImpl): void;
-  /** Reopen an input gate once the code awaiting the operation has run (next macrotask). */
+  /**
+   * Reopens an input gate, right when the operation settled. The runtime starts waiting events
+   * from a setImmediate, so the code awaiting the operation continues before any new event.
+   */
   releaseGate(hooks: RoomStorageHooks): void;
 }
 
@@ -513,7 +516,17 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
       this.scheduler.releaseGate(hooks);
       return Promise.reject(error);
     }
-    return running.finally(() => this.scheduler.releaseGate(hooks));
+    // then() rather than finally(): finally costs two extra promise hops per read.
+    return running.then(
+      (value) => {
+        this.scheduler.releaseGate(hooks);
+        return value;
+      },
+      (error: unknown) => {
+        this.scheduler.releaseGate(hooks);
+        throw error;
+      },
+    );
   }
 
   private assertOpen(): void {

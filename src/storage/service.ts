@@ -21,7 +21,6 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
   private readonly cacheBytesPerRoom: number;
   private flushScheduled = false;
   private committing: Promise<void> | undefined;
-  private gatesToRelease: RoomStorageHooks[] = [];
   private closed = false;
 
   constructor(
@@ -79,20 +78,11 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
   }
 
   releaseGate(hooks: RoomStorageHooks): void {
-    // On the next macrotask, so that the code awaiting the operation (and any chain of
-    // promises it continues with) runs before the room takes a new event.
-    if (this.gatesToRelease.push(hooks) > 1) return;
-    setImmediate(() => {
-      const released = this.gatesToRelease;
-      this.gatesToRelease = [];
-      for (const gate of released) {
-        try {
-          gate.operationEnded();
-        } catch {
-          // A throwing hook must not keep other rooms' gates closed.
-        }
-      }
-    });
+    try {
+      hooks.operationEnded();
+    } catch {
+      // A throwing hook must not break the commit bookkeeping of other rooms.
+    }
   }
 
   // ---- group commit ------------------------------------------------------------------------
