@@ -9,11 +9,10 @@ const HEADER_END = Buffer.from("\r\n\r\n");
 const CHUNKED_END = Buffer.from("0\r\n\r\n");
 
 export class KeepAliveConnection {
-  private socket: Socket;
+  private socket: Socket | null = null;
   private buffer: Buffer = Buffer.alloc(0);
   private onResponse: ResponseHandler | null = null;
-  private closeAfter = false;
-  /** Called when the connection fails with a request outstanding. */
+  /** Called when the connection fails with a request outstanding; the next get() reconnects. */
   onError: (error: Error) => void = () => {};
 
   constructor(
@@ -23,30 +22,49 @@ export class KeepAliveConnection {
     this.socket = this.open();
   }
 
+  get busy(): boolean {
+    return this.onResponse !== null;
+  }
+
   /** Sends GET `path`; `done` gets the status once the whole response is in. */
   get(path: string, done: ResponseHandler): void {
     if (this.onResponse) throw new Error("one request at a time per connection");
     this.onResponse = done;
+    // Servers close idle keep-alive connections (node:http after 5 s): reconnect on demand.
+    this.socket ??= this.open();
     this.socket.write(`GET ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n\r\n`);
   }
 
+  /** Drops the connection and any request on it, silently; the next get() reconnects. */
+  reset(): void {
+    this.onResponse = null;
+    this.drop();
+  }
+
   close(): void {
-    this.socket.destroy();
+    this.reset();
   }
 
   private open(): Socket {
     const socket = connect({ host: this.host, port: this.port, noDelay: true });
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    socket.on("error", (error) => this.fail(error));
-    socket.on("close", () => this.fail(new Error("connection closed")));
+    socket.on("error", (error) => this.fail(socket, error));
+    socket.on("close", () => this.fail(socket, new Error("connection closed")));
     return socket;
   }
 
-  private fail(error: Error): void {
-    if (!this.onResponse) return;
-    this.onResponse = null;
+  private drop(): void {
+    this.socket?.removeAllListeners().on("error", () => {}).destroy();
+    this.socket = null;
     this.buffer = Buffer.alloc(0);
-    this.onError(error);
+  }
+
+  private fail(socket: Socket, error: Error): void {
+    if (socket !== this.socket) return;
+    this.drop();
+    const pending = this.onResponse;
+    this.onResponse = null;
+    if (pending) this.onError(error);
   }
 
   private receive(chunk: Buffer): void {
@@ -67,15 +85,12 @@ export class KeepAliveConnection {
     } else {
       end = bodyStart; // no body (e.g. 204) — the bench servers always send a length
     }
-    this.closeAfter = /\r\nconnection:\s*close/i.test(head);
+    const closing = /\r\nconnection:\s*close/i.test(head);
     this.buffer = this.buffer.length > end ? Buffer.from(this.buffer.subarray(end)) : Buffer.alloc(0);
     const status = Number(head.slice(9, 12));
     const done = this.onResponse;
     this.onResponse = null;
-    if (this.closeAfter) {
-      this.socket.removeAllListeners().destroy();
-      this.socket = this.open();
-    }
+    if (closing) this.drop();
     done?.(status);
   }
 }

@@ -39,10 +39,8 @@ hostLoad<Params>({
     let errors = 0;
     let inFlight = 0;
     for (const connection of connections) {
-      connection.onError = () => {
-        errors++;
-        inFlight--;
-      };
+      // A request left over from a server that stalled in the last window is abandoned.
+      if (connection.busy) connection.reset();
       const send = () => {
         const sentAt = performance.now();
         inFlight++;
@@ -56,6 +54,11 @@ hostLoad<Params>({
           }
           if (now < end) send();
         });
+      };
+      connection.onError = () => {
+        errors++;
+        inFlight--;
+        if (performance.now() < end) send();
       };
       if (performance.now() < end) send();
     }
