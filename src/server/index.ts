@@ -47,6 +47,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     hibernateAfterMs: options.hibernateAfterMs ?? DEFAULT_HIBERNATE_AFTER_MS,
     evictAfterMs: options.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS,
     origin: () => origin,
+    ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
   });
   const door = new FrontDoor(project, { assets, dev: options.dev ?? false, crons: options.crons ?? {} });
   const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);

@@ -36,4 +36,6 @@ export interface PartyhouseOptions {
   /** Idle time (no sockets, no events) before any room is evicted from memory. Default 60 s. */
   evictAfterMs?: number;
   logger?: Logger;
+  /** First retry delay of a throwing onAlarm, doubling up to 6 retries. Default 2 s (Cloudflare's). */
+  alarmRetryBaseMs?: number;
 }

@@ -24,6 +24,7 @@ export interface TestServerOptions {
   logger?: Logger;
   dev?: boolean;
   crons?: Record<string, string>;
+  alarmRetryBaseMs?: number;
 }
 
 export interface TestServer {
@@ -55,6 +56,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.hibernateAfterMs !== undefined ? { hibernateAfterMs: options.hibernateAfterMs } : {}),
     ...(options.evictAfterMs !== undefined ? { evictAfterMs: options.evictAfterMs } : {}),
     ...(options.crons ? { crons: options.crons } : {}),
+    ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     dev: options.dev ?? false,
   });
   const sockets = new Set<TestSocket>();
