@@ -23,7 +23,6 @@ export interface ServerInstance {
 }
 
 type StaticHandler<A extends unknown[]> = ((...args: A) => unknown) | undefined;
-export type CronHandler = NonNullable<StaticHandler<[Party.Cron, Party.CronLobby, Party.ExecutionContext]>>;
 
 export interface PartyDefinition {
   readonly name: string;

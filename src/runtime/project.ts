@@ -3,8 +3,9 @@ import type * as Party from "../types/party.js";
 import type { StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
 import { AlarmScheduler } from "./alarm-scheduler.js";
+import { CronScheduler } from "./cron-scheduler.js";
 import { Fanout } from "./fanout.js";
-import type { Logger } from "./logger.js";
+import { describeError, type Logger } from "./logger.js";
 import { definePartyFromExport, type PartyDefinition } from "./party-definition.js";
 import { RoomHost } from "./room-host.js";
 import type { RoomServices } from "./room-services.js";
@@ -24,6 +25,8 @@ export interface ProjectOptions {
   origin: () => string;
   /** Retry base for throwing alarms (tests shorten it). */
   alarmRetryBaseMs?: number;
+  /** `partykit.json#crons`: name to cron expression, run on main's onCron. */
+  crons?: Record<string, string>;
 }
 
 export interface ProjectStats {
@@ -65,6 +68,7 @@ export class Project {
   readonly parties = new Map<string, PartyRooms>();
   readonly secret = randomBytes(16).toString("hex");
   readonly alarms: AlarmScheduler;
+  private readonly crons: CronScheduler;
   private readonly fanout: Fanout;
   private sweepTimer: NodeJS.Timeout | undefined;
   private partyNames: string[] = [];
@@ -79,6 +83,7 @@ export class Project {
       internalHeader: INTERNAL_HEADER,
       secret: this.secret,
     };
+    this.crons = new CronScheduler(options.crons ?? {}, (name, cron, time) => this.runCron(name, cron, time), options.logger);
     this.load(options.parties);
   }
 
@@ -100,6 +105,24 @@ export class Project {
     const interval = Math.max(10, Math.min(1000, this.options.hibernateAfterMs / 2, this.options.evictAfterMs / 2));
     this.sweepTimer = setInterval(() => this.sweep(), interval);
     this.sweepTimer.unref();
+    this.crons.start();
+  }
+
+  /** Runs main's onCron for one cron (on schedule, or by hand in dev). */
+  async runCron(name: string, cron: string, scheduledTime: number): Promise<void> {
+    const onCron = this.parties.get("main")?.definition.onCron;
+    if (!onCron) return;
+    await onCron({ name, cron, scheduledTime, noRetry() {} }, this.fetchLobby(), this.executionContext());
+  }
+
+  /** The `ctx` of static handlers: waitUntil promises are logged if they fail. */
+  executionContext(): Party.ExecutionContext {
+    return {
+      waitUntil: (promise) => {
+        Promise.resolve(promise).catch((error) => this.logger.log("error", "waitUntil promise failed", describeError(error)));
+      },
+      passThroughOnException() {},
+    };
   }
 
   /**
@@ -115,6 +138,7 @@ export class Project {
   async close(code = 1012, reason = "server restart"): Promise<void> {
     clearInterval(this.sweepTimer);
     this.alarms.stop();
+    this.crons.stop();
     await Promise.all(
       [...this.parties.values()].flatMap((party) => [...party.rooms.values()].map((room) => room.shutdown(code, reason))),
     );

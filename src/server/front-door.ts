@@ -5,7 +5,6 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type * as Party from "../types/party.js";
 import { describeError } from "../runtime/logger.js";
-import type { CronHandler } from "../runtime/party-definition.js";
 import { INTERNAL_HEADER, type Project } from "../runtime/project.js";
 import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
@@ -90,11 +89,14 @@ export class FrontDoor {
     if (asset) return asset;
     const main = this.project.party("main")!.definition;
     if (this.options.dev && pathname === "/__scheduled__" && main.onCron) {
-      return this.runCronByHand(request, main.onCron);
+      const name = new URL(request.url).searchParams.get("cron") ?? "";
+      const cron = this.options.crons[name] ?? "* * * * *";
+      await this.project.runCron(name, cron, Date.now());
+      return new Response(`ran cron ${name}: ${cron}`);
     }
     if (main.onFetch) {
       try {
-        const response = await main.onFetch(request, this.project.fetchLobby(), executionContext(this.project));
+        const response = await main.onFetch(request, this.project.fetchLobby(), this.project.executionContext());
         if (response instanceof Response) return response;
       } catch (error) {
         this.project.logger.log("error", "onFetch failed", describeError(error));
@@ -102,16 +104,6 @@ export class FrontDoor {
       }
     }
     return (await assets?.notFound()) ?? new Response("Not found", { status: 404 });
-  }
-
-  private async runCronByHand(
-    request: Party.Request,
-    onCron: CronHandler,
-  ): Promise<Response> {
-    const name = new URL(request.url).searchParams.get("cron") ?? "";
-    const cron = this.options.crons[name] ?? "* * * * *";
-    await onCron({ name, cron, scheduledTime: Date.now(), noRetry() {} }, this.project.fetchLobby(), executionContext(this.project));
-    return new Response(`ran cron ${name}: ${cron}`);
   }
 
   private async serveUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -130,7 +122,7 @@ export class FrontDoor {
       const ws = await this.upgrade(req, socket, head);
       if (!ws) return;
       const fetchSocket = Object.assign(ws, { request }) as unknown as Party.FetchSocket;
-      await onSocket(fetchSocket, this.project.fetchLobby(), executionContext(this.project));
+      await onSocket(fetchSocket, this.project.fetchLobby(), this.project.executionContext());
       return;
     }
 
@@ -192,7 +184,7 @@ export class FrontDoor {
     const copy = withCf(new Request(request.url, request), request.cf);
     let result: unknown;
     try {
-      result = await hook(copy, this.project.lobby(roomId), executionContext(this.project));
+      result = await hook(copy, this.project.lobby(roomId), this.project.executionContext());
     } catch (error) {
       return { response: new Response(error instanceof Error ? error.message : String(error), { status: 401 }) };
     }
@@ -247,13 +239,4 @@ function pathnameOf(target: string | undefined): string | null {
   } catch {
     return null;
   }
-}
-
-function executionContext(project: Project): Party.ExecutionContext {
-  return {
-    waitUntil(promise) {
-      Promise.resolve(promise).catch((error) => project.logger.log("error", "waitUntil promise failed", describeError(error)));
-    },
-    passThroughOnException() {},
-  };
 }

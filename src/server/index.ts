@@ -48,6 +48,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     evictAfterMs: options.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS,
     origin: () => origin,
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
+    crons: options.crons ?? {},
   });
   const door = new FrontDoor(project, { assets, dev: options.dev ?? false, crons: options.crons ?? {} });
   const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);
