@@ -8,19 +8,13 @@ import { parseOptions, type Settings } from "./lib/options.js";
 import { installExitHandlers, stopAll } from "./lib/children.js";
 import { resultsDir } from "./lib/paths.js";
 import { median } from "./lib/stats.js";
+import { tableRows, warnings, type ScenarioRecord } from "./lib/results.js";
 import { driveWindows } from "./lib/drive-windows.js";
-import { renderTable, type TableRow } from "./lib/table.js";
+import { renderTable } from "./lib/table.js";
 import { SCENARIOS } from "./scenarios/index.js";
-import type { Scenario, WindowFigures } from "./scenarios/types.js";
+import type { Scenario } from "./scenarios/types.js";
 import { startServer, type RunningServer, type ServerName } from "./servers/server-handle.js";
 import { planBare, planPartyhouse, planPartykit, SERVER_LABELS, type Plan } from "./servers/targets.js";
-
-interface ScenarioRecord {
-  id: string;
-  title: string;
-  metrics: Scenario["metrics"];
-  servers: Partial<Record<ServerName, { median: Record<string, number>; windows?: WindowFigures[]; details?: unknown; error?: string }>>;
-}
 
 const t0 = Date.now();
 const log = (line: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -80,32 +74,6 @@ async function runScenario(scenario: Scenario, servers: RunningServer[], setting
   return record;
 }
 
-function tableRows(records: ScenarioRecord[]): TableRow[] {
-  return records.flatMap((record) =>
-    record.metrics.map((metric) => ({
-      metric,
-      values: Object.fromEntries(
-        Object.entries(record.servers).map(([name, result]) => [name, result?.median[metric.key] ?? NaN]),
-      ) as TableRow["values"],
-    })),
-  );
-}
-
-/** Warnings a reader needs before trusting the ratios. */
-function warnings(records: ScenarioRecord[]): string[] {
-  const out: string[] = [];
-  for (const record of records) {
-    for (const [name, result] of Object.entries(record.servers)) {
-      if (result?.error) out.push(`${record.id} on ${name} failed: ${result.error}`);
-      for (const window of result?.windows ?? []) {
-        if (window.loadCpuMax > 0.9) out.push(`${record.id} on ${name}: a load process used ${(window.loadCpuMax * 100).toFixed(0)}% of a core — the load may have been the limit`);
-        if (window.errors > 0) out.push(`${record.id} on ${name}: ${window.errors} errors in a window`);
-      }
-    }
-  }
-  return [...new Set(out)];
-}
-
 async function main(): Promise<void> {
   const settings = parseOptions(process.argv.slice(2));
   installExitHandlers();
@@ -130,7 +98,7 @@ async function main(): Promise<void> {
 
   const table = renderTable(tableRows(records));
   const warned = warnings(records);
-  console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per server, medians; ↓ = lower is better\n`);
+  console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per server, medians (ratios: median of per-round ratios); ↓ = lower is better\n`);
   console.log(table);
   for (const [name, note] of notes) console.log(`\n${SERVER_LABELS[name]}: ${note}`);
   for (const warning of warned) console.log(`warning: ${warning}`);

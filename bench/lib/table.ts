@@ -8,6 +8,9 @@ export interface TableRow {
   metric: MetricSpec;
   /** Median per server; absent when the server was skipped or the scenario not run on it. */
   values: Partial<Record<ServerName, number>>;
+  /** partyhouse/bare and partyhouse/partykit; computed from `values` when not given. */
+  toBare?: number;
+  toPartykit?: number;
 }
 
 const COLUMNS: ServerName[] = ["bare", "partykit", "partyhouse"];
@@ -54,13 +57,13 @@ function label(metric: MetricSpec): string {
 
 export function renderTable(rows: TableRow[]): string {
   const header = ["scenario", ...COLUMNS.map((c) => SERVER_LABELS[c]), "partyhouse/bare", "partyhouse/partykit", "target"];
-  const body = rows.map(({ metric, values }) => {
-    const toBare = ratio(values.partyhouse, values.bare);
+  const body = rows.map(({ metric, values, toBare: pairedBare, toPartykit }) => {
+    const toBare = pairedBare ?? ratio(values.partyhouse, values.bare);
     return [
       label(metric),
       ...COLUMNS.map((c) => formatValue(values[c], metric.unit)),
       formatRatio(toBare),
-      formatRatio(ratio(values.partyhouse, values.partykit)),
+      formatRatio(toPartykit ?? ratio(values.partyhouse, values.partykit)),
       targetCell(metric, toBare),
     ];
   });
