@@ -66,10 +66,10 @@ async function runScenario(scenario: Scenario, servers: RunningServer[], setting
     return record;
   }
   const figures = await driveWindows(scenario, servers, settings, log);
-  for (const [name, windows] of figures) {
+  for (const [name, { windows, error }] of figures) {
     const keys = Object.keys(windows[0]?.metrics ?? {});
     const medians = Object.fromEntries(keys.map((k) => [k, median(windows.map((w) => w.metrics[k]))]));
-    record.servers[name] = { median: medians, windows };
+    record.servers[name] = { median: medians, windows, ...(error ? { error } : {}) };
   }
   return record;
 }
@@ -88,7 +88,10 @@ async function main(): Promise<void> {
     servers = await startServers(settings, workDir, notes);
     if (servers.length === 0) throw new Error("no server could be started");
     for (const scenario of SCENARIOS) {
-      if (settings.scenarios.includes(scenario.id)) records.push(await runScenario(scenario, servers, settings));
+      if (!settings.scenarios.includes(scenario.id)) continue;
+      // A server that crashed is left out of the remaining scenarios, with the reason noted.
+      for (const server of servers) if (server.exited() && !notes.has(server.name)) notes.set(server.name, `stopped during the run: ${server.exited()}`);
+      records.push(await runScenario(scenario, servers.filter((s) => !s.exited()), settings));
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));

@@ -17,30 +17,48 @@ interface StartedLoad {
   process: LoadProcess;
 }
 
+/** Per server: its windows in round order, or why it dropped out (the others carry on). */
+export interface ServerWindows {
+  windows: WindowFigures[];
+  error?: string;
+}
+
 export async function driveWindows(
   scenario: WindowedScenario,
   servers: RunningServer[],
   settings: Settings,
   log: (line: string) => void,
-): Promise<Map<ServerName, WindowFigures[]>> {
+): Promise<Map<ServerName, ServerWindows>> {
   const loads = new Map<ServerName, StartedLoad[]>();
-  const figures = new Map<ServerName, WindowFigures[]>(servers.map((s) => [s.name, []]));
+  const out = new Map<ServerName, ServerWindows>(servers.map((s) => [s.name, { windows: [] }]));
+  const fail = (server: RunningServer, error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    out.get(server.name)!.error = message;
+    log(`  ${scenario.id} ${server.name} failed: ${message}`);
+  };
+  const healthy = () => servers.filter((s) => !out.get(s.name)!.error);
   try {
     // Connecting is not measured, so servers get their load processes at the same time.
-    await Promise.all(servers.map((server) => startLoads(scenario, server, settings, loads)));
+    await Promise.all(servers.map((server) => startLoads(scenario, server, settings, loads).catch((e) => fail(server, e))));
     log(`  ${scenario.id}: load connected`);
     // Warm-up (JIT, buffers, lazily created state) is not measured either, so it runs on all at once.
-    await Promise.all(servers.map((server) => runWindow(scenario, server, loads.get(server.name)!, settings.warmupMs)));
+    await Promise.all(
+      healthy().map((server) => runWindow(scenario, server, loads.get(server.name)!, settings.warmupMs).catch((e) => fail(server, e))),
+    );
     log(`  ${scenario.id}: warmed up`);
     for (let round = 0; round < settings.windows; round++) {
-      for (const server of rotate(servers, round)) {
+      for (const server of rotate(healthy(), round)) {
         await sleep(SETTLE_MS);
-        const window = await runWindow(scenario, server, loads.get(server.name)!, settings.windowMs);
-        figures.get(server.name)!.push(window);
-        log(`  ${scenario.id} ${server.name} window ${round + 1}: ${describe(window)}`);
+        try {
+          const window = await runWindow(scenario, server, loads.get(server.name)!, settings.windowMs);
+          out.get(server.name)!.windows.push(window);
+          log(`  ${scenario.id} ${server.name} window ${round + 1}: ${describe(window)}`);
+        } catch (error) {
+          fail(server, error);
+        }
       }
     }
-    return figures;
+    return out;
   } finally {
     await Promise.all([...loads.values()].flat().map((l) => l.process.stop()));
   }
@@ -93,7 +111,7 @@ async function runWindow(scenario: WindowedScenario, server: RunningServer, load
 }
 
 function rotate<T>(items: T[], by: number): T[] {
-  const k = by % items.length;
+  const k = items.length ? by % items.length : 0;
   return [...items.slice(k), ...items.slice(0, k)];
 }
 

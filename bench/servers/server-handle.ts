@@ -19,6 +19,8 @@ export interface RunningServer {
   memoryPath: string;
   /** The server's PID and its descendants, for CPU and RSS sampling. */
   tree(): number[];
+  /** How the server ended if it is no longer running (a crash mid-run), else null. */
+  exited(): string | null;
   stop(): Promise<void>;
 }
 
@@ -54,10 +56,11 @@ export async function startServer(spec: StartCommand): Promise<RunningServer> {
     await waitReady(child, `http://${HOST}:${port}/parties/main/bench-ready`, spec.readyTimeoutMs);
   } catch (error) {
     await stopChild(child);
-    const tail = readFileSync(logPath, "utf8").split("\n").slice(-15).join("\n");
-    throw new Error(`${spec.name} did not start: ${(error as Error).message}\n${tail}`);
+    throw new Error(`${spec.name} did not start: ${(error as Error).message}\n${logTail(logPath)}`);
   }
   const pid = child.pid!;
+  let exitedAs: string | null = null;
+  child.once("exit", (code, signal) => (exitedAs = `exited with ${signal ?? code}\n${logTail(logPath)}`));
   return {
     name: spec.name,
     host: HOST,
@@ -65,6 +68,16 @@ export async function startServer(spec: StartCommand): Promise<RunningServer> {
     pid,
     memoryPath: spec.memoryPath,
     tree: () => processTree(pid),
+    exited: () => exitedAs,
     stop: () => stopChild(child),
   };
+}
+
+/** The end of a server's log, for notes about why it did not start or stopped. */
+function logTail(path: string): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-10).join("\n");
+  } catch {
+    return "";
+  }
 }
