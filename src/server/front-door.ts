@@ -9,6 +9,7 @@ import { INTERNAL_HEADER, type Project } from "../runtime/project.js";
 import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
+import { LazyRequest } from "./lazy-request.js";
 import { routeOf } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
@@ -173,7 +174,8 @@ export class FrontDoor {
 
   /**
    * Runs onBeforeConnect / onBeforeRequest with a mutable copy of the request. A throw becomes
-   * 401 with the message, a Response is returned as is, a Request replaces the original.
+   * 401 with the message, a Response is returned as is, a Request replaces the original; any
+   * other result forwards the original (PartyKit's rules).
    */
   private async runHook(
     hook: ((req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) => unknown) | undefined,
@@ -181,7 +183,7 @@ export class FrontDoor {
     roomId: string,
   ): Promise<HookResult> {
     if (!hook) return { request };
-    const copy = withCf(new Request(request.url, request), request.cf);
+    const copy = withCf(request instanceof LazyRequest ? LazyRequest.copy(request) : new Request(request), request.cf);
     let result: unknown;
     try {
       result = await hook(copy, this.project.lobby(roomId), this.project.executionContext());
@@ -190,7 +192,7 @@ export class FrontDoor {
     }
     if (result instanceof Response) return { response: result };
     if (result instanceof Request) return { request: withCf(result, request.cf) };
-    return { request: copy };
+    return { request };
   }
 
   /** Room-to-room sockets carry the process secret and skip onBeforeConnect. */
@@ -231,9 +233,16 @@ function withCf(request: Request, cf: Party.RequestCf | undefined): Party.Reques
   return request as Party.Request;
 }
 
+/** Paths the URL parser would return unchanged: no dots, nothing it percent-encodes. */
+const PLAIN_PATH = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@%/]*$/;
+
 /** The raw path of a request target, or null when it cannot be parsed. */
 function pathnameOf(target: string | undefined): string | null {
   if (!target) return null;
+  const end = target.search(/[?#]/);
+  const path = end < 0 ? target : target.slice(0, end);
+  // Most targets are plain; the URL parser (a few µs) is for dot segments, %2e and the rest.
+  if (PLAIN_PATH.test(path) && !/%2e/i.test(path) && !path.startsWith("//")) return path;
   try {
     return new URL(target, "http://partyhouse.invalid").pathname;
   } catch {

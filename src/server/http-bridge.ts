@@ -5,20 +5,16 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { Readable } from "node:stream";
 import type { RequestCf } from "../types/party.js";
 import { knownBodyOf } from "./known-body.js";
+import { LazyRequest } from "./lazy-request.js";
+import { LazyResponse } from "./lazy-response.js";
 
 export type BridgedRequest = Request & { cf: RequestCf };
 
 export interface ToWebRequestInfo {
   /** Used when the Host header is missing or unusable, e.g. "http://127.0.0.1:1999". */
   origin?: string;
-}
-
-// Node's DOM typings lack `duplex`, which undici requires for a streamed request body.
-interface StreamingRequestInit extends RequestInit {
-  duplex?: "half";
 }
 
 /** A host[:port] as it may appear in a Host header; anything else could re-shape the URL. */
@@ -30,24 +26,16 @@ export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}):
   const encrypted = (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
   const url = originOf(seen.host, info.origin, encrypted) + pathOf(req.url);
   const method = req.method ?? "GET";
-
-  let request: BridgedRequest;
-  if (method !== "GET" && method !== "HEAD" && seen.hasBody) {
-    const body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
-    const init: StreamingRequestInit = { method, body, duplex: "half" };
-    request = new Request(url, init) as BridgedRequest;
-  } else {
-    request = (method === "GET" ? new Request(url) : new Request(url, { method })) as BridgedRequest;
-  }
-
-  // Filling the request's own Headers skips building a second Headers for the constructor to copy.
-  const headers = request.headers;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   const remoteAddress = req.socket?.remoteAddress;
-  if (remoteAddress !== undefined) addClientAddress(headers, seen, remoteAddress);
-
-  request.cf = cfOf(req, encrypted);
-  return request;
+  // Built only if something reads them: routing and most handlers never do.
+  const headers = () => {
+    const built = new Headers();
+    for (let i = 0; i < raw.length; i += 2) built.append(raw[i]!, raw[i + 1]!);
+    if (remoteAddress !== undefined) addClientAddress(built, seen, remoteAddress);
+    return built;
+  };
+  const body = method !== "GET" && method !== "HEAD" && seen.hasBody ? req : undefined;
+  return new LazyRequest(method, url, headers, body, cfOf(req, encrypted)) as unknown as BridgedRequest;
 }
 
 interface SeenHeaders {
@@ -142,6 +130,8 @@ export async function sendWebResponse(
   response: Response,
   options: SendOptions = {},
 ): Promise<void> {
+  const lazy = LazyResponse.unwrap(response);
+  if (lazy !== undefined) return sendLazy(res, lazy, options);
   const body = response.body;
   if (body !== null && (body.locked || response.bodyUsed)) {
     throw new TypeError("Response body has already been used");
@@ -172,6 +162,18 @@ export async function sendWebResponse(
   }
   res.writeHead(status, statusText, headers);
   await pipeBody(res, body);
+}
+
+/** A LazyResponse that nothing turned into a real one: its parts go straight to the socket. */
+function sendLazy(res: ServerResponse, lazy: NonNullable<ReturnType<typeof LazyResponse.unwrap>>, options: SendOptions): void {
+  const { headers, hasLength } = lazy.headers ? headerList(lazy.headers) : { headers: [] as string[], hasLength: false };
+  if (lazy.defaultType !== undefined && !lazy.headers?.has("content-type")) headers.push("content-type", lazy.defaultType);
+  const body = lazy.body;
+  const status = lazy.status;
+  if (body !== null && !hasLength) headers.push("content-length", String(byteLengthOf(body)));
+  res.writeHead(status, lazy.statusText || undefined, headers);
+  if (body === null || options.head === true || status === 204 || status === 304) res.end();
+  else res.end(body);
 }
 
 function byteLengthOf(data: string | Uint8Array): number {
