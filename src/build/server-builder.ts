@@ -4,7 +4,8 @@
  * the files of builds before the previous one.
  */
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { context, type BuildContext, type BuildOptions } from "esbuild";
 import type { ResolvedConfig } from "../config/types.js";
 import { runBuildCommand } from "./command.js";
@@ -38,6 +39,12 @@ const REQUIRE_BANNER =
   'import { createRequire as __partyhouseCreateRequire } from "node:module";\n' +
   "const require = __partyhouseCreateRequire(import.meta.url);";
 
+/** The module whose `Response` replaces the global one in user code (see web-globals.ts). */
+const WEB_GLOBALS = (() => {
+  const here = fileURLToPath(import.meta.url);
+  return join(dirname(here), here.endsWith(".ts") ? "web-globals.ts" : "web-globals.js");
+})();
+
 export function serverBuildOptions(config: ResolvedConfig, options: BundleOptions): BuildOptions {
   return {
     stdin: {
@@ -54,6 +61,7 @@ export function serverBuildOptions(config: ResolvedConfig, options: BundleOption
     // A package's PartyKit-specific build wins; otherwise the node one (we run on Node, not workerd).
     conditions: ["partykit"],
     banner: { js: REQUIRE_BANNER },
+    inject: [WEB_GLOBALS],
     define: serverDefines(config, options.host),
     alias: config.build?.alias ?? {},
     loader: { ".wasm": "binary", ".bin": "binary" },

@@ -12,6 +12,9 @@ import type { ResolvedConfig } from "../config/types.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import type { PartyExports, PartyhouseOptions } from "../server/options.js";
 import type { RunCommand } from "./args.js";
+// Registers LazyResponse before any bundle is imported: bundles pick it up as their Response
+// when they load (src/build/web-globals.ts).
+import "../server/lazy-response.js";
 
 export interface RunningProject {
   /** A URL clients can open (for a wildcard bind address, the loopback one). */

@@ -23,3 +23,15 @@ describe("a user's uncaught errors never end the process", () => {
     ws.close();
   });
 });
+
+describe("bundled user code", () => {
+  let server: SpawnedServer | undefined;
+  after(() => server?.stop("SIGKILL"));
+
+  it("constructs partyhouse's LazyResponse when it writes `new Response`", async () => {
+    server = await spawnPartyhouse(["start", "--config", "test/fixtures/echo/partykit.json", "--port", "0", "--persist", "false"]);
+    const res = await fetch(`${server.url}/parties/main/r/response-class`);
+    assert.equal(await res.text(), "LazyResponse");
+    assert.equal(res.headers.get("content-type"), "text/plain;charset=UTF-8");
+  });
+});
