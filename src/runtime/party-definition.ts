@@ -72,25 +72,7 @@ function defineFromClass(name: string, Worker: Party.Worker, logger: Logger): Pa
     onSocket: name === "main" ? bindStatic(Worker, Worker.onSocket) : undefined,
     onCron: name === "main" ? bindStatic(Worker, Worker.onCron) : undefined,
     hasOnRequest: typeof proto.onRequest === "function",
-    create(room) {
-      const server = new Worker(room) as Party.Server & Record<string, unknown>;
-      const call = (handler: RoomHandlerName, ...args: unknown[]): unknown => {
-        const fn = server[handler];
-        return typeof fn === "function" ? (fn as (...a: unknown[]) => unknown).apply(server, args) : undefined;
-      };
-      return {
-        hibernate: server.options?.hibernate === true,
-        has: (handler) => typeof server[handler] === "function",
-        onStart: () => call("onStart"),
-        onConnect: (connection, ctx) => call("onConnect", connection, ctx),
-        onMessage: (message, sender) => call("onMessage", message, sender),
-        onClose: (connection) => call("onClose", connection),
-        onError: (connection, error) => call("onError", connection, error),
-        onRequest: (request) => call("onRequest", request),
-        onAlarm: () => call("onAlarm"),
-        getConnectionTags: (connection, ctx) => call("getConnectionTags", connection, ctx),
-      };
-    },
+    create: (room) => new ClassServer(new Worker(room) as Party.Server & Record<string, unknown>),
   };
 }
 
@@ -112,19 +94,88 @@ function defineFromObject(name: string, server: Party.PartyKitServer): PartyDefi
     onSocket: name === "main" ? bindStatic(server, server.onSocket) : undefined,
     onCron: name === "main" ? bindStatic(server, server.onCron) : undefined,
     hasOnRequest: typeof server.onRequest === "function",
-    create(room) {
-      return {
-        hibernate,
-        has: (handler) => typeof handlers[handler] === "function",
-        onStart: () => undefined,
-        onConnect: (connection, ctx) => server.onConnect?.(connection, room, ctx),
-        onMessage: (message, sender) => server.onMessage?.(message, sender, room),
-        onClose: (connection) => server.onClose?.(connection, room),
-        onError: (connection, error) => server.onError?.(connection, error, room),
-        onRequest: (request) => server.onRequest?.(request, room),
-        onAlarm: () => server.onAlarm?.(room),
-        getConnectionTags: () => [],
-      };
-    },
+    create: (room) => new ObjectServer(server, room, hibernate),
   };
+}
+
+/**
+ * A class-API instance. Methods live on the prototype (no closures per instance): rooms are
+ * created and woken often enough that per-instance allocations show in profiles.
+ */
+class ClassServer implements ServerInstance {
+  readonly hibernate: boolean;
+
+  constructor(private readonly server: Party.Server & Record<string, unknown>) {
+    this.hibernate = server.options?.hibernate === true;
+  }
+
+  has(handler: RoomHandlerName): boolean {
+    return typeof this.server[handler] === "function";
+  }
+  onStart(): unknown {
+    return this.call("onStart");
+  }
+  onConnect(connection: Party.Connection, ctx: Party.ConnectionContext): unknown {
+    return this.call("onConnect", connection, ctx);
+  }
+  onMessage(message: string | ArrayBuffer, sender: Party.Connection): unknown {
+    return this.call("onMessage", message, sender);
+  }
+  onClose(connection: Party.Connection): unknown {
+    return this.call("onClose", connection);
+  }
+  onError(connection: Party.Connection, error: Error): unknown {
+    return this.call("onError", connection, error);
+  }
+  onRequest(request: Party.Request): unknown {
+    return this.call("onRequest", request);
+  }
+  onAlarm(): unknown {
+    return this.call("onAlarm");
+  }
+  getConnectionTags(connection: Party.Connection, ctx: Party.ConnectionContext): unknown {
+    return this.call("getConnectionTags", connection, ctx);
+  }
+
+  private call(handler: RoomHandlerName, ...args: unknown[]): unknown {
+    const fn = this.server[handler];
+    return typeof fn === "function" ? (fn as (...a: unknown[]) => unknown).apply(this.server, args) : undefined;
+  }
+}
+
+/** A legacy object server: the same object for every room, with the room as an argument. */
+class ObjectServer implements ServerInstance {
+  constructor(
+    private readonly server: Party.PartyKitServer,
+    private readonly room: Party.Room,
+    readonly hibernate: boolean,
+  ) {}
+
+  has(handler: RoomHandlerName): boolean {
+    return typeof (this.server as Record<string, unknown>)[handler] === "function";
+  }
+  onStart(): unknown {
+    return undefined;
+  }
+  onConnect(connection: Party.Connection, ctx: Party.ConnectionContext): unknown {
+    return this.server.onConnect?.(connection, this.room, ctx);
+  }
+  onMessage(message: string | ArrayBuffer, sender: Party.Connection): unknown {
+    return this.server.onMessage?.(message, sender, this.room);
+  }
+  onClose(connection: Party.Connection): unknown {
+    return this.server.onClose?.(connection, this.room);
+  }
+  onError(connection: Party.Connection, error: Error): unknown {
+    return this.server.onError?.(connection, error, this.room);
+  }
+  onRequest(request: Party.Request): unknown {
+    return this.server.onRequest?.(request, this.room);
+  }
+  onAlarm(): unknown {
+    return this.server.onAlarm?.(this.room);
+  }
+  getConnectionTags(): unknown {
+    return [];
+  }
 }

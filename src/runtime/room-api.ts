@@ -7,12 +7,15 @@ import type { RoomHost } from "./room-host.js";
  * instance the room builds (after hibernation too); all state lives in the RoomHost.
  */
 export class RoomApi implements Party.Room {
-  readonly internalID: string;
+  private internalIdValue: string | undefined;
   private contextValue: Party.Context | undefined;
   private warnedAnalytics = false;
 
-  constructor(private readonly host: RoomHost) {
-    this.internalID = createHash("sha256").update(`${host.ref.party}\0${host.ref.room}`).digest("hex");
+  constructor(private readonly host: RoomHost) {}
+
+  /** A stable 64-hex-character id, like a Durable Object id; hashed only if someone asks. */
+  get internalID(): string {
+    return (this.internalIdValue ??= createHash("sha256").update(`${this.host.ref.party}\0${this.host.ref.room}`).digest("hex"));
   }
 
   /** Unlike PartyKit, available inside onAlarm too: the room always knows its id. */

@@ -30,7 +30,7 @@ export type AcceptSocket = (record: SocketRecord) => Promise<{ ws: WebSocket } |
  * their awaits, as on PartyKit; only onStart, blockConcurrencyWhile and storage calls hold
  * other events back.
  */
-export class RoomHost implements ConnectionHost {
+export class RoomHost implements ConnectionHost, RoomStorageHooks {
   readonly sockets = new SocketTable();
   readonly api: RoomApi;
   readonly ref: RoomRef;
@@ -72,17 +72,24 @@ export class RoomHost implements ConnectionHost {
   get storage(): RoomStorage {
     if (this.storageHandle === null) {
       if (this.closed) throw new Error(`Room ${this.id} is closed`);
-      this.storageHandle = this.services.storage.room(this.ref, this.storageHooks);
+      this.storageHandle = this.services.storage.room(this.ref, this);
     }
     return this.storageHandle;
   }
 
-  private readonly storageHooks: RoomStorageHooks = {
-    operationStarted: () => this.input.close(),
-    operationEnded: () => this.input.open(),
-    alarmCommitted: (time) => this.services.alarmChanged(this.ref, time),
-    writeFailed: (error) => this.writeFailed(error),
-  };
+  // ---- RoomStorageHooks: storage closes the input gate while it works ---------------------------
+
+  operationStarted(): void {
+    this.input.close();
+  }
+
+  operationEnded(): void {
+    this.input.open();
+  }
+
+  alarmCommitted(time: number | null): void {
+    this.services.alarmChanged(this.ref, time);
+  }
 
   // ---- events -------------------------------------------------------------------------------
 
@@ -435,7 +442,8 @@ export class RoomHost implements ConnectionHost {
     }
   }
 
-  private writeFailed(error: Error): void {
+  /** The room's writes could not be made durable: drop the instance and its sockets (DO semantics). */
+  writeFailed(error: Error): void {
     this.services.logger.log("error", "storage write failed; resetting room", {
       party: this.ref.party,
       room: this.id,
