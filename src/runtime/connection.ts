@@ -102,7 +102,8 @@ export class PartyConnection<TState = unknown> implements Party.Connection<TStat
   send(message: string | ArrayBuffer | ArrayBufferView): void {
     const state = this.readyState;
     if (state === CLOSING || state === CLOSED) {
-      throw new Error("Can't call WebSocket send() after close().");
+      // workerd throws a TypeError here; user code may check the type.
+      throw new TypeError("Can't call WebSocket send() after close().");
     }
     this.host.send(this.record, message);
   }

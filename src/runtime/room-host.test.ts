@@ -323,14 +323,14 @@ describe("connections", () => {
     assert.equal(await socket.nextText(), "listener:ping");
   });
 
-  it("throws when sending after close", async () => {
+  it("throws a TypeError when sending after close, as workerd does", async () => {
     class AfterClose implements Party.Server {
       onMessage(_m: string | ArrayBuffer, sender: Party.Connection) {
         sender.close(4000, "closing");
         try {
           sender.send("late");
         } catch (error) {
-          lastError = (error as Error).message;
+          lastError = `${(error as Error).name}: ${(error as Error).message}`;
         }
       }
     }
@@ -339,7 +339,7 @@ describe("connections", () => {
     const socket = await s.connect("/parties/main/ac");
     socket.send("x");
     await socket.closed;
-    assert.equal(lastError, "Can't call WebSocket send() after close().");
+    assert.equal(lastError, "TypeError: Can't call WebSocket send() after close().");
   });
 });
 
