@@ -484,7 +484,11 @@ export function errorResponse(error: unknown): Response {
   if (error instanceof Error || (typeof error === "object" && error !== null)) {
     const { message, code } = error as { message?: unknown; code?: unknown };
     const status = typeof code === "number" && code >= 400 && code <= 599 ? code : 500;
-    return new Response(typeof message === "string" ? message : String(error), { status });
+    const text = typeof message === "string" ? message : String(error);
+    // PartyKit substitutes this text for an empty message.
+    return new Response(text || "Uncaught exception when making a request", { status });
   }
-  return new Response(String(error), { status: 500 });
+  // PartyKit looks for `"code" in error`, which itself throws for a thrown primitive: the client
+  // gets that TypeError's message (spec 1.11), so a project sees the same body on both.
+  return new Response(`Cannot use 'in' operator to search for 'code' in ${String(error)}`, { status: 500 });
 }

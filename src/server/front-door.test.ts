@@ -10,6 +10,8 @@ class Main implements Party.Server {
     if (url.pathname.endsWith("/throw")) throw new Error("boom");
     if (url.pathname.endsWith("/teapot")) throw Object.assign(new Error("short and stout"), { code: 418 });
     if (url.pathname.endsWith("/not-a-response")) return "nope" as unknown as Response;
+    if (url.pathname.endsWith("/throw-string")) throw "a plain string";
+    if (url.pathname.endsWith("/throw-empty")) throw new Error();
     if (url.pathname.endsWith("/headers")) {
       return Response.json({
         ip: req.headers.get("cf-connecting-ip"),
@@ -113,6 +115,11 @@ describe("front door routing", () => {
     assert.equal(await wrong.text(), "Incorrect type for Promise: the Promise did not resolve to 'Response'.");
     const none = await server.fetch("/parties/norequest/r1");
     assert.deepEqual([none.status, await none.text()], [500, "No onRequest handler"]);
+    // PartyKit's own `"code" in error` fails on a primitive; its message is the body.
+    const primitive = await server.fetch("/parties/main/r1/throw-string");
+    assert.deepEqual([primitive.status, await primitive.text()], [500, "Cannot use 'in' operator to search for 'code' in a plain string"]);
+    const empty = await server.fetch("/parties/main/r1/throw-empty");
+    assert.deepEqual([empty.status, await empty.text()], [500, "Uncaught exception when making a request"]);
   });
 
   it("runs onBeforeRequest: throw is 401, a Response is returned, a Request is forwarded", async () => {
