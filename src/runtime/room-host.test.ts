@@ -183,19 +183,30 @@ describe("connections", () => {
 
   it("closes 1009 for frames over 1 MiB; exactly 1 MiB passes and other sockets are unaffected", async () => {
     class Size implements Party.Server {
+      constructor(readonly room: Party.Room) {}
       onMessage(message: string | ArrayBuffer, sender: Party.Connection) {
         sender.send(String(typeof message === "string" ? message.length : message.byteLength));
       }
+      // As on PartyKit: the oversized message is an error (workerd's "internal error"), not a close.
+      onError(connection: Party.Connection, error: Error) {
+        this.room.broadcast(`error ${connection.id} ${error.message}`);
+      }
+      onClose(connection: Party.Connection) {
+        this.room.broadcast(`close ${connection.id}`);
+      }
     }
     const s = await start(Size);
-    const ok = await s.connect("/parties/main/s");
+    const ok = await s.connect("/parties/main/s?_pk=big");
     const bystander = await s.connect("/parties/main/s");
     ok.send(new Uint8Array(1024 * 1024));
     assert.equal(await ok.nextText(), String(1024 * 1024));
     ok.send(new Uint8Array(1024 * 1024 + 1));
-    assert.equal((await ok.closed).code, 1009);
+    assert.deepEqual(await ok.closed, { code: 1009, reason: "Message is too large: 1048577 > 1048576" });
+    assert.equal(await bystander.nextText(), "error big internal error");
     bystander.send("x");
     assert.equal(await bystander.nextText(), "1");
+    await sleep(100);
+    assert.equal(bystander.pending, 0, "no onClose follows the onError");
   });
 
   it("fires onClose for an abrupt disconnect and completes the client's close handshake", async () => {

@@ -192,6 +192,23 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       });
   }
 
+  /**
+   * The client sent a message over 1 MiB; the front door is closing it with 1009. workerd
+   * reports this to PartyKit as a transport error: onError with "internal error", and no
+   * onClose later. The socket leaves the room now.
+   */
+  socketMessageTooLarge(record: SocketRecord, size: number): void {
+    if (!this.sockets.delete(record)) return;
+    record.closed = true;
+    this.services.logger.log("warn", "closed a socket that sent a message over 1 MiB (1009)", {
+      party: this.ref.party,
+      room: this.id,
+      connection: record.id,
+      size,
+    });
+    this.socketError(record, new Error("internal error"));
+  }
+
   socketError(record: SocketRecord, error: Error): void {
     if (this.closed) return;
     this.runEvent((server) => {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import type * as Party from "../types/party.js";
 import { describeError } from "../runtime/logger.js";
 import { INTERNAL_HEADER, type Project } from "../runtime/project.js";
@@ -26,6 +26,26 @@ export interface FrontDoorOptions {
 
 type HookResult = { request: Party.Request } | { response: Response };
 
+/**
+ * `ws` closes a socket whose message is over `maxPayload` with a bare 1009; workerd's close
+ * also says how large it was, and clients may show that reason.
+ */
+class LimitedWebSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    if (code === 1009 && data === undefined) {
+      const size = messageSizeOf(this);
+      if (size !== undefined) data = `Message is too large: ${size} > ${MAX_INCOMING_FRAME_BYTES}`;
+    }
+    super.close(code, data);
+  }
+}
+
+/** The size of the message `ws` is receiving: its receiver's running total (a `ws` internal). */
+function messageSizeOf(ws: WebSocket): number | undefined {
+  const size = (ws as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver?._totalPayloadLength;
+  return typeof size === "number" ? size : undefined;
+}
+
 const kRoom = Symbol("partyhouse.room");
 const kRecord = Symbol("partyhouse.record");
 type OwnedSocket = WebSocket & { [kRoom]: RoomHost; [kRecord]: SocketRecord };
@@ -36,6 +56,7 @@ type OwnedSocket = WebSocket & { [kRoom]: RoomHost; [kRecord]: SocketRecord };
  */
 export class FrontDoor {
   private readonly wss = new WebSocketServer({
+    WebSocket: LimitedWebSocket,
     noServer: true,
     maxPayload: MAX_INCOMING_FRAME_BYTES,
     perMessageDeflate: false,
@@ -214,8 +235,12 @@ function onSocketClose(this: OwnedSocket, code: number, reason: Buffer): void {
 }
 
 function onSocketError(this: OwnedSocket, error: Error & { code?: string }): void {
-  // Protocol violations (oversized or malformed frames) are answered by `ws` with a close
-  // frame (1009, 1002, ...); the room hears about them as a close, not a transport error.
+  // An oversized message: `ws` already sent the 1009; PartyKit reports it as an error.
+  if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+    return this[kRoom].socketMessageTooLarge(this[kRecord], messageSizeOf(this) ?? 0);
+  }
+  // Other protocol violations (malformed frames) are answered by `ws` with a close frame
+  // (1002, 1007, ...); the room hears about them as a close, not a transport error.
   if (typeof error.code === "string" && error.code.startsWith("WS_ERR_")) return;
   this[kRoom].socketError(this[kRecord], error);
 }
