@@ -189,3 +189,22 @@ describe("front door routing", () => {
     assert.equal((await server.fetch("/hello")).status, 200);
   });
 });
+
+describe("non-room upgrades without onSocket", () => {
+  class FetchOnly implements Party.Server {
+    static onFetch(req: Party.Request) {
+      const url = new URL(req.url);
+      return url.pathname === "/answered" ? new Response(`onFetch ${req.headers.get("upgrade")}`) : null;
+    }
+  }
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ parties: { main: FetchOnly }, memory: true });
+  });
+  after(() => server.close());
+
+  it("are answered like any request (onFetch, then 404) and not upgraded, as on PartyKit", async () => {
+    await assert.rejects(server.connect("/answered"), { status: 200, body: "onFetch websocket" });
+    await assert.rejects(server.connect("/elsewhere"), { status: 404, body: "Not found" });
+  });
+});

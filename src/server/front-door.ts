@@ -140,7 +140,9 @@ export class FrontDoor {
 
     if (route.kind !== "room") {
       const onSocket = this.project.party("main")!.definition.onSocket;
-      if (!onSocket) return rejectUpgrade(socket, new Response("Not found", { status: 404 }));
+      // Without onSocket the upgrade is an ordinary request to PartyKit: static assets, onFetch,
+      // then 404 answer it (not upgraded).
+      if (!onSocket) return rejectUpgrade(socket, await this.serveNonRoom(request, pathname));
       const ws = await this.upgrade(req, socket, head);
       if (!ws) return;
       const fetchSocket = Object.assign(ws, { request }) as unknown as Party.FetchSocket;
