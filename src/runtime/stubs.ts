@@ -55,7 +55,13 @@ function createStub(party: string, roomId: string, transport: StubTransport): Pa
       const socket = new WebSocket(roomUrl(transport, party, roomId, path, "ws"), { headers });
       socket.binaryType = "arraybuffer";
       return new Promise((resolve, reject) => {
-        socket.once("open", () => resolve(socket as unknown as globalThis.WebSocket));
+        socket.once("open", () => {
+          // Frames that came with the 101 would be emitted before the caller's `await` returns
+          // and attaches its listeners; hold them until then, as workerd's accept() does.
+          socket.pause();
+          resolve(socket as unknown as globalThis.WebSocket);
+          setImmediate(() => socket.resume());
+        });
         socket.once("unexpected-response", () => {
           socket.terminate();
           reject(new Error("Expected a websocket response"));

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from "../testing/index.js";
 
 class Main implements Party.Server {
   constructor(readonly room: Party.Room) {}
-  onRequest(req: Party.Request) {
+  async onRequest(req: Party.Request) {
     const url = new URL(req.url);
     if (url.pathname.endsWith("/throw")) throw new Error("boom");
     if (url.pathname.endsWith("/teapot")) throw Object.assign(new Error("short and stout"), { code: 418 });
@@ -22,6 +22,13 @@ class Main implements Party.Server {
     }
     if (url.pathname.endsWith("/call-other")) {
       return this.room.context.parties.other!.get("o1").fetch("/from-main?deny-other=1");
+    }
+    if (url.pathname.endsWith("/socket-other")) {
+      const ws = await this.room.context.parties.other!.get("o3").socket("/ws?z=1");
+      // Listening only after the await must still see the message sent in onConnect.
+      const first = await new Promise<string>((resolve) => ws.addEventListener("message", (e) => resolve(String(e.data)), { once: true }));
+      ws.close();
+      return new Response(first);
     }
     return Response.json({ id: this.room.id, name: this.room.name, url: req.url, method: req.method });
   }
@@ -56,6 +63,9 @@ class Other implements Party.Server {
   constructor(readonly room: Party.Room) {}
   onRequest(req: Party.Request) {
     return new Response(`other ${this.room.id} ${new URL(req.url).pathname}${new URL(req.url).search} hooked=${req.headers.get("x-hooked")}`);
+  }
+  onConnect(connection: Party.Connection, ctx: Party.ConnectionContext) {
+    connection.send(`other hello ${new URL(ctx.request.url).pathname}`);
   }
   static onBeforeRequest(req: Party.Request) {
     if (new URL(req.url).searchParams.has("deny-other")) throw new Error("stubs must bypass onBeforeRequest");
@@ -147,6 +157,11 @@ describe("front door routing", () => {
     assert.equal(await res.text(), "other o1 /parties/other/o1/from-main?deny-other=1 hooked=null");
     const direct = await server.fetch("/parties/other/o1?deny-other=1");
     assert.equal(direct.status, 401, "the same request from outside does go through onBeforeRequest");
+  });
+
+  it("stub.socket() resolves before the first message is emitted", async () => {
+    const res = await server.fetch("/parties/main/r1/socket-other");
+    assert.equal(await res.text(), "other hello /parties/other/o3/ws");
   });
 
   it("connects WebSockets through onBeforeConnect and echoes the first subprotocol", async () => {
