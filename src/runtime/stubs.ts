@@ -36,16 +36,10 @@ function splitArgs(pathOrInit: unknown, init: RequestInit | undefined): { path: 
 function createStub(party: string, roomId: string, transport: StubTransport): Party.Stub {
   return {
     async fetch(pathOrInit?: string | RequestInit | Request, maybeInit?: RequestInit): Promise<Response> {
-      let request: Request;
-      if (pathOrInit instanceof Request) {
-        const source = new URL(pathOrInit.url);
-        const url = roomUrl(transport, party, roomId, source.pathname === "/" ? source.search : source.pathname + source.search, "http");
-        request = new Request(url, pathOrInit);
-      } else {
-        const { path, init } = splitArgs(pathOrInit, maybeInit);
-        request = new Request(roomUrl(transport, party, roomId, path, "http"), init);
-      }
-      return transport.request(party, roomId, request);
+      // A Request counts as init only (method, headers, body): PartyKit sends it to the room's
+      // own URL and ignores the Request's URL.
+      const { path, init } = splitArgs(pathOrInit, maybeInit);
+      return transport.request(party, roomId, new Request(roomUrl(transport, party, roomId, path, "http"), init));
     },
 
     socket(pathOrInit?: string | RequestInit, maybeInit?: RequestInit): Promise<globalThis.WebSocket> {

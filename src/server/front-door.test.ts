@@ -23,6 +23,10 @@ class Main implements Party.Server {
     if (url.pathname.endsWith("/call-other")) {
       return this.room.context.parties.other!.get("o1").fetch("/from-main?deny-other=1");
     }
+    if (url.pathname.endsWith("/call-with-request")) {
+      const forwarded = new Request("http://elsewhere.invalid/ignored/path?q=1", { method: "PUT", body: "payload" });
+      return this.room.context.parties.other!.get("o2").fetch(forwarded);
+    }
     if (url.pathname.endsWith("/socket-other")) {
       const ws = await this.room.context.parties.other!.get("o3").socket("/ws?z=1");
       // Listening only after the await must still see the message sent in onConnect.
@@ -61,8 +65,9 @@ class Main implements Party.Server {
 
 class Other implements Party.Server {
   constructor(readonly room: Party.Room) {}
-  onRequest(req: Party.Request) {
-    return new Response(`other ${this.room.id} ${new URL(req.url).pathname}${new URL(req.url).search} hooked=${req.headers.get("x-hooked")}`);
+  async onRequest(req: Party.Request) {
+    const body = req.method === "PUT" ? ` ${req.method} ${await req.text()}` : "";
+    return new Response(`other ${this.room.id} ${new URL(req.url).pathname}${new URL(req.url).search} hooked=${req.headers.get("x-hooked")}${body}`);
   }
   onConnect(connection: Party.Connection, ctx: Party.ConnectionContext) {
     connection.send(`other hello ${new URL(ctx.request.url).pathname}`);
@@ -157,6 +162,11 @@ describe("front door routing", () => {
     assert.equal(await res.text(), "other o1 /parties/other/o1/from-main?deny-other=1 hooked=null");
     const direct = await server.fetch("/parties/other/o1?deny-other=1");
     assert.equal(direct.status, 401, "the same request from outside does go through onBeforeRequest");
+  });
+
+  it("stub.fetch(Request) takes the Request's method and body but not its URL, as PartyKit does", async () => {
+    const res = await server.fetch("/parties/main/r1/call-with-request");
+    assert.equal(await res.text(), "other o2 /parties/other/o2 hooked=null PUT payload");
   });
 
   it("stub.socket() resolves before the first message is emitted", async () => {
