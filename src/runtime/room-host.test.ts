@@ -164,6 +164,8 @@ describe("connections", () => {
 
   it("closes with 1011 and the message when onConnect or getConnectionTags throws", async () => {
     class Picky implements Party.Server {
+      // Tags are limited where PartyKit stores them: in hibernating rooms.
+      readonly options = { hibernate: true };
       getConnectionTags(connection: Party.Connection) {
         if (new URL(connection.uri).searchParams.has("manytags")) return Array.from({ length: 10 }, (_, i) => `t${i}`);
         return [];
@@ -177,8 +179,32 @@ describe("connections", () => {
     assert.deepEqual(await rejected.closed, { code: 1011, reason: "not welcome" });
     const tagged = await s.connect("/parties/main/p?manytags");
     const closed = await tagged.closed;
-    assert.equal(closed.code, 1011);
-    assert.match(closed.reason, /at most 9 tags/);
+    assert.deepEqual(closed, { code: 1011, reason: "A connection can only have 10 tags, including the default id tag." });
+  });
+
+  it("limits tags only in hibernating rooms, as PartyKit does, and drops the id from them", async () => {
+    const tagsOf = (connection: Party.Connection) => {
+      const url = new URL(connection.uri);
+      if (url.searchParams.has("empty")) return [""];
+      // Ten tags, one of them the id: nine once the id is dropped, so within the limit.
+      return [connection.id, ...Array.from({ length: 9 }, (_, i) => `t${i}`)];
+    };
+    class InMemory implements Party.Server {
+      constructor(readonly room: Party.Room) {}
+      getConnectionTags = tagsOf;
+      onConnect(connection: Party.Connection) {
+        connection.send(`in ${[...this.room.getConnections("t8")].length}`);
+      }
+    }
+    class Hibernating extends InMemory {
+      readonly options = { hibernate: true };
+    }
+    const s = await start({ main: InMemory, hib: Hibernating });
+    assert.equal(await (await s.connect("/parties/main/t?_pk=a")).nextText(), "in 1");
+    assert.equal(await (await s.connect("/parties/main/t2?_pk=b&empty")).nextText(), "in 0");
+    assert.equal(await (await s.connect("/parties/hib/t?_pk=a")).nextText(), "in 1");
+    const empty = await s.connect("/parties/hib/t?_pk=b&empty");
+    assert.deepEqual(await empty.closed, { code: 1011, reason: "A connection tag must not be an empty string." });
   });
 
   it("closes 1009 for frames over 1 MiB; exactly 1 MiB passes and other sockets are unaffected", async () => {

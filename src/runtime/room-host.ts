@@ -122,7 +122,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         const ctx: Party.ConnectionContext = { request };
         if (server.has("getConnectionTags")) {
           const tags = await server.getConnectionTags(connection, ctx);
-          record.tags = validateTags(id, tags);
+          record.tags = validateTags(id, tags, this.hibernates === true);
         }
         this.sockets.add(record);
         if (server.has("onConnect")) await server.onConnect(connection, ctx);
