@@ -10,6 +10,8 @@ export interface ConnectionStatePolicy {
   write(record: SocketRecord, value: unknown): void;
   readAttachment(record: SocketRecord): unknown;
   writeAttachment(record: SocketRecord, value: unknown): void;
+  /** The room is dropping its instance: forget anything that only lives as long as it. */
+  hibernate(record: SocketRecord): void;
 }
 
 /** In-memory rooms: the state is the value itself, unbounded; the attachment is a separate slot. */
@@ -22,21 +24,28 @@ export const inMemoryState: ConnectionStatePolicy = {
   writeAttachment(record, value) {
     record.attachment = value;
   },
+  hibernate() {},
 };
 
 /** PartyKit's per-socket attachment limit, counted over `{ __pk: { id, uri }, __user: state }`. */
 export const MAX_ATTACHMENT_BYTES = 2048;
 
 /**
- * Hibernating rooms: the state survives the instance, so it is kept serialized (a copy on every
- * read, as on the platform) and, with the id and uri, limited to 2048 bytes. The attachment
- * and the state are one slot.
+ * Hibernating rooms: the state survives the instance, so it is kept serialized and, with the
+ * id and uri, limited to 2048 bytes. The attachment and the state are one slot. Like
+ * PartyKit, which caches the attachment per socket, reads give back the same object (the one
+ * set, or one deserialization) until the room hibernates; only the serialized copy survives
+ * that. The cache uses the `attachment` field, which hibernating rooms do not otherwise use.
  */
 export const hibernatingState: ConnectionStatePolicy = {
-  read: (record) => (record.state === undefined ? null : deserialize(record.state as Buffer)),
+  read(record) {
+    if (record.state === undefined) return null;
+    return (record.attachment ??= deserialize(record.state as Buffer));
+  },
   write(record, value) {
     if (value === null || value === undefined) {
       record.state = undefined;
+      record.attachment = undefined;
       return;
     }
     const size = serialize({ __pk: { id: record.id, uri: record.uri }, __user: value }).length;
@@ -46,11 +55,15 @@ export const hibernatingState: ConnectionStatePolicy = {
       );
     }
     record.state = serialize(value);
+    record.attachment = value;
   },
   readAttachment(record) {
     return this.read(record);
   },
   writeAttachment(record, value) {
     this.write(record, value);
+  },
+  hibernate(record) {
+    record.attachment = undefined;
   },
 };

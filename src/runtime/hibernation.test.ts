@@ -133,6 +133,27 @@ describe("hibernation", () => {
     assert.match(await longUri.nextText(), /cannot be larger than 2048 bytes/);
   });
 
+  it("gives back the same state object until the room hibernates, as PartyKit's attachment cache does", async () => {
+    class Mutating implements Party.Server {
+      readonly options = { hibernate: true };
+      onMessage(message: string | ArrayBuffer, sender: Party.Connection<{ n: number }>) {
+        if (message === "set") sender.setState({ n: 1 });
+        // Docs say to call setState; mutating works only while the instance lives.
+        if (message === "mutate") (sender.state as { n: number }).n = 2;
+        sender.send(JSON.stringify(sender.state));
+      }
+    }
+    const s = (server = await startTestServer({ parties: Mutating, memory: true, hibernateAfterMs: 50 }));
+    const socket = await s.connect("/parties/main/m?_pk=a");
+    socket.send("set");
+    assert.equal(await socket.nextText(), '{"n":1}');
+    socket.send("mutate");
+    assert.equal(await socket.nextText(), '{"n":2}');
+    await eventually(() => s.server.stats().resident === 0);
+    socket.send("read");
+    assert.equal(await socket.nextText(), '{"n":1}', "only what setState stored survives hibernation");
+  });
+
   it("never hibernates a room without the option while it has sockets", async () => {
     class Awake implements Party.Server {
       memory = 0;

@@ -333,7 +333,10 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   async hibernate(): Promise<void> {
     this.instance = null;
     this.started = false;
-    for (const record of this.sockets) record.connection = undefined;
+    for (const record of this.sockets) {
+      record.connection = undefined;
+      this.statePolicy.hibernate(record);
+    }
     const storage = this.storageHandle;
     this.storageHandle = null;
     await storage?.close();

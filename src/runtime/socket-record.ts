@@ -21,7 +21,10 @@ export class SocketRecord {
   raw: Socket | null = null;
   /** User state: the live value (in-memory rooms) or its v8 serialization (hibernating rooms). */
   state: unknown = undefined;
-  /** Deprecated attachment slot of in-memory rooms (hibernating rooms share it with state). */
+  /**
+   * Deprecated attachment slot of in-memory rooms. Hibernating rooms share it with state and
+   * keep the live state value here until they hibernate.
+   */
   attachment: unknown = undefined;
   /** The wrapper handed to user code; dropped when a hibernating room evicts its instance. */
   connection: PartyConnection | undefined = undefined;
