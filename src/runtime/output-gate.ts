@@ -27,6 +27,11 @@ export class OutputGate {
     if (!this.draining) void this.drain();
   }
 
+  /** Whether output is waiting for a write to become durable. */
+  get isHolding(): boolean {
+    return this.held.length > 0;
+  }
+
   /** Resolves when everything held so far has been released (or dropped). */
   whenPassed(durable: Promise<void> | undefined): Promise<void> {
     return new Promise((resolve, reject) => this.pass(durable, resolve, reject));

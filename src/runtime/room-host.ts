@@ -100,7 +100,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       if (!(result instanceof Response)) {
         return new Response("Incorrect type for Promise: the Promise did not resolve to 'Response'.", { status: 500 });
       }
-      await this.output.whenPassed(this.storageHandle?.whenDurable());
+      const durable = this.storageHandle?.whenDurable();
+      if (durable !== undefined || this.output.isHolding) await this.output.whenPassed(durable);
       return result;
     } catch (error) {
       this.log("error", "onRequest failed", error);
@@ -156,7 +157,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** A frame from a client. Binary frames reach user code as ArrayBuffer, never Buffer. */
   socketMessage(record: SocketRecord, data: string | ArrayBuffer): void {
-    this.runEvent((server) => {
+    this.dispatch("onMessage failed", (server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onMessage") ? server.onMessage(data, connection) : undefined;
       if (connection.hasListeners("message")) {
@@ -166,7 +167,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         connection.dispatch(event, (error) => this.log("error", "message listener failed", error));
       }
       return result;
-    }).catch((error) => this.log("error", "onMessage failed", error));
+    });
   }
 
   /** The socket closed, by either side or by a dropped TCP connection. */
@@ -211,14 +212,14 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   socketError(record: SocketRecord, error: Error): void {
     if (this.closed) return;
-    this.runEvent((server) => {
+    this.dispatch("onError failed", (server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onError") ? server.onError(connection, error) : undefined;
       if (connection.hasListeners("error")) {
         connection.dispatch(new ConnectionErrorEvent(error), (e) => this.log("error", "error listener failed", e));
       }
       return result;
-    }).catch((e) => this.log("error", "onError failed", e));
+    });
   }
 
   /** The room's alarm came due. Throws when onAlarm throws, so the scheduler can retry. */
@@ -281,7 +282,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   send(record: SocketRecord, message: string | ArrayBuffer | ArrayBufferView): void {
     const payload = typeof message === "string" ? message : messageBytes(message).bytes;
-    this.output.pass(this.storageHandle?.whenDurable(), () => this.deliver(record, payload));
+    const durable = this.storageHandle?.whenDurable();
+    if (durable === undefined && !this.output.isHolding) this.deliver(record, payload);
+    else this.output.pass(durable, () => this.deliver(record, payload));
   }
 
   close(record: SocketRecord, code?: number, reason?: string): void {
@@ -368,6 +371,31 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
    * instance exists and onStart has resolved. Resolves or rejects with the handler's outcome.
    */
   private runEvent<T>(body: (server: ServerInstance) => T | Promise<T>): Promise<Awaited<T>> {
+    if (this.canRunNow()) {
+      // The common case: nothing in the way, so no queueing and no wrapper promise.
+      this.eventStarted();
+      let result: T | Promise<T>;
+      try {
+        result = body(this.instance!);
+      } catch (error) {
+        this.eventEnded();
+        return Promise.reject(error);
+      }
+      if (!(result instanceof Promise)) {
+        this.eventEnded();
+        return Promise.resolve(result as Awaited<T>);
+      }
+      return result.then(
+        (value) => {
+          this.eventEnded();
+          return value as Awaited<T>;
+        },
+        (error: unknown) => {
+          this.eventEnded();
+          throw error;
+        },
+      );
+    }
     return new Promise<Awaited<T>>((resolve, reject) => {
       this.input.enter(() => {
         this.activeEvents++;
@@ -406,6 +434,49 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       });
     });
   }
+
+  /**
+   * An event nobody awaits (a message, an error): its failure is logged. Handlers that finish
+   * synchronously cost no promise at all.
+   */
+  private dispatch(failed: string, body: (server: ServerInstance) => unknown): void {
+    if (!this.canRunNow()) {
+      this.runEvent(body).catch((error) => this.log("error", failed, error));
+      return;
+    }
+    this.eventStarted();
+    let result: unknown;
+    try {
+      result = body(this.instance!);
+    } catch (error) {
+      this.eventEnded();
+      this.log("error", failed, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(this.eventEnded, (error: unknown) => {
+        this.eventEnded();
+        this.log("error", failed, error);
+      });
+    } else {
+      this.eventEnded();
+    }
+  }
+
+  /** Nothing waits before a new event: instance started, input gate open, no queue. */
+  private canRunNow(): boolean {
+    return this.started && this.input.isOpen && this.input.waitingCount === 0;
+  }
+
+  private eventStarted(): void {
+    this.activeEvents++;
+    this.lastActive = Date.now();
+  }
+
+  private readonly eventEnded = (): void => {
+    this.activeEvents--;
+    this.lastActive = Date.now();
+  };
 
   /**
    * Builds the instance and runs onStart if needed. Returns undefined when the instance is

@@ -96,9 +96,14 @@ export class FrontDoor {
     if (route.kind === "room") {
       const party = this.project.party(route.party);
       if (!party) return sendText(res, 404, `Party ${route.party} not found`);
-      const hooked = await this.runHook(party.definition.onBeforeRequest, request, route.room);
-      if ("response" in hooked) return sendWebResponse(res, hooked.response, { head });
-      const response = await this.project.requestRoom(route.party, route.room, hooked.request);
+      let forwarded: Party.Request = request;
+      const hook = party.definition.onBeforeRequest;
+      if (hook) {
+        const hooked = await this.runHook(hook, request, route.room);
+        if ("response" in hooked) return sendWebResponse(res, hooked.response, { head });
+        forwarded = hooked.request;
+      }
+      const response = await this.project.requestRoom(route.party, route.room, forwarded);
       return sendWebResponse(res, response, { head });
     }
     return sendWebResponse(res, await this.serveNonRoom(request, pathname), { head });
