@@ -27,6 +27,12 @@ class Main implements Party.Server {
       const forwarded = new Request("http://elsewhere.invalid/ignored/path?q=1", { method: "PUT", body: "payload" });
       return this.room.context.parties.other!.get("o2").fetch(forwarded);
     }
+    if (url.pathname.endsWith("/socket-headers")) {
+      const ws = await this.room.context.parties.other!.get("o4").socket("/headers", { headers: { "x-custom": "1" } });
+      const first = await new Promise<string>((resolve) => ws.addEventListener("message", (e) => resolve(String(e.data)), { once: true }));
+      ws.close();
+      return new Response(first);
+    }
     if (url.pathname.endsWith("/socket-other")) {
       const ws = await this.room.context.parties.other!.get("o3").socket("/ws?z=1");
       // Listening only after the await must still see the message sent in onConnect.
@@ -70,6 +76,9 @@ class Other implements Party.Server {
     return new Response(`other ${this.room.id} ${new URL(req.url).pathname}${new URL(req.url).search} hooked=${req.headers.get("x-hooked")}${body}`);
   }
   onConnect(connection: Party.Connection, ctx: Party.ConnectionContext) {
+    if (new URL(ctx.request.url).pathname.endsWith("/headers")) {
+      return connection.send([...ctx.request.headers].map(([name, value]) => `${name}=${value}`).join(" "));
+    }
     connection.send(`other hello ${new URL(ctx.request.url).pathname}`);
   }
   static onBeforeRequest(req: Party.Request) {
@@ -167,6 +176,11 @@ describe("front door routing", () => {
   it("stub.fetch(Request) takes the Request's method and body but not its URL, as PartyKit does", async () => {
     const res = await server.fetch("/parties/main/r1/call-with-request");
     assert.equal(await res.text(), "other o2 /parties/other/o2 hooked=null PUT payload");
+  });
+
+  it("stub.socket() shows its target only upgrade and the caller's headers, as PartyKit does", async () => {
+    const res = await server.fetch("/parties/main/r1/socket-headers");
+    assert.equal(await res.text(), "upgrade=websocket x-custom=1");
   });
 
   it("stub.socket() resolves before the first message is emitted", async () => {

@@ -157,7 +157,7 @@ export class FrontDoor {
 
     const party = this.project.party(route.party);
     if (!party) return rejectUpgrade(socket, new Response(`Party ${route.party} not found`, { status: 404 }));
-    let connectRequest: Party.Request = request;
+    let connectRequest: Party.Request = internal ? internalRequest(req, request) : request;
     if (!internal) {
       const hooked = await this.runHook(party.definition.onBeforeConnect, request, route.room);
       if ("response" in hooked) return rejectUpgrade(socket, hooked.response);
@@ -227,9 +227,31 @@ export class FrontDoor {
   private isInternal(req: IncomingMessage): boolean {
     const header = req.headers[INTERNAL_HEADER];
     if (header === undefined) return false;
-    delete req.headers[INTERNAL_HEADER];
     return header === this.project.secret;
   }
+}
+
+/** Headers the `ws` client of a room-to-room socket adds by itself, and the secret. */
+const INTERNAL_HANDSHAKE_HEADERS = new Set([
+  INTERNAL_HEADER,
+  "host",
+  "connection",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-extensions",
+]);
+
+/**
+ * What the target of `stub.socket()` sees: on PartyKit only `upgrade` plus the headers the
+ * caller passed. So never the secret, the handshake's own headers or client-address headers.
+ */
+function internalRequest(req: IncomingMessage, bridged: Party.Request): Party.Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!INTERNAL_HANDSHAKE_HEADERS.has(raw[i]!.toLowerCase())) headers.append(raw[i]!, raw[i + 1]!);
+  }
+  return withCf(new Request(bridged.url, { headers }), bridged.cf);
 }
 
 function onSocketMessage(this: OwnedSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
