@@ -8,7 +8,8 @@
  */
 export class InputGate {
   private closers = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** Created when an event first has to wait; most rooms never need it. */
+  private waiting: Array<() => void> | undefined;
   private drainScheduled = false;
 
   get isOpen(): boolean {
@@ -16,7 +17,7 @@ export class InputGate {
   }
 
   get waitingCount(): number {
-    return this.waiting.length;
+    return this.waiting?.length ?? 0;
   }
 
   close(): void {
@@ -26,18 +27,13 @@ export class InputGate {
   open(): void {
     if (this.closers === 0) throw new Error("input gate opened more often than closed");
     this.closers--;
-    if (this.closers === 0 && this.waiting.length > 0) this.scheduleDrain();
+    if (this.closers === 0 && this.waitingCount > 0) this.scheduleDrain();
   }
 
   /** Starts `event` now if nothing is in its way, else once everything before it has started. */
   enter(event: () => void): void {
-    if (this.closers === 0 && this.waiting.length === 0) event();
-    else this.waiting.push(event);
-  }
-
-  /** Drops waiting events (the room is being torn down); each is told via `reject`. */
-  flush(reject: (event: () => void) => void): void {
-    for (const event of this.waiting.splice(0)) reject(event);
+    if (this.closers === 0 && this.waitingCount === 0) event();
+    else (this.waiting ??= []).push(event);
   }
 
   private scheduleDrain(): void {
@@ -46,7 +42,7 @@ export class InputGate {
     setImmediate(() => {
       this.drainScheduled = false;
       // An event may close the gate again as it starts (a storage call, blockConcurrencyWhile).
-      while (this.closers === 0 && this.waiting.length > 0) this.waiting.shift()!();
+      while (this.closers === 0 && this.waitingCount > 0) this.waiting!.shift()!();
     });
   }
 }

@@ -10,7 +10,8 @@ interface Held {
 }
 
 export class OutputGate {
-  private readonly held: Held[] = [];
+  /** Created when output first has to wait for a write; most rooms never need it. */
+  private held: Held[] | undefined;
   private draining = false;
 
   /**
@@ -19,17 +20,17 @@ export class OutputGate {
    * write failed.
    */
   pass(durable: Promise<void> | undefined, release: () => void, drop: (error: unknown) => void = () => {}): void {
-    if (durable === undefined && this.held.length === 0) {
+    if (durable === undefined && !this.isHolding) {
       release();
       return;
     }
-    this.held.push({ durable, release, drop });
+    (this.held ??= []).push({ durable, release, drop });
     if (!this.draining) void this.drain();
   }
 
   /** Whether output is waiting for a write to become durable. */
   get isHolding(): boolean {
-    return this.held.length > 0;
+    return this.held !== undefined && this.held.length > 0;
   }
 
   /** Resolves when everything held so far has been released (or dropped). */
@@ -39,15 +40,16 @@ export class OutputGate {
 
   private async drain(): Promise<void> {
     this.draining = true;
-    while (this.held.length > 0) {
-      const next = this.held[0]!;
+    const held = this.held!;
+    while (held.length > 0) {
+      const next = held[0]!;
       try {
         if (next.durable !== undefined) await next.durable;
       } catch (error) {
-        for (const dropped of this.held.splice(0)) dropped.drop(error);
+        for (const dropped of held.splice(0)) dropped.drop(error);
         break;
       }
-      this.held.shift();
+      held.shift();
       next.release();
     }
     this.draining = false;

@@ -33,7 +33,7 @@ export interface PartyhouseOptions {
   crons?: Record<string, string>;
   /** Idle time before a hibernating room drops its instance. Default 5 s. */
   hibernateAfterMs?: number;
-  /** Idle time (no sockets, no events) before any room is evicted from memory. Default 60 s. */
+  /** Idle time (no sockets, no events) before any room is evicted from memory. Default 15 s. */
   evictAfterMs?: number;
   logger?: Logger;
   /** First retry delay of a throwing onAlarm, doubling up to 6 retries. Default 2 s (Cloudflare's). */
