@@ -9,8 +9,8 @@ import type { RunningServer, ServerName } from "../servers/server-handle.js";
 import type { LoadResult, WindowFigures, WindowedScenario } from "../scenarios/types.js";
 
 /** Lead time so every load process has the window before it starts. */
-const LEAD_US = 150_000;
-const SETTLE_MS = 150;
+const LEAD_US = 100_000;
+const SETTLE_MS = 50;
 
 interface StartedLoad {
   role: string;

@@ -1,5 +1,5 @@
 // What a run keeps per scenario and server, and how that becomes table rows and warnings.
-import { median } from "./stats.js";
+import { median, quantile } from "./stats.js";
 import type { TableRow } from "./table.js";
 import type { Scenario, WindowFigures } from "../scenarios/types.js";
 import type { ServerName } from "../servers/server-handle.js";
@@ -19,25 +19,33 @@ export interface ScenarioRecord {
   servers: Partial<Record<ServerName, ServerRecord>>;
 }
 
+/** A ratio and, when it comes from several rounds, the quartiles of the per-round ratios. */
+export interface Ratio {
+  value: number;
+  q1?: number;
+  q3?: number;
+}
+
 /**
  * partyhouse's ratio to another server. With windows, the median of per-round ratios: the two
- * windows of a round ran back to back, so a slow minute on the machine cancels out of each ratio.
+ * windows of a round ran back to back, so a slow second on the machine cancels out of each ratio.
  */
-export function pairedRatio(record: ScenarioRecord, key: string, other: ServerName): number | undefined {
+export function pairedRatio(record: ScenarioRecord, key: string, other: ServerName): Ratio | undefined {
   const mine = record.servers.partyhouse;
   const theirs = record.servers[other];
   if (!mine || !theirs) return undefined;
   if (!mine.windows || !theirs.windows) {
     const [a, b] = [mine.median[key], theirs.median[key]];
-    return a !== undefined && b !== undefined && b > 0 ? a / b : NaN;
+    return { value: a !== undefined && b !== undefined && b > 0 ? a / b : NaN };
   }
   const rounds = Math.min(mine.windows.length, theirs.windows.length);
   const ratios: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const [a, b] = [mine.windows[i].metrics[key], theirs.windows[i].metrics[key]];
-    if (b > 0) ratios.push(a / b);
+    if (b > 0 && Number.isFinite(a)) ratios.push(a / b);
   }
-  return median(ratios);
+  if (ratios.length < 4) return { value: median(ratios) };
+  return { value: median(ratios), q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75) };
 }
 
 export function tableRows(records: ScenarioRecord[]): TableRow[] {

@@ -5,3 +5,13 @@ export function median(values: number[]): number {
   const mid = finite.length >> 1;
   return finite.length % 2 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
 }
+
+/** Linear-interpolated quantile (0..1) of the finite values; NaN when there are none. */
+export function quantile(values: number[], q: number): number {
+  const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (finite.length === 0) return NaN;
+  const at = q * (finite.length - 1);
+  const low = Math.floor(at);
+  const high = Math.min(finite.length - 1, low + 1);
+  return finite[low] + (finite[high] - finite[low]) * (at - low);
+}

@@ -3,14 +3,15 @@
 import type { MetricSpec } from "../scenarios/types.js";
 import type { ServerName } from "../servers/server-handle.js";
 import { SERVER_LABELS } from "../servers/targets.js";
+import type { Ratio } from "./results.js";
 
 export interface TableRow {
   metric: MetricSpec;
   /** Median per server; absent when the server was skipped or the scenario not run on it. */
   values: Partial<Record<ServerName, number>>;
   /** partyhouse/bare and partyhouse/partykit; computed from `values` when not given. */
-  toBare?: number;
-  toPartykit?: number;
+  toBare?: Ratio;
+  toPartykit?: Ratio;
 }
 
 const COLUMNS: ServerName[] = ["bare", "partykit", "partyhouse"];
@@ -35,9 +36,17 @@ export function ratio(a: number | undefined, b: number | undefined): number | un
   return b > 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : NaN;
 }
 
-function formatRatio(r: number | undefined): string {
+/** "0.82x", or "0.82x (0.74–0.88)" with the interquartile range of the per-round ratios. */
+function formatRatio(r: Ratio | undefined): string {
   if (r === undefined) return "–";
-  return Number.isFinite(r) ? `${r.toFixed(2)}x` : "n/a";
+  if (!Number.isFinite(r.value)) return "n/a";
+  const spread = r.q1 !== undefined && r.q3 !== undefined ? ` (${r.q1.toFixed(2)}–${r.q3.toFixed(2)})` : "";
+  return `${r.value.toFixed(2)}x${spread}`;
+}
+
+function plainRatio(a: number | undefined, b: number | undefined): Ratio | undefined {
+  const value = ratio(a, b);
+  return value === undefined ? undefined : { value };
 }
 
 /** "≥ 0.80x ok" / "≤ 1.50x MISS"; blank for rows without a target. */
@@ -58,13 +67,13 @@ function label(metric: MetricSpec): string {
 export function renderTable(rows: TableRow[]): string {
   const header = ["scenario", ...COLUMNS.map((c) => SERVER_LABELS[c]), "partyhouse/bare", "partyhouse/partykit", "target"];
   const body = rows.map(({ metric, values, toBare: pairedBare, toPartykit }) => {
-    const toBare = pairedBare ?? ratio(values.partyhouse, values.bare);
+    const toBare = pairedBare ?? plainRatio(values.partyhouse, values.bare);
     return [
       label(metric),
       ...COLUMNS.map((c) => formatValue(values[c], metric.unit)),
       formatRatio(toBare),
-      formatRatio(toPartykit ?? ratio(values.partyhouse, values.partykit)),
-      targetCell(metric, toBare),
+      formatRatio(toPartykit ?? plainRatio(values.partyhouse, values.partykit)),
+      targetCell(metric, toBare?.value),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
