@@ -89,3 +89,8 @@ test("usage errors are one line", () => {
   usageError(["dev", "a.ts", "b.ts"], /at most one script/);
   usageError(["help", "deploy"], /unknown command "deploy"/);
 });
+
+test("--hibernate-after takes whole milliseconds", () => {
+  assert.equal((parseCli(["start", "--hibernate-after", "250"]) as { hibernateAfterMs?: number }).hibernateAfterMs, 250);
+  assert.throws(() => parseCli(["start", "--hibernate-after", "soon"]), /--hibernate-after takes milliseconds/);
+});

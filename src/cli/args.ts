@@ -18,6 +18,8 @@ export interface RunCommand {
   script?: string;
   configPath?: string;
   overrides: ConfigOverrides;
+  /** `--hibernate-after`: idle ms before a hibernating room drops its instance (not a config key). */
+  hibernateAfterMs?: number;
 }
 
 export type CliCommand =
@@ -36,6 +38,7 @@ const RUN_OPTIONS = {
   define: { type: "string", short: "d", multiple: true },
   serve: { type: "string" },
   minify: { type: "boolean" },
+  "hibernate-after": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -87,6 +90,7 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
   const command: RunCommand = { kind: "run", mode, overrides };
   if (positionals[0] !== undefined) command.script = positionals[0];
   if (values.config !== undefined) command.configPath = values.config;
+  if (values["hibernate-after"] !== undefined) command.hibernateAfterMs = parseMilliseconds(values["hibernate-after"], "--hibernate-after");
   return command;
 }
 
@@ -104,6 +108,11 @@ function parsePersist(value: string): string | boolean {
   if (value === "false") return false;
   if (value === "") throw new UsageError("--persist needs a folder, true or false");
   return value;
+}
+
+function parseMilliseconds(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes milliseconds (a whole number), got "${value}"`);
+  return Number(value);
 }
 
 function parsePort(value: string): number {

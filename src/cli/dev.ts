@@ -46,7 +46,7 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
     if (!project) {
       // A port in use or a locked data folder will not fix itself: that ends dev.
       try {
-        project = await startProject(config, parties, logger);
+        project = await startProject(config, parties, logger, command);
         started(project);
       } catch (error) {
         failedToStart(error);

@@ -24,6 +24,7 @@ const RUN_OPTIONS = `Options:
   -d, --define <KEY=VALUE>  esbuild define, VALUE is JS source (repeatable)
   --serve <dir>           serve static files from this folder
   --minify                minify the server bundle
+  --hibernate-after <ms>  idle time before a hibernating room drops its instance (default 5000)
   -h, --help              show this help
 `;
 

@@ -59,7 +59,12 @@ export async function loadProjectConfig(command: RunCommand, cwd: string, logger
   return config;
 }
 
-export async function startProject(config: ResolvedConfig, parties: PartyExports, logger: Logger): Promise<RunningProject> {
+export async function startProject(
+  config: ResolvedConfig,
+  parties: PartyExports,
+  logger: Logger,
+  command: Pick<RunCommand, "hibernateAfterMs">,
+): Promise<RunningProject> {
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -89,6 +94,7 @@ export async function startProject(config: ResolvedConfig, parties: PartyExports
       port: config.port,
       crons: config.crons,
       logger,
+      ...(command.hibernateAfterMs !== undefined ? { hibernateAfterMs: command.hibernateAfterMs } : {}),
       dev: config.mode === "dev",
     };
     if (config.serve) {

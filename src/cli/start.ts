@@ -12,7 +12,7 @@ export async function runStart(command: RunCommand, cli: CliContext): Promise<()
     outdir: bundleFolder(config),
     host: partykitHostFor(config.host, config.port),
   });
-  const project = await startProject(config, await importParties(bundle), logger);
+  const project = await startProject(config, await importParties(bundle), logger, command);
   logger.log("info", "ready", { url: project.url });
   cli.writeOut(`partyhouse ready on ${project.readyText}\n`);
   return () => project.close();
