@@ -58,7 +58,7 @@ export function parseOptions(argv: string[]): Settings {
     partykitDir,
     windows: Number(flags.get("windows") ?? (quick ? 1 : 20)),
     windowMs: Number(flags.get("window-ms") ?? 1000),
-    warmupMs: quick ? 400 : 2000,
+    warmupMs: quick ? 1000 : 2000,
     httpConnections: 32,
     echoSockets: 50,
     fanoutSockets: 1000,
