@@ -11,6 +11,7 @@
 import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import type { RequestCf } from "../types/party.js";
+import { delegateToReal } from "./lazy-delegation.js";
 
 const RealRequest = globalThis.Request;
 
@@ -76,37 +77,6 @@ export class LazyRequest {
   }
 }
 
-// Everything not answered above is answered by the real Request, built on demand; undici's
-// internal slots too, so undici accepts a LazyRequest wherever it takes a Request.
-const answered = new Set<PropertyKey>(Reflect.ownKeys(LazyRequest.prototype));
-answered.add("method").add("url").add("cf");
-for (const key of Reflect.ownKeys(RealRequest.prototype)) {
-  if (answered.has(key) || key === Symbol.toStringTag) continue;
-  const descriptor = Object.getOwnPropertyDescriptor(RealRequest.prototype, key)!;
-  if (typeof descriptor.value === "function") {
-    const method = descriptor.value as (...args: unknown[]) => unknown;
-    Object.defineProperty(LazyRequest.prototype, key, {
-      value(this: LazyRequest, ...args: unknown[]) {
-        return method.apply(LazyRequest.materialize(this), args);
-      },
-      writable: true,
-      configurable: true,
-    });
-  } else if (descriptor.get) {
-    const getter = descriptor.get;
-    Object.defineProperty(LazyRequest.prototype, key, {
-      get(this: LazyRequest) {
-        return getter.call(LazyRequest.materialize(this));
-      },
-      configurable: true,
-    });
-  }
-}
-for (const symbol of Object.getOwnPropertySymbols(new RealRequest("http://partyhouse.invalid/"))) {
-  Object.defineProperty(LazyRequest.prototype, symbol, {
-    get(this: LazyRequest) {
-      return (LazyRequest.materialize(this) as unknown as Record<symbol, unknown>)[symbol];
-    },
-  });
-}
-Object.setPrototypeOf(LazyRequest.prototype, RealRequest.prototype);
+// Everything not answered above is answered by the real Request, built on demand (`method` and
+// `url` are own fields of each instance, so the prototype's forwarding never shadows them).
+delegateToReal(LazyRequest, RealRequest, new RealRequest("http://partyhouse.invalid/"), (lazy) => LazyRequest.materialize(lazy));

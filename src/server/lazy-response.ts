@@ -10,6 +10,8 @@
  * User bundles get it as their `Response` (esbuild `inject`, see src/build/web-globals.ts);
  * nothing in the process's globals is replaced.
  */
+import { delegateToReal } from "./lazy-delegation.js";
+
 const RealResponse = globalThis.Response;
 
 /** Where the bundle's injected `Response` finds this class (same class, so we can recognize it). */
@@ -128,46 +130,9 @@ export class LazyResponse {
   }
 }
 
-// Everything not answered above is answered by the real Response, built on demand; undici's
-// internal symbols too, so undici functions that take a Response accept a LazyResponse.
-const answered = new Set<PropertyKey>(Reflect.ownKeys(LazyResponse.prototype));
-delegateToReal(RealResponse.prototype, answered);
-for (const symbol of Object.getOwnPropertySymbols(new RealResponse(null))) {
-  if (!answered.has(symbol)) {
-    Object.defineProperty(LazyResponse.prototype, symbol, {
-      get(this: LazyResponse) {
-        return (LazyResponse.materialize(this) as unknown as Record<symbol, unknown>)[symbol];
-      },
-    });
-  }
-}
-Object.setPrototypeOf(LazyResponse.prototype, RealResponse.prototype);
+// Everything not answered above is answered by the real Response, built on demand.
+delegateToReal(LazyResponse, RealResponse, new RealResponse(null), (lazy) => LazyResponse.materialize(lazy));
 (globalThis as Record<symbol, unknown>)[LAZY_RESPONSE_KEY] = LazyResponse;
-
-function delegateToReal(prototype: object, answered: Set<PropertyKey>): void {
-  for (const key of Reflect.ownKeys(prototype)) {
-    if (answered.has(key) || key === Symbol.toStringTag) continue;
-    const descriptor = Object.getOwnPropertyDescriptor(prototype, key)!;
-    if (typeof descriptor.value === "function") {
-      const method = descriptor.value as (...args: unknown[]) => unknown;
-      Object.defineProperty(LazyResponse.prototype, key, {
-        value(this: LazyResponse, ...args: unknown[]) {
-          return method.apply(LazyResponse.materialize(this), args);
-        },
-        writable: true,
-        configurable: true,
-      });
-    } else if (descriptor.get) {
-      const getter = descriptor.get;
-      Object.defineProperty(LazyResponse.prototype, key, {
-        get(this: LazyResponse) {
-          return getter.call(LazyResponse.materialize(this));
-        },
-        configurable: true,
-      });
-    }
-  }
-}
 
 function simpleBodyOf(body: BodyInit | null | undefined): SimpleBody | undefined {
   if (body === null || body === undefined) return null;
