@@ -2,7 +2,6 @@
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-export const benchDir = fileURLToPath(new URL("../", import.meta.url));
 export const partyFile = fileURLToPath(new URL("../party/server.ts", import.meta.url));
 export const partyConfig = fileURLToPath(new URL("../party/partykit.json", import.meta.url));
 export const resultsDir = fileURLToPath(new URL("../results/", import.meta.url));
