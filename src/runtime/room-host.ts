@@ -4,21 +4,21 @@ import type { RoomStorage, RoomStorageHooks } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
 import { PartyConnection, type ConnectionHost } from "./connection.js";
 import { hibernatingState, inMemoryState, type ConnectionStatePolicy } from "./connection-state.js";
+import { closeReason, isValidCloseCode, truncateReason } from "./close-reason.js";
 import { ConnectionCloseEvent, ConnectionErrorEvent, ConnectionMessageEvent } from "./events.js";
+import { errorResponse } from "./error-response.js";
 import { encodeFrame, messageBytes } from "./frame.js";
-import { InputGate } from "./input-gate.js";
 import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
-import type { PartyDefinition, ServerInstance } from "./party-definition.js";
+import type { PartyDefinition } from "./party-definition.js";
 import { RoomApi } from "./room-api.js";
+import { RoomEvents } from "./room-events.js";
 import type { RoomServices } from "./room-services.js";
 import { SocketRecord, type PendingClose } from "./socket-record.js";
 import { SocketTable } from "./socket-table.js";
 import { validateTags } from "./tags.js";
 
 const WS_OPEN = 1;
-/** Close reasons are limited to 123 bytes by the protocol. */
-const MAX_CLOSE_REASON_BYTES = 123;
 
 /** Completes (or abandons) the WebSocket upgrade once onConnect has run. */
 export type AcceptSocket = (record: SocketRecord) => Promise<{ ws: WebSocket } | null>;
@@ -34,17 +34,11 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   readonly sockets = new SocketTable();
   readonly api: RoomApi;
   readonly ref: RoomRef;
-  /** When the room last started or finished an event (for hibernation and eviction). */
-  lastActive = Date.now();
-  private instance: ServerInstance | null = null;
-  private started = false;
-  private starting: Promise<void> | null = null;
   /** Known after the first instance is built; sticky, because sockets were accepted under it. */
   private hibernates: boolean | undefined;
   private storageHandle: RoomStorage | null = null;
-  private readonly input = new InputGate();
+  private readonly events: RoomEvents;
   private readonly output = new OutputGate();
-  private activeEvents = 0;
   private warnedAboutListeners = false;
   private closed = false;
 
@@ -54,6 +48,11 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   ) {
     this.ref = { party: services.partyName, room: id };
     this.api = new RoomApi(this);
+    this.events = new RoomEvents(() => {
+      const instance = this.definition.create(this.api);
+      this.hibernates ??= instance.hibernate;
+      return instance;
+    });
   }
 
   get definition(): PartyDefinition {
@@ -66,7 +65,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** True while a server instance is in memory (not hibernated). */
   get isResident(): boolean {
-    return this.instance !== null;
+    return this.events.isResident;
   }
 
   get storage(): RoomStorage {
@@ -80,11 +79,11 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   // ---- RoomStorageHooks: storage closes the input gate while it works ---------------------------
 
   operationStarted(): void {
-    this.input.close();
+    this.events.input.close();
   }
 
   operationEnded(): void {
-    this.input.open();
+    this.events.input.open();
   }
 
   alarmCommitted(time: number | null): void {
@@ -96,7 +95,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   /** HTTP request to the room (already past onBeforeRequest). */
   async request(request: Party.Request): Promise<Response> {
     try {
-      const result = await this.runEvent((server) => server.onRequest(request));
+      const result = await this.events.run((server) => server.onRequest(request));
       if (!(result instanceof Response)) {
         return new Response("Incorrect type for Promise: the Promise did not resolve to 'Response'.", { status: 500 });
       }
@@ -118,7 +117,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     const record = new SocketRecord(id, request.url, []);
     let failure: unknown;
     try {
-      await this.runEvent(async (server) => {
+      await this.events.run(async (server) => {
         const connection = this.connectionOf(record);
         const ctx: Party.ConnectionContext = { request };
         if (server.has("getConnectionTags")) {
@@ -157,7 +156,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** A frame from a client. Binary frames reach user code as ArrayBuffer, never Buffer. */
   socketMessage(record: SocketRecord, data: string | ArrayBuffer): void {
-    this.dispatch("onMessage failed", (server) => {
+    this.events.dispatch((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onMessage") ? server.onMessage(data, connection) : undefined;
       if (connection.hasListeners("message")) {
@@ -167,7 +166,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         connection.dispatch(event, (error) => this.log("error", "message listener failed", error));
       }
       return result;
-    });
+    }, this.onMessageFailed);
   }
 
   /** The socket closed, by either side or by a dropped TCP connection. */
@@ -176,7 +175,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     if (!this.sockets.delete(record)) return;
     record.closed = true;
     if (this.closed) return;
-    this.runEvent((server) => {
+    this.events.run((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onClose") ? server.onClose(connection) : undefined;
       if (connection.hasListeners("close")) {
@@ -212,19 +211,22 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   socketError(record: SocketRecord, error: Error): void {
     if (this.closed) return;
-    this.dispatch("onError failed", (server) => {
+    this.events.dispatch((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onError") ? server.onError(connection, error) : undefined;
       if (connection.hasListeners("error")) {
         connection.dispatch(new ConnectionErrorEvent(error), (e) => this.log("error", "error listener failed", e));
       }
       return result;
-    });
+    }, this.onErrorFailed);
   }
+
+  private readonly onMessageFailed = (error: unknown): void => this.log("error", "onMessage failed", error);
+  private readonly onErrorFailed = (error: unknown): void => this.log("error", "onError failed", error);
 
   /** The room's alarm came due. Throws when onAlarm throws, so the scheduler can retry. */
   async alarm(time: number): Promise<void> {
-    await this.runEvent(async (server) => {
+    await this.events.run(async (server) => {
       const storage = this.storage;
       storage.beginAlarm(time);
       let succeeded = false;
@@ -240,14 +242,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   // ---- the Party.Room surface (used by RoomApi) ------------------------------------------------
 
   blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T> {
-    this.input.close();
-    let result: Promise<T>;
-    try {
-      result = Promise.resolve(callback());
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    return result.finally(() => this.input.open());
+    return this.events.blockConcurrencyWhile(callback);
   }
 
   /** Frames the message once and writes the same bytes to every open socket not in `without`. */
@@ -313,15 +308,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   // ---- lifecycle ---------------------------------------------------------------------------------
 
-  /** Whether the room has nothing running or waiting and has been idle for `ms`. */
+  /** Whether the room has nothing running, waiting or unwritten, and has been idle for `ms`. */
   isIdleFor(ms: number, now: number): boolean {
-    return (
-      this.activeEvents === 0 &&
-      this.input.isOpen &&
-      this.input.waitingCount === 0 &&
-      now - this.lastActive >= ms &&
-      this.storageHandle?.whenDurable() === undefined
-    );
+    return this.events.isIdleFor(ms, now) && this.storageHandle?.whenDurable() === undefined;
   }
 
   /** Whether the room hibernates (known once an instance has been built). */
@@ -334,8 +323,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
    * next event builds a new instance and runs onStart again.
    */
   async hibernate(): Promise<void> {
-    this.instance = null;
-    this.started = false;
+    this.events.dropInstance();
     for (const record of this.sockets) {
       record.connection = undefined;
       this.statePolicy.hibernate(record);
@@ -354,7 +342,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       if (record.ws && record.ws.readyState === WS_OPEN) record.ws.close(code, reason);
       else record.ws?.terminate();
     }
-    this.instance = null;
+    this.events.dropInstance();
     const storage = this.storageHandle;
     this.storageHandle = null;
     await storage?.close();
@@ -364,159 +352,6 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   connectionOf(record: SocketRecord): PartyConnection {
     return (record.connection ??= new PartyConnection(record, this));
-  }
-
-  /**
-   * Runs `body` as one event: after everything that entered before it has started, once the
-   * instance exists and onStart has resolved. Resolves or rejects with the handler's outcome.
-   */
-  private runEvent<T>(body: (server: ServerInstance) => T | Promise<T>): Promise<Awaited<T>> {
-    if (this.canRunNow()) {
-      // The common case: nothing in the way, so no queueing and no wrapper promise.
-      this.eventStarted();
-      let result: T | Promise<T>;
-      try {
-        result = body(this.instance!);
-      } catch (error) {
-        this.eventEnded();
-        return Promise.reject(error);
-      }
-      if (!(result instanceof Promise)) {
-        this.eventEnded();
-        return Promise.resolve(result as Awaited<T>);
-      }
-      return result.then(
-        (value) => {
-          this.eventEnded();
-          return value as Awaited<T>;
-        },
-        (error: unknown) => {
-          this.eventEnded();
-          throw error;
-        },
-      );
-    }
-    return new Promise<Awaited<T>>((resolve, reject) => {
-      this.input.enter(() => {
-        this.activeEvents++;
-        this.lastActive = Date.now();
-        const finish = () => {
-          this.activeEvents--;
-          this.lastActive = Date.now();
-        };
-        const run = () => {
-          let result: T | Promise<T>;
-          try {
-            result = body(this.instance!);
-          } catch (error) {
-            finish();
-            reject(error);
-            return;
-          }
-          Promise.resolve(result).then(
-            (value) => {
-              finish();
-              resolve(value as Awaited<T>);
-            },
-            (error) => {
-              finish();
-              reject(error);
-            },
-          );
-        };
-        const starting = this.ensureStarted();
-        if (starting === undefined) run();
-        else
-          starting.then(run, (error) => {
-            finish();
-            reject(error);
-          });
-      });
-    });
-  }
-
-  /**
-   * An event nobody awaits (a message, an error): its failure is logged. Handlers that finish
-   * synchronously cost no promise at all.
-   */
-  private dispatch(failed: string, body: (server: ServerInstance) => unknown): void {
-    if (!this.canRunNow()) {
-      this.runEvent(body).catch((error) => this.log("error", failed, error));
-      return;
-    }
-    this.eventStarted();
-    let result: unknown;
-    try {
-      result = body(this.instance!);
-    } catch (error) {
-      this.eventEnded();
-      this.log("error", failed, error);
-      return;
-    }
-    if (result instanceof Promise) {
-      result.then(this.eventEnded, (error: unknown) => {
-        this.eventEnded();
-        this.log("error", failed, error);
-      });
-    } else {
-      this.eventEnded();
-    }
-  }
-
-  /** Nothing waits before a new event: instance started, input gate open, no queue. */
-  private canRunNow(): boolean {
-    return this.started && this.input.isOpen && this.input.waitingCount === 0;
-  }
-
-  private eventStarted(): void {
-    this.activeEvents++;
-    this.lastActive = Date.now();
-  }
-
-  private readonly eventEnded = (): void => {
-    this.activeEvents--;
-    this.lastActive = Date.now();
-  };
-
-  /**
-   * Builds the instance and runs onStart if needed. Returns undefined when the instance is
-   * ready now (the common case, and a synchronous onStart), else a promise for onStart, during
-   * which the input gate is closed. A failed onStart discards the instance, so the next event
-   * tries again with a fresh one.
-   */
-  private ensureStarted(): Promise<void> | undefined {
-    if (this.started) return undefined;
-    if (this.starting) return this.starting;
-    let instance: ServerInstance;
-    let result: unknown;
-    try {
-      instance = this.definition.create(this.api);
-      this.hibernates ??= instance.hibernate;
-      this.instance = instance;
-      result = instance.onStart();
-    } catch (error) {
-      this.instance = null;
-      return Promise.reject(error);
-    }
-    if (!(result instanceof Promise)) {
-      this.started = true;
-      return undefined;
-    }
-    this.input.close();
-    this.starting = result.then(
-      () => {
-        this.started = true;
-        this.starting = null;
-        this.input.open();
-      },
-      (error: unknown) => {
-        this.instance = null;
-        this.starting = null;
-        this.input.open();
-        throw error;
-      },
-    );
-    return this.starting;
   }
 
   private deliver(record: SocketRecord, item: string | Buffer | PendingClose): void {
@@ -540,8 +375,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       room: this.id,
       ...describeError(error),
     });
-    this.instance = null;
-    this.started = false;
+    this.events.dropInstance();
     this.storageHandle = null;
     for (const record of [...this.sockets]) {
       record.closed = true;
@@ -553,33 +387,4 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   private log(level: "error" | "warn", event: string, error: unknown): void {
     this.services.logger.log(level, event, { party: this.ref.party, room: this.id, ...describeError(error) });
   }
-}
-
-function isValidCloseCode(code: number): boolean {
-  return code === 1000 || (code >= 3000 && code <= 4999);
-}
-
-function truncateReason(reason: string): string {
-  const bytes = Buffer.from(reason);
-  if (bytes.length <= MAX_CLOSE_REASON_BYTES) return reason;
-  // Cut on a character boundary so the reason stays valid UTF-8.
-  return new TextDecoder().decode(bytes.subarray(0, MAX_CLOSE_REASON_BYTES)).replace(/\uFFFD+$/, "");
-}
-
-function closeReason(error: unknown): string {
-  return truncateReason(error instanceof Error ? error.message : String(error));
-}
-
-/** PartyKit's mapping of a handler's exception to a response: a numeric `code` becomes the status. */
-export function errorResponse(error: unknown): Response {
-  if (error instanceof Error || (typeof error === "object" && error !== null)) {
-    const { message, code } = error as { message?: unknown; code?: unknown };
-    const status = typeof code === "number" && code >= 400 && code <= 599 ? code : 500;
-    const text = typeof message === "string" ? message : String(error);
-    // PartyKit substitutes this text for an empty message.
-    return new Response(text || "Uncaught exception when making a request", { status });
-  }
-  // PartyKit looks for `"code" in error`, which itself throws for a thrown primitive: the client
-  // gets that TypeError's message (spec 1.11), so a project sees the same body on both.
-  return new Response(`Cannot use 'in' operator to search for 'code' in ${String(error)}`, { status: 500 });
 }

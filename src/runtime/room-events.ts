@@ -1,0 +1,194 @@
+import { InputGate } from "./input-gate.js";
+import type { ServerInstance } from "./party-definition.js";
+
+/**
+ * How a room's events meet its server instance. Each event enters through the input gate,
+ * waits for the instance to exist and for onStart to resolve, then runs; handlers interleave at
+ * their awaits, as on PartyKit. Only onStart, blockConcurrencyWhile and storage calls (through
+ * `input`) hold other events back. Also tracks activity, for hibernation and eviction.
+ */
+export class RoomEvents {
+  readonly input = new InputGate();
+  /** When the room last started or finished an event. */
+  lastActive = Date.now();
+  private activeEvents = 0;
+  private instance: ServerInstance | null = null;
+  private started = false;
+  private starting: Promise<void> | null = null;
+
+  /** `build` constructs a fresh server instance (constructor only; onStart is run here). */
+  constructor(private readonly build: () => ServerInstance) {}
+
+  /** True while a server instance is in memory (not hibernated or evicted). */
+  get isResident(): boolean {
+    return this.instance !== null;
+  }
+
+  /** Whether nothing runs or waits and the room has been idle for `ms`. */
+  isIdleFor(ms: number, now: number): boolean {
+    return this.activeEvents === 0 && this.input.isOpen && this.input.waitingCount === 0 && now - this.lastActive >= ms;
+  }
+
+  /** Forgets the instance; the next event builds a new one and runs onStart again. */
+  dropInstance(): void {
+    this.instance = null;
+    this.started = false;
+  }
+
+  /**
+   * Runs `body` as one event: after everything that entered before it has started, once the
+   * instance exists and onStart has resolved. Resolves or rejects with the handler's outcome.
+   */
+  run<T>(body: (server: ServerInstance) => T | Promise<T>): Promise<Awaited<T>> {
+    if (this.canRunNow()) {
+      // The common case: nothing in the way, so no queueing and no wrapper promise.
+      this.eventStarted();
+      let result: T | Promise<T>;
+      try {
+        result = body(this.instance!);
+      } catch (error) {
+        this.eventEnded();
+        return Promise.reject(error);
+      }
+      if (!(result instanceof Promise)) {
+        this.eventEnded();
+        return Promise.resolve(result as Awaited<T>);
+      }
+      return result.then(
+        (value) => {
+          this.eventEnded();
+          return value as Awaited<T>;
+        },
+        (error: unknown) => {
+          this.eventEnded();
+          throw error;
+        },
+      );
+    }
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      this.input.enter(() => {
+        this.eventStarted();
+        const run = () => {
+          let result: T | Promise<T>;
+          try {
+            result = body(this.instance!);
+          } catch (error) {
+            this.eventEnded();
+            reject(error);
+            return;
+          }
+          Promise.resolve(result).then(
+            (value) => {
+              this.eventEnded();
+              resolve(value as Awaited<T>);
+            },
+            (error: unknown) => {
+              this.eventEnded();
+              reject(error);
+            },
+          );
+        };
+        const starting = this.ensureStarted();
+        if (starting === undefined) run();
+        else
+          starting.then(run, (error: unknown) => {
+            this.eventEnded();
+            reject(error);
+          });
+      });
+    });
+  }
+
+  /**
+   * An event nobody awaits (a message, an error): a failure goes to `failed`. Handlers that
+   * finish synchronously cost no promise at all.
+   */
+  dispatch(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void): void {
+    if (!this.canRunNow()) {
+      this.run(body).catch(failed);
+      return;
+    }
+    this.eventStarted();
+    let result: unknown;
+    try {
+      result = body(this.instance!);
+    } catch (error) {
+      this.eventEnded();
+      failed(error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(this.eventEnded, (error: unknown) => {
+        this.eventEnded();
+        failed(error);
+      });
+    } else {
+      this.eventEnded();
+    }
+  }
+
+  /** Durable Object semantics: no other event starts until `callback` settles. */
+  blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T> {
+    this.input.close();
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(callback());
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    return result.finally(() => this.input.open());
+  }
+
+  /** Nothing waits before a new event: instance started, input gate open, no queue. */
+  private canRunNow(): boolean {
+    return this.started && this.input.isOpen && this.input.waitingCount === 0;
+  }
+
+  private eventStarted(): void {
+    this.activeEvents++;
+    this.lastActive = Date.now();
+  }
+
+  private readonly eventEnded = (): void => {
+    this.activeEvents--;
+    this.lastActive = Date.now();
+  };
+
+  /**
+   * Builds the instance and runs onStart if needed. Returns undefined when the instance is
+   * ready now (the common case, and a synchronous onStart), else a promise for onStart, during
+   * which the input gate is closed. A failed onStart discards the instance, so the next event
+   * tries again with a fresh one.
+   */
+  private ensureStarted(): Promise<void> | undefined {
+    if (this.started) return undefined;
+    if (this.starting) return this.starting;
+    let result: unknown;
+    try {
+      this.instance = this.build();
+      result = this.instance.onStart();
+    } catch (error) {
+      this.instance = null;
+      return Promise.reject(error);
+    }
+    if (!(result instanceof Promise)) {
+      this.started = true;
+      return undefined;
+    }
+    this.input.close();
+    this.starting = result.then(
+      () => {
+        this.started = true;
+        this.starting = null;
+        this.input.open();
+      },
+      (error: unknown) => {
+        this.instance = null;
+        this.starting = null;
+        this.input.open();
+        throw error;
+      },
+    );
+    return this.starting;
+  }
+}
