@@ -179,10 +179,10 @@ export class Project {
   }
 
   /** Sends a request to a room's onRequest, as a stub or the front door does after onBeforeRequest. */
-  async requestRoom(partyName: string, roomId: string, request: Request): Promise<Response> {
+  requestRoom(partyName: string, roomId: string, request: Request): Promise<Response> {
     const party = this.parties.get(partyName);
-    if (!party) return new Response(`Party ${partyName} not found`, { status: 404 });
-    if (!party.definition.hasOnRequest) return new Response("No onRequest handler", { status: 500 });
+    if (!party) return Promise.resolve(new Response(`Party ${partyName} not found`, { status: 404 }));
+    if (!party.definition.hasOnRequest) return Promise.resolve(new Response("No onRequest handler", { status: 500 }));
     return party.room(roomId).request(request);
   }
 
