@@ -22,7 +22,7 @@ export interface Settings {
 }
 
 const ALL_SERVERS: ServerName[] = ["bare", "partykit", "partyhouse"];
-export const ALL_SCENARIOS = ["memory", "http", "echo", "fanout", "rooms"];
+export const ALL_SCENARIOS = ["memory", "http", "echo", "fanout", "rooms", "put"];
 /** Where the README tells people to install partykit; used when no directory is given. */
 const DEFAULT_PARTYKIT_DIR = "/tmp/partykit-ref";
 

@@ -15,6 +15,8 @@ interface Params {
   mode: "fixed" | "fresh";
   /** Room id for "fixed"; id prefix for "fresh". */
   room: string;
+  /** Appended to the room path, e.g. "/put" for the storage row. */
+  suffix?: string;
 }
 
 let params: Params;
@@ -22,8 +24,9 @@ let connections: KeepAliveConnection[] = [];
 let roomCounter = 0;
 
 function nextPath(): string {
-  if (params.mode === "fixed") return `/parties/main/${params.room}`;
-  return `/parties/main/${params.room}-${process.pid}-${roomCounter++}`;
+  const suffix = params.suffix ?? "";
+  if (params.mode === "fixed") return `/parties/main/${params.room}${suffix}`;
+  return `/parties/main/${params.room}-${process.pid}-${roomCounter++}${suffix}`;
 }
 
 hostLoad<Params>({

@@ -2,13 +2,24 @@
 // between. Rooms are a Map of Sets keyed by the id in /parties/main/<room>; the first request or
 // socket to an id creates its entry, as a room instance would be created. Broadcast is a plain
 // ws.send() per socket. Run: node --expose-gc bare.js --port <p>
+import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join as joinPath } from "node:path";
+import Database from "better-sqlite3";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 
 const BODY = "hello from the bench party";
 const ROOM_PATH = /^\/parties\/main\/([^/?#]+)(\/[^?#]*)?/;
 
 const rooms = new Map<string, Set<WebSocket>>();
+
+// The same SQLite settings partyhouse uses by default (WAL, synchronous=FULL, one database).
+const db = new Database(joinPath(mkdtempSync(joinPath(tmpdir(), "bare-sqlite-")), "bare.sqlite3"));
+db.pragma("journal_mode = WAL");
+db.pragma("synchronous = FULL");
+db.exec("CREATE TABLE IF NOT EXISTS kv (room TEXT NOT NULL, key TEXT NOT NULL, value BLOB, PRIMARY KEY (room, key)) WITHOUT ROWID");
+const putValue = db.prepare("INSERT INTO kv (room, key, value) VALUES (?, 'value', ?) ON CONFLICT (room, key) DO UPDATE SET value = excluded.value");
 
 function roomFor(id: string): Set<WebSocket> {
   let room = rooms.get(id);
@@ -29,8 +40,9 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
   }
   roomFor(match[1]);
   if (match[2] === "/put") {
-    // The bare floor keeps no storage; storage rows have no bare column.
-    res.writeHead(501, { "content-type": "text/plain;charset=UTF-8" }).end("no storage in bare");
+    // The storage floor: one durable commit per request, by hand, before the answer.
+    putValue.run(match[1], Buffer.from(String(url.length)));
+    res.writeHead(200, { "content-type": "text/plain;charset=UTF-8" }).end("stored");
     return;
   }
   res.writeHead(200, { "content-type": "text/plain;charset=UTF-8" }).end(BODY);

@@ -26,7 +26,8 @@ export async function planBare(workDir: string): Promise<Plan> {
     platform: "node",
     format: "cjs",
     target: "node20",
-    external: ["bufferutil", "utf-8-validate"],
+    // better-sqlite3 is native: loaded from the repo's node_modules (NODE_PATH below).
+    external: ["bufferutil", "utf-8-validate", "better-sqlite3"],
     logLevel: "error",
   });
   return {
@@ -35,6 +36,7 @@ export async function planBare(workDir: string): Promise<Plan> {
       name: "bare",
       command: process.execPath,
       args: ["--expose-gc", ...profileFlags("bare"), outfile, "--port", "{port}"],
+      env: { NODE_PATH: join(repoRoot, "node_modules") },
       memoryPath: "/__bench/memory",
       readyTimeoutMs: 10_000,
       workDir,

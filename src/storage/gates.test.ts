@@ -18,7 +18,7 @@ for (const kind of ENGINE_KINDS) {
       assert.deepEqual(await storage.get(["k"]), new Map([["k", 1]]));
       void storage.put("pending", 2);
       assert.equal(await storage.get("pending"), 2);
-      assert.equal(hooks.started, startedBefore + 1, "only the put closed the gate");
+      assert.equal(hooks.started, startedBefore, "neither memory reads nor writes close the input gate");
     });
 
     test("an engine read closes the gate until its result is there", async () => {
@@ -33,14 +33,14 @@ for (const kind of ENGINE_KINDS) {
       assert.equal(hooks.ended, 1);
     });
 
-    test("a write holds the input gate and the output gate until it is durable", async () => {
+    test("a write holds the output gate, not the input gate, until it is durable", async () => {
       harness = new Harness(kind);
       const hooks = new RecordingHooks();
       const storage = harness.room("r", hooks);
       assert.equal(storage.whenDurable(), undefined, "nothing pending: output need not wait");
       void storage.put("a", 1);
       void storage.put("b", 2);
-      assert.equal(hooks.openOperations, 1, "one gate per batch, not per put");
+      assert.equal(hooks.openOperations, 0, "other events may run (and read a, b) meanwhile");
       const durable = storage.whenDurable();
       assert.ok(durable instanceof Promise);
       let committedWhenDurable = -1;

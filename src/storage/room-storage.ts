@@ -270,10 +270,8 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
       this.pending = batch;
       this.scheduler.markDirty(this);
     }
-    if (options?.allowConcurrency !== true && batch.gateHolder === undefined) {
-      batch.gateHolder = this.hooks;
-      this.hooks.operationStarted();
-    }
+    // Writes apply to memory at once and never hold the input gate (as on Durable Objects):
+    // another event may read them before they are durable, but its output waits for them.
     if (options?.allowUnconfirmed !== true) batch.gatesOutput = true;
     return batch;
   }
@@ -451,7 +449,6 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
       if (this.overlayAlarm?.batch === batch.id) this.overlayAlarm = undefined;
     }
     batch.settle();
-    if (batch.gateHolder !== undefined) this.scheduler.releaseGate(batch.gateHolder);
     if (batch.alarm !== undefined) callHook(() => this.hooks.alarmCommitted(batch.alarm!));
   }
 
@@ -469,10 +466,7 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
     this.storedAlarm = undefined;
     // Fenced: another owner took the room; claim it again before any later commit.
     if (error instanceof FencedError) this.fence = undefined;
-    for (const batch of lost) {
-      batch.settle(error);
-      if (batch.gateHolder !== undefined) this.scheduler.releaseGate(batch.gateHolder);
-    }
+    for (const batch of lost) batch.settle(error);
     callHook(() => this.hooks.writeFailed(error));
   }
 

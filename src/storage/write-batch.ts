@@ -3,7 +3,6 @@
  * commits; writes made after that start the next batch. Every write call of the batch shares
  * its `durable` promise.
  */
-import type { RoomStorageHooks } from "./contract.js";
 import type { StoredValue } from "./values.js";
 
 export class WriteBatch {
@@ -14,8 +13,6 @@ export class WriteBatch {
   deleteAll = false;
   /** New alarm, null to clear, undefined for no change. */
   alarm: number | null | undefined = undefined;
-  /** Hooks whose input gate this batch holds closed until it is durable, if any. */
-  gateHolder: RoomStorageHooks | undefined;
   /** Whether output must wait for this batch (false when every write was allowUnconfirmed). */
   gatesOutput = false;
   /** Reads the batch's results depend on (delete() counting keys); the commit waits for them. */

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
+import type * as Party from "../types/party.js";
+import { silentLogger } from "./logger.js";
+import { startPartyhouse, type RunningPartyhouse } from "../server/index.js";
+import { GroupCommitStorageService, MemoryEngine, type RoomWrite } from "../storage/index.js";
+
+/** The memory engine with slow commits, to make "not durable yet" last long enough to observe. */
+class SlowCommits extends MemoryEngine {
+  commits = 0;
+  override async commit(writes: readonly RoomWrite[]) {
+    await sleep(COMMIT_MS);
+    this.commits++;
+    return super.commit(writes);
+  }
+}
+const COMMIT_MS = 200;
+
+class Store implements Party.Server {
+  constructor(readonly room: Party.Room) {}
+  async onRequest(req: Party.Request) {
+    const path = new URL(req.url).pathname;
+    if (path.endsWith("/write")) {
+      void this.room.storage.put("k", "written"); // not awaited: only the output gate holds the answer
+      return new Response("wrote");
+    }
+    if (path.endsWith("/await-put")) {
+      await this.room.storage.put(path, true);
+      return new Response("stored");
+    }
+    return new Response(String(await this.room.storage.get("k")));
+  }
+}
+
+describe("output gate with writes in flight", () => {
+  let server: RunningPartyhouse;
+  let engine: SlowCommits;
+  before(async () => {
+    engine = new SlowCommits();
+    server = await startPartyhouse({
+      parties: { main: Store },
+      storage: new GroupCommitStorageService(engine),
+      port: 0,
+      logger: silentLogger,
+    });
+  });
+  after(() => server.close());
+
+  const timed = async (path: string) => {
+    const started = Date.now();
+    const text = await (await fetch(server.url + path)).text();
+    return { text, ms: Date.now() - started };
+  };
+
+  it("holds a response until the write it followed is durable, and one that read it too", async () => {
+    const [write, read] = await Promise.all([timed("/parties/main/g/write"), sleep(20).then(() => timed("/parties/main/g/read"))]);
+    assert.equal(write.text, "wrote");
+    assert.ok(write.ms >= COMMIT_MS - 20, `the writer's answer waited for its commit (${write.ms} ms)`);
+    assert.equal(read.text, "written", "the reader saw the write at once (no input gate on writes)");
+    assert.ok(read.ms >= COMMIT_MS - 60, `but its answer waited until that write was durable (${read.ms} ms)`);
+  });
+
+  it("does not hold rooms with nothing pending", async () => {
+    const quiet = await timed("/parties/main/quiet/read");
+    assert.equal(quiet.text, "undefined");
+    assert.ok(quiet.ms < COMMIT_MS / 2, `answered at once (${quiet.ms} ms)`);
+  });
+
+  it("lets concurrent requests that each await a write share commits instead of queueing", async () => {
+    const commitsBefore = engine.commits;
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => fetch(`${server.url}/parties/main/many/${i}/await-put`).then((r) => r.text())));
+    const elapsed = Date.now() - started;
+    assert.deepEqual(new Set(answers), new Set(["stored"]));
+    assert.ok(engine.commits - commitsBefore <= 3, `${engine.commits - commitsBefore} commits for 10 writes`);
+    assert.ok(elapsed < 4 * COMMIT_MS, `took ${elapsed} ms, not one commit after another`);
+  });
+});
