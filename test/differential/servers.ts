@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../helpers/cli.js";
+export { freePort };
 
 /**
  * Starting `partykit dev` and `partyhouse dev` on the same project. Each server runs in its own
@@ -35,17 +36,6 @@ export function partyhouseBuilt(): boolean {
   return existsSync(join(repoRoot, "dist", "cli", "main.js"));
 }
 
-/** A 127.0.0.1 port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPartykit(partykitBin: string, projectDir: string, port: number): Promise<RunningServer> {
   const args = [

@@ -11,7 +11,6 @@
  * and the first keeps serving.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
@@ -20,7 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { test, type TestContext } from "node:test";
 import v8 from "node:v8";
 import Database from "better-sqlite3";
-import { freePort, repoRoot, spawnPartyhouse, type SpawnedServer } from "../helpers/cli.js";
+import { freePort, repoRoot, runToExit, spawnPartyhouse, type SpawnedServer } from "../helpers/cli.js";
 
 const ROUNDS = 20;
 const WRITERS = 8;
@@ -328,30 +327,6 @@ test(`no write acknowledged over HTTP is lost when partyhouse start is SIGKILLed
   }
 });
 
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `partyhouse <args>` to its exit (bounded). */
-function runToExit(args: string[], timeoutMs = 20_000): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, "bin/partyhouse.js"), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`partyhouse ${args.join(" ")} did not exit within ${timeoutMs} ms:\n${stdout}${stderr}`));
-    }, timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 test("a second partyhouse start on a data folder in use exits 1 with one line, and the first keeps serving", { timeout: 60_000 }, async () => {
   const project = makeProject();
