@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { RequestCf } from "../types/party.js";
+import { atEndOfTurn } from "./end-of-turn.js";
 import { knownBodyOf } from "./known-body.js";
 import { LazyRequest } from "./lazy-request.js";
 import { LazyResponse } from "./lazy-response.js";
@@ -156,8 +157,10 @@ export async function sendWebResponse(
   if (known !== undefined) {
     // One write for head and body, with a Content-Length instead of chunked framing.
     if (!hasLength) headers.push("content-length", String(byteLengthOf(known)));
-    res.writeHead(status, statusText, headers);
-    res.end(known);
+    atEndOfTurn(() => {
+      res.writeHead(status, statusText, headers);
+      res.end(known);
+    });
     return;
   }
   res.writeHead(status, statusText, headers);
@@ -171,9 +174,13 @@ function sendLazy(res: ServerResponse, lazy: NonNullable<ReturnType<typeof LazyR
   const body = lazy.body;
   const status = lazy.status;
   if (body !== null && !hasLength) headers.push("content-length", String(byteLengthOf(body)));
-  res.writeHead(status, lazy.statusText || undefined, headers);
-  if (body === null || options.head === true || status === 204 || status === 304) res.end();
-  else res.end(body);
+  const statusText = lazy.statusText || undefined;
+  const withBody = body !== null && options.head !== true && status !== 204 && status !== 304;
+  atEndOfTurn(() => {
+    res.writeHead(status, statusText, headers);
+    if (withBody) res.end(body);
+    else res.end();
+  });
 }
 
 function byteLengthOf(data: string | Uint8Array): number {
