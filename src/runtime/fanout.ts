@@ -7,8 +7,11 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /**
  * Writes pre-framed bytes straight to client TCP sockets. Each socket is corked on its first
- * write in a tick and uncorked once at the end of it, so many messages leave in one syscall;
- * the cost of a broadcast is then one write per recipient, not one encode + frame + write.
+ * write in a turn of the event loop and uncorked once at the end of the turn (setImmediate,
+ * after all ready input was handled), so many messages leave in one syscall and one server
+ * wake-up answers many clients; the cost of a broadcast is one write per recipient, not one
+ * encode + frame + write. Single sends take the same path, which keeps their order with
+ * broadcasts.
  *
  * Safe beside `ws`'s own writes because partyhouse runs `ws` without compression and never
  * sends Blobs, so `ws` writes synchronously in call order and never holds frames back.
@@ -30,7 +33,7 @@ export class Fanout {
       this.corked.push(raw);
       if (!this.uncorkScheduled) {
         this.uncorkScheduled = true;
-        process.nextTick(this.uncorkAll);
+        setImmediate(this.uncorkAll);
       }
     }
     raw.write(frame);

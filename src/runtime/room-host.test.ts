@@ -295,6 +295,30 @@ describe("connections", () => {
     assert.equal(a.pending, 0, "the sender is excluded");
   });
 
+  it("keeps the order of sends and broadcasts, text and binary, within and across turns", async () => {
+    class Mixed implements Party.Server {
+      constructor(readonly room: Party.Room) {}
+      async onMessage(_message: string | ArrayBuffer, sender: Party.Connection) {
+        sender.send("1");
+        this.room.broadcast("2");
+        sender.send(new Uint8Array([3]));
+        await Promise.resolve();
+        this.room.broadcast(new Uint8Array([4]));
+        await new Promise((resolve) => setImmediate(resolve));
+        sender.send("5");
+      }
+    }
+    const s = await start(Mixed);
+    const socket = await s.connect("/parties/main/order");
+    socket.send("go");
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const message = await socket.next();
+      seen.push(typeof message === "string" ? message : `bin:${new Uint8Array(message)[0]}`);
+    }
+    assert.deepEqual(seen, ["1", "2", "bin:3", "bin:4", "5"]);
+  });
+
   it("selects connections by tag and by id; the newest socket wins for a duplicate id", async () => {
     class Tagged implements Party.Server {
       constructor(readonly room: Party.Room) {}

@@ -360,9 +360,10 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       return;
     }
     if (record.ws.readyState !== WS_OPEN) return;
-    if (typeof item === "string" || Buffer.isBuffer(item)) {
-      if (this.services.fanout.isOverloaded(record)) return;
-      record.ws.send(item);
+    if (typeof item === "string") {
+      this.services.fanout.write(record, encodeFrame(Buffer.from(item, "utf8"), false));
+    } else if (Buffer.isBuffer(item)) {
+      this.services.fanout.write(record, encodeFrame(item, true));
     } else {
       record.ws.close(item.code, item.reason === undefined ? undefined : truncateReason(item.reason));
     }
