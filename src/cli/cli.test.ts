@@ -3,16 +3,14 @@
  * first when it is older than the sources (the bin runs the compiled code).
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { repoRoot, runToExit, spawnPartyhouse, type Finished } from "./test-support.js";
 import { createTempProject, type TempProject } from "../config/temp-project.js";
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const bin = join(repoRoot, "bin/partyhouse.js");
 const projects: TempProject[] = [];
 after(() => Promise.all(projects.map((p) => p.remove())));
 
@@ -52,31 +50,6 @@ before(() => {
   });
 });
 
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the bin to completion (killed after `timeoutMs`, which fails the test). */
-function runCli(args: string[], cwd: string, timeoutMs = 20_000): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`partyhouse ${args.join(" ")} did not exit within ${timeoutMs} ms:\n${stdout}${stderr}`));
-    }, timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 function assertOneLineError(result: Finished, code: number, pattern: RegExp): void {
   assert.equal(result.code, code, `exit code (stderr: ${result.stderr})`);
   const lines = result.stderr.trimEnd().split("\n");
@@ -87,86 +60,46 @@ function assertOneLineError(result: Finished, code: number, pattern: RegExp): vo
 
 describe("partyhouse as a command", () => {
   test("--help at the top level and on each command exits 0 with usage on stdout", async () => {
-    const top = await runCli(["--help"], repoRoot);
+    const top = await runToExit(["--help"], { cwd: repoRoot });
     assert.equal(top.code, 0);
     assert.match(top.stdout, /partyhouse dev \[script\]/);
     for (const command of ["dev", "start"]) {
-      const help = await runCli([command, "--help"], repoRoot);
+      const help = await runToExit([command, "--help"], { cwd: repoRoot });
       assert.equal(help.code, 0);
       assert.match(help.stdout, new RegExp(`Usage: partyhouse ${command} \\[script\\]`));
       assert.match(help.stdout, /--persist \[path\|false\]/);
     }
-    const version = await runCli(["--version"], repoRoot);
+    const version = await runToExit(["--version"], { cwd: repoRoot });
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
   });
 
   test("a bad flag or command exits 2 with one line", async () => {
-    assertOneLineError(await runCli(["dev", "--bogus"], repoRoot), 2, /^partyhouse: unknown option --bogus/);
-    assertOneLineError(await runCli(["deploy"], repoRoot), 2, /^partyhouse: unknown command "deploy"/);
-    assertOneLineError(await runCli(["start", "--port", "nope"], repoRoot), 2, /--port must be a whole number/);
+    assertOneLineError(await runToExit(["dev", "--bogus"], { cwd: repoRoot }), 2, /^partyhouse: unknown option --bogus/);
+    assertOneLineError(await runToExit(["deploy"], { cwd: repoRoot }), 2, /^partyhouse: unknown command "deploy"/);
+    assertOneLineError(await runToExit(["start", "--port", "nope"], { cwd: repoRoot }), 2, /--port must be a whole number/);
   });
 
   test("a missing config, an unknown key and a missing main exit 1 with one line", async () => {
     const empty = await project({});
-    assertOneLineError(await runCli(["dev"], empty.dir), 1, /^partyhouse: no partykit\.json found in /);
+    assertOneLineError(await runToExit(["dev"], { cwd: empty.dir }), 1, /^partyhouse: no partykit\.json found in /);
 
     const unknown = await project({ "partykit.json": `{ "main": "s.ts", "foo": true }`, "s.ts": "export default {};" });
-    assertOneLineError(await runCli(["start"], unknown.dir), 1, /^partyhouse: partykit\.json: unknown key "foo"$/);
+    assertOneLineError(await runToExit(["start"], { cwd: unknown.dir }), 1, /^partyhouse: partykit\.json: unknown key "foo"$/);
 
     const noMain = await project({ "partykit.json": `{ "name": "x" }` });
-    assertOneLineError(await runCli(["dev"], noMain.dir), 1, /^partyhouse: partykit\.json: "main" is missing/);
+    assertOneLineError(await runToExit(["dev"], { cwd: noMain.dir }), 1, /^partyhouse: partykit\.json: "main" is missing/);
 
     const badJson = await project({ "partykit.json": `{ main: ` });
-    assertOneLineError(await runCli(["dev"], badJson.dir), 1, /^partyhouse: partykit\.json: invalid JSON/);
+    assertOneLineError(await runToExit(["dev"], { cwd: badJson.dir }), 1, /^partyhouse: partykit\.json: invalid JSON/);
   });
 
   test("a syntax error in the server exits 1 naming the file and line", async () => {
     const broken = await project({ "partykit.json": `{ "main": "s.ts" }`, "s.ts": "export default {\n  x: ,\n};" });
-    const result = await runCli(["start", "--persist", "false", "--port", "0"], broken.dir);
+    const result = await runToExit(["start", "--persist", "false", "--port", "0"], { cwd: broken.dir });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^partyhouse: build failed: s\.ts:2:\d+: /);
   });
 });
-
-/** A running `partyhouse` child: its ready URL, its output, and a bounded stop. */
-interface Running {
-  url: string;
-  output(): string;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-function startCli(args: string[], cwd: string, timeoutMs = 30_000): Promise<Running> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    const code = await exited;
-    clearTimeout(killer);
-    return code;
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`partyhouse did not get ready in time:\n${output}`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /partyhouse ready on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ url: match[1] as string, output: () => output, stop });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`partyhouse exited with ${code} before it was ready:\n${output}`));
-    });
-  });
-}
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -209,7 +142,7 @@ const skip = serverAvailable ? false : "TODO: needs src/server/index.ts and src/
 describe("partyhouse serving a project", { skip }, () => {
   test("start serves HTTP to a party, keeps storage across restarts, exits 0 on SIGTERM", async () => {
     const p = await project(serverProjectFiles);
-    const first = await startCli(["start", "--port", "0", "--var", "GREETING=42"], p.dir);
+    const first = await spawnPartyhouse(["start", "--port", "0", "--var", "GREETING=42"], { cwd: p.dir });
     try {
       const body = await (await fetch(`${first.url}/party/room-1`)).text();
       assert.equal(body, "server v1 room=room-1 hits=1 greeting=42");
@@ -218,7 +151,7 @@ describe("partyhouse serving a project", { skip }, () => {
     } finally {
       assert.equal(await first.stop("SIGTERM"), 0, "a graceful stop exits 0");
     }
-    const second = await startCli(["start", "--port", "0"], p.dir);
+    const second = await spawnPartyhouse(["start", "--port", "0"], { cwd: p.dir });
     try {
       const body = await (await fetch(`${second.url}/party/room-1`)).text();
       assert.equal(body, "server v1 room=room-1 hits=2 greeting=hi", "storage persisted in .partyhouse/");
@@ -233,7 +166,7 @@ describe("partyhouse serving a project", { skip }, () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const result = await runCli(["start", "--host", "127.0.0.1", "--port", String(port), "--persist", "false"], p.dir);
+      const result = await runToExit(["start", "--host", "127.0.0.1", "--port", String(port), "--persist", "false"], { cwd: p.dir });
       assertOneLineError(result, 1, new RegExp(`^partyhouse: port ${port} .*already in use`));
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
@@ -242,9 +175,9 @@ describe("partyhouse serving a project", { skip }, () => {
 
   test("a data folder used by another process exits 1 with one line", async () => {
     const p = await project(serverProjectFiles);
-    const first = await startCli(["start", "--port", "0"], p.dir);
+    const first = await spawnPartyhouse(["start", "--port", "0"], { cwd: p.dir });
     try {
-      const result = await runCli(["start", "--port", "0"], p.dir);
+      const result = await runToExit(["start", "--port", "0"], { cwd: p.dir });
       assertOneLineError(result, 1, /^partyhouse: .*in use/);
     } finally {
       await first.stop();
@@ -253,7 +186,7 @@ describe("partyhouse serving a project", { skip }, () => {
 
   test("dev rebuilds after a change and the new code answers; a broken build keeps the old code", async () => {
     const p = await project(serverProjectFiles);
-    const dev = await startCli(["dev", "--port", "0", "--persist", "false"], p.dir);
+    const dev = await spawnPartyhouse(["dev", "--port", "0", "--persist", "false"], { cwd: p.dir });
     try {
       const get = async () => (await fetch(`${dev.url}/party/r`)).text();
       assert.match(await get(), /^server v1 /);
@@ -278,7 +211,7 @@ describe("partyhouse serving a project", { skip }, () => {
   test("dev started with a broken server shows the error, waits for a fix, then serves", async () => {
     const p = await project({ ...serverProjectFiles, "src/label.ts": "export const label = ;" });
     const fix = setTimeout(() => void p.write({ "src/label.ts": serverProjectFiles["src/label.ts"] }), 1500);
-    const dev = await startCli(["dev", "--port", "0", "--persist", "false"], p.dir).finally(() => clearTimeout(fix));
+    const dev = await spawnPartyhouse(["dev", "--port", "0", "--persist", "false"], { cwd: p.dir }).finally(() => clearTimeout(fix));
     try {
       assert.match(dev.output(), /build failed; waiting for a fix.*label\.ts:1:/);
       assert.match(await (await fetch(`${dev.url}/party/r`)).text(), /^server v1 /);

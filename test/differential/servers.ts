@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../helpers/cli.js";
+import { freePort } from "../../src/cli/test-support.js";
 export { freePort };
 
 /**

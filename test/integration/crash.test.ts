@@ -19,7 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { test, type TestContext } from "node:test";
 import v8 from "node:v8";
 import Database from "better-sqlite3";
-import { freePort, repoRoot, runToExit, spawnPartyhouse, type SpawnedServer } from "../helpers/cli.js";
+import { freePort, repoRoot, runToExit, spawnPartyhouse, type SpawnedServer } from "../../src/cli/test-support.js";
 
 const ROUNDS = 20;
 const WRITERS = 8;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
 import WebSocket from "ws";
-import { spawnPartyhouse, type SpawnedServer } from "../helpers/cli.js";
+import { spawnPartyhouse, type SpawnedServer } from "../../src/cli/test-support.js";
 
 function nextMessage(ws: WebSocket): Promise<string> {
   return new Promise((resolve) => ws.once("message", (data) => resolve(String(data))));

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
-import { freePort, spawnPartyhouse, type SpawnedServer } from "../helpers/cli.js";
+import { freePort, spawnPartyhouse, type SpawnedServer } from "../../src/cli/test-support.js";
 
 const config = "test/fixtures/echo/partykit.json";
 

@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import WebSocket from "ws";
 import * as Y from "yjs";
 import YPartyKitProvider from "y-partykit/provider";
-import { freePort, spawnPartyhouse, type SpawnedServer } from "../helpers/cli.js";
+import { freePort, spawnPartyhouse, type SpawnedServer } from "../../src/cli/test-support.js";
 
 const config = "test/fixtures/yjs/partykit.json";
 

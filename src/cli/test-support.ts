@@ -1,3 +1,7 @@
+/**
+ * Helpers for tests that run the `partyhouse` bin as a child process (not a test file itself):
+ * start it and wait for its ready line, run it to its exit, find a free port.
+ */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -50,7 +54,11 @@ export function spawnPartyhouse(args: string[], options: { cwd?: string; timeout
           output: () => output,
           async stop(signal = "SIGTERM") {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-            return exited;
+            // A process that ignores the signal must not outlive the test.
+            const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+            const code = await exited;
+            clearTimeout(killer);
+            return code;
           },
         });
       }
@@ -71,9 +79,10 @@ export interface Finished {
 }
 
 /** Runs `partyhouse <args>` to its exit; killed (and failing) after `timeoutMs`. */
-export function runToExit(args: string[], timeoutMs = 20_000): Promise<Finished> {
+export function runToExit(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<Finished> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
