@@ -247,3 +247,24 @@ describe("non-room upgrades without onSocket", () => {
     await assert.rejects(server.connect("/elsewhere"), { status: 404, body: "Not found" });
   });
 });
+
+describe("the legacy object API's unstable_onFetch", () => {
+  // Typed as PartyKit types it: returning null passes the request on to the 404.
+  const legacy = {
+    unstable_onFetch(req: Party.Request) {
+      const url = new URL(req.url);
+      return url.pathname === "/legacy-hello" ? new Response("hello from unstable_onFetch") : null;
+    },
+  } satisfies Party.PartyKitServer;
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ parties: { main: legacy }, memory: true });
+  });
+  after(() => server.close());
+
+  it("answers non-room paths, and null falls through to 404", async () => {
+    assert.equal(await (await server.fetch("/legacy-hello")).text(), "hello from unstable_onFetch");
+    const missing = await server.fetch("/elsewhere");
+    assert.deepEqual([missing.status, await missing.text()], [404, "Not found"]);
+  });
+});

@@ -264,7 +264,7 @@ export interface PartyKitServer {
   onBeforeRequest?(req: Request, lobby: Lobby, ctx: ExecutionContext): Request | Response | globalThis.Request | Promise<Request | Response | globalThis.Request>;
   onFetch?(req: Request, lobby: FetchLobby, ctx: ExecutionContext): Response | null | undefined | Promise<Response | null | undefined>;
   /** @deprecated use onFetch */
-  unstable_onFetch?(req: Request, lobby: FetchLobby, ctx: ExecutionContext): Response | Promise<Response>;
+  unstable_onFetch?(req: Request, lobby: FetchLobby, ctx: ExecutionContext): Response | null | undefined | Promise<Response | null | undefined>;
   onSocket?(socket: FetchSocket, lobby: FetchLobby, ctx: ExecutionContext): void | Promise<void>;
   onCron?(controller: Cron, lobby: CronLobby, ctx: ExecutionContext): void | Promise<void>;
 }
