@@ -20,8 +20,11 @@ export interface RequestCf {
   [key: string]: unknown;
 }
 
-/** A standard Request plus the `cf` object PartyKit adds. */
-export type Request = globalThis.Request & { cf?: RequestCf };
+/**
+ * A standard Request plus what Cloudflare's adds: the `cf` object, and a `json<T>()` that names
+ * the type it parses to (PartyKit projects write `await req.json<Body>()`).
+ */
+export type Request = globalThis.Request & { cf?: RequestCf; json<T>(): Promise<T> };
 
 export interface ExecutionContext {
   waitUntil(promise: Promise<unknown>): void;
@@ -242,15 +245,21 @@ export interface Server {
   getConnectionTags?(connection: Connection, ctx: ConnectionContext): string[] | Promise<string[]>;
 }
 
-/** The class itself, with its static handlers. */
-export interface Worker {
-  new (room: Room): Server;
+/** A class whose instances serve rooms. */
+export type ServerConstructor = new (room: Room) => Server;
+
+/**
+ * The class itself, with its static handlers. An intersection, as PartyKit declares it: a class
+ * with only statics (a router) must still satisfy it, which an interface with a construct
+ * signature rejects (its instances share no member with the all-optional Server).
+ */
+export type Worker = ServerConstructor & {
   onBeforeConnect?(req: Request, lobby: Lobby, ctx: ExecutionContext): Request | Response | Promise<Request | Response>;
   onBeforeRequest?(req: Request, lobby: Lobby, ctx: ExecutionContext): Request | Response | Promise<Request | Response>;
   onFetch?(req: Request, lobby: FetchLobby, ctx: ExecutionContext): Response | null | undefined | Promise<Response | null | undefined>;
   onSocket?(socket: FetchSocket, lobby: FetchLobby, ctx: ExecutionContext): void | Promise<void>;
   onCron?(cron: Cron, lobby: CronLobby, ctx: ExecutionContext): void | Promise<void>;
-}
+};
 
 /** The legacy object API (`export default { ... } satisfies PartyKitServer`). */
 export interface PartyKitServer {
