@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { test, after } from "node:test";
+import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { loadConfig } from "../config/load.js";
-import { createTempProject, type TempProject } from "../config/temp-project.js";
+import { tempProjects } from "../config/test-support.js";
 import { bundleProject } from "./bundle.js";
 import { BuildError } from "./errors.js";
 
-const projects: TempProject[] = [];
-after(() => Promise.all(projects.map((p) => p.remove())));
+const tempProject = tempProjects();
 
 async function build(files: Record<string, string>, overrides = {}) {
-  const project = await createTempProject(files);
-  projects.push(project);
+  const project = await tempProject(files);
   const config = await loadConfig({ cwd: project.dir, mode: "dev", overrides });
   const outdir = join(project.dir, ".partyhouse/build");
   const result = await bundleProject(config, { outdir, host: "127.0.0.1:4321" });
@@ -92,7 +90,7 @@ test("every party is a named export of one bundle, sharing module state", async 
 });
 
 test(".wasm imports as a WebAssembly.Module and .bin as an ArrayBuffer", async () => {
-  const project = await createTempProject({
+  const project = await tempProject({
     "partykit.json": `{ "main": "s.ts" }`,
     "s.ts": `
       import mod from "./empty.wasm";
@@ -101,7 +99,6 @@ test(".wasm imports as a WebAssembly.Module and .bin as an ArrayBuffer", async (
       export default { mod, same: mod2 instanceof WebAssembly.Module, data };
     `,
   });
-  projects.push(project);
   const { writeFile } = await import("node:fs/promises");
   await writeFile(join(project.dir, "empty.wasm"), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
   await writeFile(join(project.dir, "data.bin"), Buffer.from([1, 2, 3]));
@@ -115,8 +112,7 @@ test(".wasm imports as a WebAssembly.Module and .bin as an ArrayBuffer", async (
 });
 
 test("each build gets a new file name; a broken file is a BuildError naming file and line", async () => {
-  const project = await createTempProject({ "partykit.json": `{ "main": "s.ts" }`, "s.ts": "export default {};" });
-  projects.push(project);
+  const project = await tempProject({ "partykit.json": `{ "main": "s.ts" }`, "s.ts": "export default {};" });
   const config = await loadConfig({ cwd: project.dir, mode: "dev" });
   const options = { outdir: join(project.dir, "out"), host: "h" };
   const first = await bundleProject(config, options);
@@ -132,8 +128,7 @@ test("each build gets a new file name; a broken file is a BuildError naming file
 });
 
 test("a missing default export and build.command failures are reported", async () => {
-  const project = await createTempProject({ "partykit.json": `{ "main": "s.ts" }`, "s.ts": "export const x = 1;" });
-  projects.push(project);
+  const project = await tempProject({ "partykit.json": `{ "main": "s.ts" }`, "s.ts": "export const x = 1;" });
   const config = await loadConfig({ cwd: project.dir, mode: "dev" });
   const options = { outdir: join(project.dir, "out"), host: "h" };
   await assert.rejects(bundleProject(config, options), /No matching export .*default/);

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { loadConfig } from "../config/load.js";
-import { createTempProject, type TempProject } from "../config/temp-project.js";
+import { tempProjects } from "../config/test-support.js";
 import { startClientBuild } from "./client.js";
 import { BuildError } from "./errors.js";
 
-const projects: TempProject[] = [];
-after(() => Promise.all(projects.map((p) => p.remove())));
+const tempProject = tempProjects();
 
 const client = (word: string) => `
   declare const PARTYKIT_HOST: string, EXTRA: string;
@@ -18,7 +17,7 @@ const client = (word: string) => `
 const plainClient = (word: string) => `declare const PARTYKIT_HOST: string; console.log("${word}", PARTYKIT_HOST);`;
 
 test("serve.build bundles the client into <serve.path>/dist with PARTYKIT_HOST and its own defines", async () => {
-  const project = await createTempProject({
+  const project = await tempProject({
     "partykit.json": JSON.stringify({
       main: "s.ts",
       serve: { path: "public", build: { entry: "client.ts", define: { EXTRA: '"extra"' } } },
@@ -27,7 +26,6 @@ test("serve.build bundles the client into <serve.path>/dist with PARTYKIT_HOST a
     "s.ts": "export default {};",
     "client.ts": client("first"),
   });
-  projects.push(project);
   const config = await loadConfig({ cwd: project.dir, mode: "start" });
   const build = config.serve?.build;
   assert.ok(build);
@@ -40,12 +38,11 @@ test("serve.build bundles the client into <serve.path>/dist with PARTYKIT_HOST a
 });
 
 test("in watch mode a change rebuilds; a broken first build throws a BuildError", async () => {
-  const project = await createTempProject({
+  const project = await tempProject({
     "partykit.json": JSON.stringify({ main: "s.ts", serve: { path: "public", build: "client.ts" } }),
     "s.ts": "export default {};",
     "client.ts": plainClient("first"),
   });
-  projects.push(project);
   const config = await loadConfig({ cwd: project.dir, mode: "dev" });
   const build = config.serve?.build;
   assert.ok(build);

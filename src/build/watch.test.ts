@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { loadConfig } from "../config/load.js";
-import { createTempProject, type TempProject } from "../config/temp-project.js";
+import { tempProjects } from "../config/test-support.js";
 import { bundleProject } from "./bundle.js";
 import type { BundleResult } from "./server-builder.js";
 import { watchProject, type WatchEvent } from "./watch.js";
 
-const projects: TempProject[] = [];
-after(() => Promise.all(projects.map((p) => p.remove())));
+const tempProject = tempProjects();
 
 /** Collects watch events and hands them out one at a time, failing after a bounded wait. */
 function eventQueue() {
@@ -46,12 +45,11 @@ async function mainOf(event: WatchEvent): Promise<unknown> {
 const quiet = () => new Promise((resolve) => setTimeout(resolve, 400));
 
 test("rebuilds when an input changes, reports errors, recovers, and ignores same-content writes", async () => {
-  const project = await createTempProject({
+  const project = await tempProject({
     "partykit.json": `{ "main": "src/server.ts" }`,
     "src/server.ts": `import { value } from "./value"; export default { value };`,
     "src/value.ts": `export const value = 1;`,
   });
-  projects.push(project);
   const config = await loadConfig({ cwd: project.dir, mode: "dev" });
   const queue = eventQueue();
   const watcher = await watchProject(config, { outdir: join(project.dir, "out"), host: "h", debounceMs: 20 }, queue.push);
@@ -85,7 +83,7 @@ test("rebuilds when an input changes, reports errors, recovers, and ignores same
 });
 
 test("starts from an initial build; build.watch folders and build.command rerun on change", async () => {
-  const project = await createTempProject({
+  const project = await tempProject({
     "partykit.json": JSON.stringify({
       main: "server.ts",
       build: { command: "node gen.mjs", watch: "schema" },
@@ -98,7 +96,6 @@ test("starts from an initial build; build.watch folders and build.command rerun 
     "schema/name.txt": "first",
     "server.ts": `import { name } from "./generated"; export default { name };`,
   });
-  projects.push(project);
   const config = await loadConfig({ cwd: project.dir, mode: "dev" });
   const options = { outdir: join(project.dir, "out"), host: "h", debounceMs: 20 };
   const initial: BundleResult = await bundleProject(config, options);
@@ -119,12 +116,11 @@ test("starts from an initial build; build.watch folders and build.command rerun 
 });
 
 test("a first build that fails is watched until a fix, even in a file of another folder", async () => {
-  const project = await createTempProject({
+  const project = await tempProject({
     "partykit.json": `{ "main": "src/server.ts" }`,
     "src/server.ts": `import { value } from "../lib/value"; export default { value };`,
     "lib/value.ts": `export const value = ;`,
   });
-  projects.push(project);
   const config = await loadConfig({ cwd: project.dir, mode: "dev" });
   const queue = eventQueue();
   const watcher = await watchProject(config, { outdir: join(project.dir, "out"), host: "h", debounceMs: 20 }, queue.push);

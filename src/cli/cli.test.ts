@@ -7,18 +7,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join, relative } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { repoRoot, runToExit, spawnPartyhouse, type Finished } from "./test-support.js";
-import { createTempProject, type TempProject } from "../config/temp-project.js";
+import { tempProjects } from "../config/test-support.js";
 
-const projects: TempProject[] = [];
-after(() => Promise.all(projects.map((p) => p.remove())));
-
-async function project(files: Record<string, string>): Promise<TempProject> {
-  const created = await createTempProject(files);
-  projects.push(created);
-  return created;
-}
+const project = tempProjects();
 
 function staleSources(): string[] {
   const stale: string[] = [];

@@ -1,19 +1,12 @@
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { ConfigError } from "./errors.js";
 import { loadConfig } from "./load.js";
-import { createTempProject, type TempProject } from "./temp-project.js";
+import { tempProjects } from "./test-support.js";
 
-const projects: TempProject[] = [];
-after(() => Promise.all(projects.map((p) => p.remove())));
-
-async function project(files: Record<string, string>): Promise<TempProject> {
-  const created = await createTempProject(files);
-  projects.push(created);
-  return created;
-}
+const project = tempProjects();
 
 const server = "export default class {}\n";
 
