@@ -32,7 +32,10 @@ export function freePort(): Promise<number> {
 }
 
 /** Runs `partyhouse <args>` and resolves once it prints its ready line. */
-export function spawnPartyhouse(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<SpawnedServer> {
+export function spawnPartyhouse(
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number; /** Sees all output so far, on each new chunk. */ onOutput?: (output: string) => void } = {},
+): Promise<SpawnedServer> {
   const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -43,6 +46,7 @@ export function spawnPartyhouse(args: string[], options: { cwd?: string; timeout
     }, options.timeoutMs ?? 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
+      options.onOutput?.(output);
       const match = /ready on (http:\/\/[^\s]+)/.exec(output);
       if (match) {
         clearTimeout(timer);

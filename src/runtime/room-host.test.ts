@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, it } from "node:test";
 import type * as Party from "../types/party.js";
 import { startTestServer, type TestServer } from "../testing/index.js";
+import { TOO_LARGE_REASON } from "../server/front-door.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -227,7 +228,7 @@ describe("connections", () => {
     ok.send(new Uint8Array(1024 * 1024));
     assert.equal(await ok.nextText(), String(1024 * 1024));
     ok.send(new Uint8Array(1024 * 1024 + 1));
-    assert.deepEqual(await ok.closed, { code: 1009, reason: "Message is too large: 1048577 > 1048576" });
+    assert.deepEqual(await ok.closed, { code: 1009, reason: TOO_LARGE_REASON });
     assert.equal(await bystander.nextText(), "error big internal error");
     bystander.send("x");
     assert.equal(await bystander.nextText(), "1");

@@ -197,14 +197,13 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
    * reports this to PartyKit as a transport error: onError with "internal error", and no
    * onClose later. The socket leaves the room now.
    */
-  socketMessageTooLarge(record: SocketRecord, size: number): void {
+  socketMessageTooLarge(record: SocketRecord): void {
     if (!this.sockets.delete(record)) return;
     record.closed = true;
     this.services.logger.log("warn", "closed a socket that sent a message over 1 MiB (1009)", {
       party: this.ref.party,
       room: this.id,
       connection: record.id,
-      size,
     });
     this.socketError(record, new Error("internal error"));
   }

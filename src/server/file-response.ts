@@ -4,6 +4,7 @@
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { LazyResponse } from "./lazy-response.js";
 import { contentTypeOf } from "./mime.js";
 
 /** Files up to this size are read whole: one read beats a stream's setup for typical assets. */
@@ -43,17 +44,17 @@ export async function fileResponse(file: string, options: FileResponseOptions): 
       "cache-control": options.cacheControl,
     };
     if (options.status === 200 && isNotModified(options, headers.etag!, Number(stat.mtimeMs))) {
-      return new Response(null, { status: 304, headers });
+      return bytesResponse(null, 304, headers);
     }
     const size = Number(stat.size);
     headers["content-type"] = contentTypeOf(file);
     headers["content-length"] = String(size);
-    if (options.head) return new Response(null, { status: options.status, headers });
+    if (options.head) return bytesResponse(null, options.status, headers);
 
     if (size <= READ_WHOLE_LIMIT) {
       const data = await handle.readFile();
       headers["content-length"] = String(data.length);
-      return new Response(data, { status: options.status, headers });
+      return bytesResponse(data, options.status, headers);
     }
     // Never more than the advertised length, even if the file grows while we send it.
     const stream = handle.createReadStream({ start: 0, end: size - 1 });
@@ -89,4 +90,9 @@ function stripWeak(tag: string): string {
 function isMissing(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && MISSING.has(code);
+}
+
+/** Known bytes go out in one write, with no stream in between (see LazyResponse). */
+function bytesResponse(body: Uint8Array | null, status: number, headers: Record<string, string>): Response {
+  return new LazyResponse(body as BodyInit | null, { status, headers }) as unknown as Response;
 }

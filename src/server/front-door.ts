@@ -9,7 +9,6 @@ import { INTERNAL_HEADER, type Project } from "../runtime/project.js";
 import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
-import { LazyRequest } from "./lazy-request.js";
 import { routeOf } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
@@ -26,24 +25,15 @@ export interface FrontDoorOptions {
 
 type HookResult = { request: Party.Request } | { response: Response };
 
-/**
- * `ws` closes a socket whose message is over `maxPayload` with a bare 1009; workerd's close
- * also says how large it was, and clients may show that reason.
- */
+/** The close reason for an oversized message (workerd's also gives the size, which `ws` keeps private). */
+export const TOO_LARGE_REASON = `Message is too large: more than ${MAX_INCOMING_FRAME_BYTES} bytes`;
+
+/** `ws` closes a socket whose message is over `maxPayload` with a bare 1009; say why, as workerd does. */
 class LimitedWebSocket extends WebSocket {
   override close(code?: number, data?: string | Buffer): void {
-    if (code === 1009 && data === undefined) {
-      const size = messageSizeOf(this);
-      if (size !== undefined) data = `Message is too large: ${size} > ${MAX_INCOMING_FRAME_BYTES}`;
-    }
+    if (code === 1009 && data === undefined) data = TOO_LARGE_REASON;
     super.close(code, data);
   }
-}
-
-/** The size of the message `ws` is receiving: its receiver's running total (a `ws` internal). */
-function messageSizeOf(ws: WebSocket): number | undefined {
-  const size = (ws as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver?._totalPayloadLength;
-  return typeof size === "number" ? size : undefined;
 }
 
 const kRoom = Symbol("partyhouse.room");
@@ -211,7 +201,8 @@ export class FrontDoor {
     roomId: string,
   ): Promise<HookResult> {
     if (!hook) return { request };
-    const copy = withCf(request instanceof LazyRequest ? LazyRequest.copy(request) : new Request(request), request.cf);
+    // A clone, so the original (and its body) is still whole if the hook returns nothing.
+    const copy = withCf(request.clone(), request.cf);
     let result: unknown;
     try {
       result = await hook(copy, this.project.lobby(roomId), this.project.executionContext());
@@ -266,7 +257,7 @@ function onSocketClose(this: OwnedSocket, code: number, reason: Buffer): void {
 function onSocketError(this: OwnedSocket, error: Error & { code?: string }): void {
   // An oversized message: `ws` already sent the 1009; PartyKit reports it as an error.
   if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-    return this[kRoom].socketMessageTooLarge(this[kRecord], messageSizeOf(this) ?? 0);
+    return this[kRoom].socketMessageTooLarge(this[kRecord]);
   }
   // Other protocol violations (malformed frames) are answered by `ws` with a close frame
   // (1002, 1007, ...); the room hears about them as a close, not a transport error.

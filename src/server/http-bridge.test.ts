@@ -4,6 +4,7 @@ import { createServer, request as httpRequest, Agent, type IncomingMessage, type
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { sendText, sendWebResponse, toWebRequest, type BridgedRequest } from "./http-bridge.js";
+import { LazyResponse } from "./lazy-response.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -273,19 +274,25 @@ test("the default status text is Node's", async () => {
 
 test("bodies built from strings, bytes, JSON and blobs arrive with the right bytes", async () => {
   const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+  // What user bundles construct (LazyResponse): the bytes are known, so the length is sent.
+  const Bundled = LazyResponse as unknown as typeof Response;
   const cases: Array<[() => Response, Buffer, boolean]> = [
-    [() => new Response("héllo ✓"), Buffer.from("héllo ✓"), true],
-    [() => new Response(bytes), Buffer.from(bytes), true],
-    [() => new Response(bytes.buffer), Buffer.from(bytes), true],
-    [() => new Response(new Uint16Array([1, 2]).subarray(1)), Buffer.from(new Uint16Array([2]).buffer), true],
-    [() => Response.json({ a: [1, "two"] }), Buffer.from('{"a":[1,"two"]}'), true],
-    [() => new Response(new Blob(["blob body"])), Buffer.from("blob body"), false],
-    [() => new Response(new Response("piped").body), Buffer.from("piped"), false],
+    [() => new Bundled("héllo ✓"), Buffer.from("héllo ✓"), true],
+    [() => new Bundled(bytes), Buffer.from(bytes), true],
+    [() => new Bundled(bytes.buffer), Buffer.from(bytes), true],
+    [() => new Bundled(new Uint16Array([1, 2]).subarray(1)), Buffer.from(new Uint16Array([2]).buffer), true],
+    [() => Bundled.json({ a: [1, "two"] }), Buffer.from('{"a":[1,"two"]}'), true],
+    [() => new Bundled(new Blob(["blob body"])), Buffer.from("blob body"), false],
+    [() => new Bundled(new Response("piped").body), Buffer.from("piped"), false],
+    // Plain undici Responses stream whatever they hold (their source is undici's private state).
+    [() => new Response("héllo ✓"), Buffer.from("héllo ✓"), false],
+    [() => Response.json({ a: [1, "two"] }), Buffer.from('{"a":[1,"two"]}'), false],
   ];
   for (const [make, expected, lengthKnown] of cases) {
     const result = await answer(make);
     assert.deepEqual(result.body, expected);
     if (lengthKnown) assert.equal(result.headers["content-length"], String(expected.length));
+    else assert.equal(result.headers["transfer-encoding"], "chunked");
   }
 });
 
@@ -296,7 +303,7 @@ test("a Content-Length set by the handler is kept", async () => {
 });
 
 test("HEAD, 204 and 304 send no body", async () => {
-  const head = await answer(() => new Response("twelve bytes"), { method: "HEAD" });
+  const head = await answer(() => new (LazyResponse as unknown as typeof Response)("twelve bytes"), { method: "HEAD" });
   assert.equal(head.status, 200);
   assert.equal(head.body.length, 0);
   assert.equal(head.headers["content-length"], "12");

@@ -7,9 +7,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { RequestCf } from "../types/party.js";
 import { atEndOfTurn } from "./end-of-turn.js";
-import { knownBodyOf } from "./known-body.js";
-import { LazyRequest } from "./lazy-request.js";
 import { LazyResponse } from "./lazy-response.js";
+import { requestBodyOf } from "./request-body.js";
 
 export type BridgedRequest = Request & { cf: RequestCf };
 
@@ -21,22 +20,34 @@ export interface ToWebRequestInfo {
 /** A host[:port] as it may appear in a Host header; anything else could re-shape the URL. */
 const USABLE_HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
+// Node's DOM typings lack `duplex`, which undici requires for a streamed request body.
+interface StreamingRequestInit extends RequestInit {
+  duplex?: "half";
+}
+
+/**
+ * The web Request user code sees. A plain undici Request: on Node 22 and later one costs a
+ * few microseconds, and anything else (a stand-in object) breaks `new Request(req)` and
+ * `fetch(req)` once undici keeps its state in private fields, as it does from Node 24 on.
+ */
 export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}): BridgedRequest {
   const raw = req.rawHeaders;
   const seen = scanHeaders(raw);
   const encrypted = (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
   const url = originOf(seen.host, info.origin, encrypted) + pathOf(req.url);
   const method = req.method ?? "GET";
+  const headers = new Headers();
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   const remoteAddress = req.socket?.remoteAddress;
-  // Built only if something reads them: routing and most handlers never do.
-  const headers = () => {
-    const built = new Headers();
-    for (let i = 0; i < raw.length; i += 2) built.append(raw[i]!, raw[i + 1]!);
-    if (remoteAddress !== undefined) addClientAddress(built, seen, remoteAddress);
-    return built;
-  };
-  const body = method !== "GET" && method !== "HEAD" && seen.hasBody ? req : undefined;
-  return new LazyRequest(method, url, headers, body, cfOf(req, encrypted)) as unknown as BridgedRequest;
+  if (remoteAddress !== undefined) addClientAddress(headers, seen, remoteAddress);
+  const init: StreamingRequestInit = { method, headers };
+  if (method !== "GET" && method !== "HEAD" && seen.hasBody) {
+    init.body = requestBodyOf(req);
+    init.duplex = "half";
+  }
+  const request = new Request(url, init) as BridgedRequest;
+  Object.defineProperty(request, "cf", { value: cfOf(req, encrypted), enumerable: true, configurable: true, writable: true });
+  return request;
 }
 
 interface SeenHeaders {
@@ -140,29 +151,17 @@ export async function sendWebResponse(
 
   const status = response.status;
   const statusText = response.statusText || undefined;
-  const { headers, hasLength } = headerList(response.headers);
-  const known = body === null ? undefined : knownBodyOf(response, body);
+  const { headers } = headerList(response.headers);
 
   if (body === null || options.head === true || status === 204 || status === 304) {
-    // A HEAD answer still tells the length GET would send, when we know it for free.
-    if (known !== undefined && options.head === true && !hasLength) {
-      headers.push("content-length", String(byteLengthOf(known)));
-    }
     res.writeHead(status, statusText, headers);
     res.end();
     body?.cancel().catch(ignore);
     return;
   }
-
-  if (known !== undefined) {
-    // One write for head and body, with a Content-Length instead of chunked framing.
-    if (!hasLength) headers.push("content-length", String(byteLengthOf(known)));
-    atEndOfTurn(() => {
-      res.writeHead(status, statusText, headers);
-      res.end(known);
-    });
-    return;
-  }
+  // A real Response's body is a stream whose length only its producer knows: it goes out
+  // as it comes (with the Content-Length the producer set, else chunked). Bodies whose bytes
+  // are known up front take the LazyResponse path above.
   res.writeHead(status, statusText, headers);
   await pipeBody(res, body);
 }

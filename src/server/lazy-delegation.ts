@@ -1,11 +1,12 @@
 /**
- * What LazyRequest and LazyResponse share: every member of the web class they stand in for that
- * they do not answer themselves is answered by the real object, built on first need.
+ * Every public member of the web class a lazy object stands in for that it does not answer
+ * itself is answered by the real object, built on first need. Only the class's public
+ * prototype is read: nothing of undici's private state is touched, so an undici that keeps
+ * it in private fields (Node 24 on) changes nothing here.
  */
 export function delegateToReal<Lazy extends object>(
   lazyClass: { prototype: Lazy },
   realClass: { prototype: object },
-  realSample: object,
   materialize: (lazy: Lazy) => object,
 ): void {
   const lazyPrototype = lazyClass.prototype;
@@ -31,16 +32,6 @@ export function delegateToReal<Lazy extends object>(
         configurable: true,
       });
     }
-  }
-  // undici keeps its state in symbol-keyed slots of each instance; forwarding them lets undici
-  // functions (new Request(lazy), new Response(lazy.body)…) accept the lazy object.
-  for (const symbol of Object.getOwnPropertySymbols(realSample)) {
-    if (answered.has(symbol)) continue;
-    Object.defineProperty(lazyPrototype, symbol, {
-      get(this: Lazy) {
-        return (materialize(this) as Record<symbol, unknown>)[symbol];
-      },
-    });
   }
   Object.setPrototypeOf(lazyPrototype, realClass.prototype);
 }

@@ -131,7 +131,7 @@ export class LazyResponse {
 }
 
 // Everything not answered above is answered by the real Response, built on demand.
-delegateToReal(LazyResponse, RealResponse, new RealResponse(null), (lazy) => LazyResponse.materialize(lazy));
+delegateToReal(LazyResponse, RealResponse, (lazy) => LazyResponse.materialize(lazy));
 (globalThis as Record<symbol, unknown>)[LAZY_RESPONSE_KEY] = LazyResponse;
 
 function simpleBodyOf(body: BodyInit | null | undefined): SimpleBody | undefined {
