@@ -8,7 +8,7 @@ export function normalize(result: string): string {
     .replace(/\b[0-9a-f]{64}\b/g, "<hex64>");
 }
 
-export type Verdict = "same" | "differs-as-spec-10-intends" | "DIFFERS";
+export type Verdict = "same" | "differs-as-spec-10-intends" | "differs-knowingly" | "DIFFERS";
 
 export interface Row {
   readonly probe: Probe;
@@ -20,7 +20,15 @@ export interface Row {
 export function verdictOf(probe: Probe, partykit: string, partyhouse: string): Verdict {
   if (partykit === partyhouse) return "same";
   if (probe.spec10 && probe.spec10.partyhouse.test(partyhouse)) return "differs-as-spec-10-intends";
+  if (probe.known && probe.known.partyhouse.test(partyhouse)) return "differs-knowingly";
   return "DIFFERS";
+}
+
+/** Why a row may differ: its spec 10 topic or its known reason. */
+function explanation(row: Row): string {
+  if (row.verdict === "differs-as-spec-10-intends") return ` (spec 10: ${row.probe.spec10!.topic})`;
+  if (row.verdict === "differs-knowingly") return ` (${row.probe.known!.why})`;
+  return "";
 }
 
 function clip(text: string, width: number): string {
@@ -47,14 +55,18 @@ export function textReport(rows: readonly Row[]): string {
     for (const row of different) {
       lines.push(
         "",
-        `[${row.verdict}] ${row.probe.group}: ${row.probe.name}${row.probe.spec10 ? ` (spec 10: ${row.probe.spec10.topic})` : ""}`,
+        `[${row.verdict}] ${row.probe.group}: ${row.probe.name}${explanation(row)}`,
         `  partykit:   ${row.partykit}`,
         `  partyhouse: ${row.partyhouse}`,
       );
     }
   }
   const count = (v: Verdict) => rows.filter((r) => r.verdict === v).length;
-  lines.push("", `${rows.length} probes: ${count("same")} same, ${count("differs-as-spec-10-intends")} differ as spec 10 intends, ${count("DIFFERS")} DIFFER`);
+  lines.push(
+    "",
+    `${rows.length} probes: ${count("same")} same, ${count("differs-as-spec-10-intends")} differ as spec 10 intends, ` +
+      `${count("differs-knowingly")} differ knowingly, ${count("DIFFERS")} DIFFER`,
+  );
   return lines.join("\n");
 }
 
@@ -68,7 +80,7 @@ export function markdownReport(rows: readonly Row[]): string {
   const lines = ["| probe | partykit | partyhouse | verdict |", "| --- | --- | --- | --- |"];
   for (const row of rows) {
     const ph = row.verdict === "same" ? "(same)" : row.partyhouse;
-    const verdict = row.verdict === "differs-as-spec-10-intends" ? `differs-as-spec-10-intends (${row.probe.spec10!.topic})` : row.verdict;
+    const verdict = row.verdict === "same" || row.verdict === "DIFFERS" ? row.verdict : `${row.verdict}${explanation(row)}`;
     lines.push(`| ${cell(`${row.probe.group}: ${row.probe.name}`)} | \`${cell(row.partykit)}\` | \`${cell(ph)}\` | ${verdict} |`);
   }
   return lines.join("\n");
