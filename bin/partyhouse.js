@@ -1,5 +1,11 @@
 #!/usr/bin/env node
 // The `partyhouse` command. The code lives in dist/ (compiled by `npm run build`).
+const major = Number(process.versions.node.split(".")[0]);
+if (major < 22) {
+  // Node 20 is end-of-life, and the SQLite driver crashes on it: say so instead.
+  process.stderr.write(`partyhouse: needs Node.js 22, 24 or 26; this is ${process.version}\n`);
+  process.exit(1);
+}
 let cli;
 try {
   cli = await import("../dist/cli/main.js");

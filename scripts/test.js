@@ -6,6 +6,10 @@ import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
+if (Number(process.versions.node.split(".")[0]) < 22) {
+  console.error(`partyhouse's tests need Node.js 22, 24 or 26; this is ${process.version} (end-of-life)`);
+  process.exit(1);
+}
 const filters = process.argv.slice(2);
 
 function findTests(dir) {
