@@ -37,7 +37,7 @@ test("serve.build bundles the client into <serve.path>/dist with PARTYKIT_HOST a
   assert.doesNotMatch(output, /do-not-ship/, ".env values stay on the server");
 });
 
-test("in watch mode a change rebuilds; a broken first build throws a BuildError", async () => {
+test("in watch mode a change rebuilds; without watching, a broken first build throws a BuildError", async () => {
   const project = await tempProject({
     "partykit.json": JSON.stringify({ main: "s.ts", serve: { path: "public", build: "client.ts" } }),
     "s.ts": "export default {};",
@@ -64,4 +64,32 @@ test("in watch mode a change rebuilds; a broken first build throws a BuildError"
 
   await project.write({ "client.ts": "const = ;" });
   await assert.rejects(startClientBuild(config, build, { host: "h:1", watch: false }), BuildError);
+});
+
+test("in watch mode a broken first build is reported, and the fix builds without a restart", async () => {
+  const project = await tempProject({
+    "partykit.json": JSON.stringify({ main: "s.ts", serve: { path: "public", build: "client.ts" } }),
+    "s.ts": "export default {};",
+    "client.ts": "const = ;",
+  });
+  const config = await loadConfig({ cwd: project.dir, mode: "dev" });
+  const build = config.serve?.build;
+  assert.ok(build);
+  const errors: unknown[] = [];
+  let built = 0;
+  const handle = await startClientBuild(config, build, { host: "h:1", watch: true, onError: (e) => errors.push(e), onBuild: () => built++ });
+  try {
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof BuildError, "the error says where the build failed");
+    await project.write({ "client.ts": plainClient("fixed") });
+    const file = join(project.dir, "public/dist/client.js");
+    const deadline = Date.now() + 10_000;
+    while (!/fixed/.test(await readFile(file, "utf8").catch(() => ""))) {
+      assert.ok(Date.now() < deadline, "the fixed client was not built in time");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(built >= 1);
+  } finally {
+    await handle.close();
+  }
 });

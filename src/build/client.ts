@@ -60,8 +60,14 @@ export async function startClientBuild(
   try {
     await ctx.rebuild();
   } catch (error) {
-    await ctx.dispose();
-    throw await toBuildError(error);
+    const buildError = await toBuildError(error);
+    // `start` cannot serve a client that does not build. `dev` shows the error and watches
+    // for the fix, as it does for the server's own build.
+    if (!options.watch) {
+      await ctx.dispose();
+      throw buildError;
+    }
+    options.onError?.(buildError);
   }
   first = false;
   if (!options.watch) {

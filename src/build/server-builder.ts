@@ -128,9 +128,28 @@ async function removeStaleBundles(outdir: string): Promise<void> {
     if (!name.startsWith(BUNDLE_PREFIX) || !name.endsWith(".mjs")) continue;
     const path = join(outdir, name);
     try {
-      if (now - (await stat(path)).mtimeMs > STALE_AFTER_MS) await rm(path, { force: true });
+      // A bundle of a process that is gone (a replaced dev child) is nobody's; old ones neither.
+      const writer = writerPidOf(name);
+      const orphaned = writer !== undefined && writer !== process.pid && !isAlive(writer);
+      if (orphaned || now - (await stat(path)).mtimeMs > STALE_AFTER_MS) await rm(path, { force: true });
     } catch {
       // Removed by another process meanwhile: nothing to do.
     }
+  }
+}
+
+/** `server-<time>-<pid>-<n>.mjs` → pid. */
+function writerPidOf(name: string): number | undefined {
+  const pid = Number(name.split("-")[2]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, just not ours to signal.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

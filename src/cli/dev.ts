@@ -3,11 +3,17 @@
  * (until then, build errors are shown and a fix is awaited, as `partykit dev` does); each later
  * good build is imported and handed to the server (rooms reload, storage kept). A failed build,
  * or a module that throws while loading, is logged and the previous code keeps serving.
+ *
+ * Run as the child of dev-supervisor.ts, it also keeps count of the bundle bytes it loaded
+ * (Node never frees an imported module) and, past the budget, exits to be replaced by a fresh
+ * process instead of importing one more.
  */
+import { stat } from "node:fs/promises";
 import { watchProject, type WatchEvent } from "../build/index.js";
 import { describeError, prettyLogger } from "../runtime/logger.js";
 import type { RunCommand } from "./args.js";
 import { watchConfigFiles } from "./config-watch.js";
+import { bundleBudgetBytes, DEV_CHILD_ENV, isDevChild, RESTART_EXIT_CODE, type DevChildMessage } from "./dev-supervisor.js";
 import type { CliContext } from "./context.js";
 import {
   bundleFolder,
@@ -23,6 +29,19 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
   const config = await loadProjectConfig(command, cli.cwd, logger);
 
   let project: RunningProject | undefined;
+  const child = isDevChild();
+  const budget = bundleBudgetBytes();
+  let loadedBytes = 0;
+  let watcher: Awaited<ReturnType<typeof watchProject>> | undefined;
+  let stopConfigWatch = () => {};
+  let closing: Promise<void> | undefined;
+  /** Stops watching and closes the server (sockets 1012, storage flushed); once. */
+  const close = () =>
+    (closing ??= (async () => {
+      stopConfigWatch();
+      await watcher?.close();
+      await project?.close();
+    })());
   let started!: (project: RunningProject) => void;
   let failedToStart!: (error: unknown) => void;
   const firstStart = new Promise<RunningProject>((resolve, reject) => {
@@ -36,8 +55,16 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
       logger.log("error", `build failed; ${waiting}`, { error: event.message });
       return;
     }
+    const size = (await stat(event.file)).size;
+    if (project && child && loadedBytes + size > budget) {
+      logger.log("info", `${mib(loadedBytes)} of bundles are held in memory (Node cannot unload modules); reloading in a fresh process`);
+      await close();
+      exitForRestart();
+      return;
+    }
     let parties;
     try {
+      loadedBytes += size;
       parties = await importParties(event);
     } catch (error) {
       logger.log("error", `the server module failed to load; ${waiting}`, describeError(error));
@@ -62,7 +89,7 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
   }
 
   let events: Promise<void> = Promise.resolve();
-  const watcher = await watchProject(
+  watcher = await watchProject(
     config,
     {
       outdir: bundleFolder(config),
@@ -79,14 +106,29 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
     await watcher.close();
     throw error;
   }
-  const stopConfigWatch = await watchConfigFiles(config, (names) =>
+  stopConfigWatch = await watchConfigFiles(config, (names) =>
     logger.log("warn", `${names.join(", ")} changed; restart partyhouse dev to apply it`),
   );
-  cli.writeOut(`partyhouse ready on ${running.readyText}\n`);
+  if (!child || process.env[DEV_CHILD_ENV] === "0") cli.writeOut(`partyhouse ready on ${running.readyText}\n`);
+  else logger.log("info", "reloaded in a fresh process");
+  if (child) {
+    process.send?.({ type: "ready", port: running.port } satisfies DevChildMessage);
+    // The supervisor is gone (killed): shut down as on a signal rather than linger on the port.
+    process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+  }
   return async () => {
     stopConfigWatch();
-    await watcher.close();
-    await events;
-    await running.close();
+    await watcher?.close();
+    await events; // a reload in progress finishes first
+    await close();
   };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Exits once stdout and stderr are flushed, asking the supervisor for a fresh process. */
+function exitForRestart(): void {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(RESTART_EXIT_CODE)));
 }

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { parseCli } from "./args.js";
 import type { CliContext } from "./context.js";
 import { describeStartupError, exitCodeFor } from "./errors.js";
+import { isDevChild, superviseDev } from "./dev-supervisor.js";
 import { DEV_HELP, START_HELP, TOP_HELP } from "./help.js";
 import { onShutdownSignal } from "./shutdown.js";
 
@@ -30,6 +31,8 @@ export async function main(argv: readonly string[], cli: CliContext = defaultCon
       cli.writeOut(command.topic === "dev" ? DEV_HELP : command.topic === "start" ? START_HELP : TOP_HELP);
       return 0;
     }
+    // dev serves from a child process that can be replaced (see dev-supervisor.ts).
+    if (command.mode === "dev" && !isDevChild()) return await superviseDev(argv, cli);
     // Stack traces from the bundle point into the user's TypeScript, not the bundle.
     process.setSourceMapsEnabled(true);
     // Loaded on demand: help and usage errors stay fast and need no server code.

@@ -19,6 +19,8 @@ import "../server/lazy-response.js";
 export interface RunningProject {
   /** A URL clients can open (for a wildcard bind address, the loopback one). */
   url: string;
+  /** The port it listens on (the one chosen, for `--port 0`). */
+  port: number;
   /** The ready line's text after "partyhouse ready on ". */
   readyText: string;
   reload(parties: PartyExports): Promise<void>;
@@ -118,6 +120,7 @@ export async function startProject(
     const wildcard = config.host === "0.0.0.0" || config.host === "::";
     return {
       url,
+      port: running.port,
       readyText: wildcard ? `${url} (listening on all interfaces, ${config.host})` : url,
       reload: (next) => running.reload(next),
       close: closeAll,

@@ -34,9 +34,20 @@ export function freePort(): Promise<number> {
 /** Runs `partyhouse <args>` and resolves once it prints its ready line. */
 export function spawnPartyhouse(
   args: string[],
-  options: { cwd?: string; timeoutMs?: number; /** Sees all output so far, on each new chunk. */ onOutput?: (output: string) => void } = {},
+  options: {
+    cwd?: string;
+    timeoutMs?: number;
+    /** Added to the inherited environment. */
+    env?: Record<string, string>;
+    /** Sees all output so far, on each new chunk. */
+    onOutput?: (output: string) => void;
+  } = {},
 ): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
   let output = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
