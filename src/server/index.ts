@@ -63,7 +63,14 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     assets,
     dev: options.dev ?? false,
     crons: options.crons ?? {},
-    ...(cluster ? { router: (local) => cluster.router(local, logger) } : {}),
+    ...(cluster
+      ? {
+          router: (local) => {
+            const held = { rooms: () => project.roomIds(), drop: project.dropRoom.bind(project) };
+            return cluster.router({ ...local, ...held }, logger);
+          },
+        }
+      : {}),
   });
   if (cluster) project.routing = door.router;
   const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);

@@ -4,7 +4,7 @@
  */
 import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
-import type { LocalDelivery, RoomRouter } from "./room-router.js";
+import type { HeldRooms, LocalDelivery, RoomRouter } from "./room-router.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
 export type PartyExports = Record<string, unknown>;
@@ -47,5 +47,5 @@ export interface ClusterServerOptions {
   /** Authenticates node-to-node and room-to-room calls; the same on every node. */
   secret: string;
   /** Builds the router that asks where a room lives and forwards to its owner. */
-  router(local: LocalDelivery, logger: Logger): RoomRouter;
+  router(local: LocalDelivery & HeldRooms, logger: Logger): RoomRouter;
 }

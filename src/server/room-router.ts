@@ -43,6 +43,14 @@ export interface LocalDelivery {
   accept(upgrade: UpgradeExchange): Promise<WebSocket | null>;
 }
 
+/** What cluster mode also needs from this node: the rooms it holds, and dropping one. */
+export interface HeldRooms {
+  /** `[party, room]` of every room held here now. */
+  rooms(): Array<[string, string]>;
+  /** Closes the room's sockets with `code`, flushes and closes its storage, forgets it. */
+  drop(party: string, room: string, code: number, reason: string): Promise<void>;
+}
+
 export interface RoomRouter {
   /** Answers an HTTP request for a room. */
   request(party: string, room: string, request: Party.Request, exchange: HttpExchange, caller: Caller): Promise<void>;
