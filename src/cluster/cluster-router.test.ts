@@ -66,11 +66,14 @@ class Room implements Party.Server {
   onClose(connection: Party.Connection) {
     closes.push(`${this.node}:${this.room.id}:${connection.id}`);
   }
+}
+
+/** The same room with onBefore* hooks (main); `plain` has none, so its requests reach the router untouched. */
+class Hooked extends Room {
   static onBeforeRequest(req: Party.Request, lobby: Party.Lobby) {
     if (new URL(req.url).searchParams.has("deny")) throw new Error("denied at the edge");
-    const changed = new Request(req);
-    changed.headers.set("x-hooked", String(lobby.env.NODE));
-    return changed;
+    req.headers.set("x-hooked", String(lobby.env.NODE));
+    return req;
   }
   static onBeforeConnect(req: Party.Request, lobby: Party.Lobby) {
     if (new URL(req.url).searchParams.has("deny")) throw new Error("denied at the edge");
@@ -90,7 +93,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
 describe("cluster routing: HTTP through a node that does not own the room", () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startTestCluster(["a", "b", "c"], { main: Room });
+    cluster = await startTestCluster(["a", "b", "c"], { main: Hooked, plain: Room });
     cluster.table.assign("main", "http-1", "a");
   });
   after(() => cluster.close());
@@ -149,6 +152,17 @@ describe("cluster routing: HTTP through a node that does not own the room", () =
     assert.equal(await head.text(), "");
   });
 
+  it("forwards a request no hook touched straight from the client's stream", async () => {
+    cluster.table.assign("plain", "p1", "a");
+    const big = "x".repeat(3 * 1024 * 1024); // over the replay limit: streamed, not buffered
+    const echoed = await (await cluster.nodes.b!.fetch("/parties/plain/p1/body", { method: "POST", body: big })).json();
+    assert.equal(echoed.node, "a");
+    assert.equal(echoed.body.length, big.length);
+    assert.equal(echoed.hooked, null);
+    const small = await (await cluster.nodes.c!.fetch("/parties/plain/p1/body", { method: "POST", body: "small" })).json();
+    assert.equal(small.body, "small");
+  });
+
   it("answers onBeforeRequest's refusal on the edge without reaching the owner", async () => {
     const response = await cluster.nodes.b!.fetch("/parties/main/http-1/x?deny=1");
     assert.equal(response.status, 401);
@@ -177,7 +191,7 @@ describe("cluster routing: HTTP through a node that does not own the room", () =
 describe("cluster routing: the shared secret", () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startTestCluster(["a", "b"], { main: Room });
+    cluster = await startTestCluster(["a", "b"], { main: Hooked, plain: Room });
     cluster.table.assign("main", "guarded", "a");
   });
   after(() => cluster.close());
@@ -198,7 +212,7 @@ describe("cluster routing: the shared secret", () => {
 describe("cluster routing: WebSockets through a node that does not own the room", () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startTestCluster(["a", "b"], { main: Room });
+    cluster = await startTestCluster(["a", "b"], { main: Hooked, plain: Room });
     cluster.table.assign("main", "ws-1", "a");
   });
   after(() => cluster.close());
@@ -262,7 +276,7 @@ describe("cluster routing: WebSockets through a node that does not own the room"
 describe("cluster routing: stale routes", () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startTestCluster(["a", "b", "c"], { main: Room });
+    cluster = await startTestCluster(["a", "b", "c"], { main: Hooked, plain: Room });
   });
   after(() => cluster.close());
 
@@ -273,6 +287,12 @@ describe("cluster routing: stale routes", () => {
     const moved = await (await cluster.nodes.b!.fetch("/parties/main/mover", { method: "POST", body: "again" })).json();
     assert.equal(moved.node, "c");
     assert.equal(moved.body, "again", "a small body is sent again");
+    const stale = cluster.logs.filter((l) => l.node === "b" && l.event === "stale route to a room's owner" && l.fields.room === "mover");
+    assert.deepEqual(
+      stale.map((l) => [l.fields.node, l.fields.answer]),
+      [["a", "moved"]],
+      "a answered moved once, then b found c",
+    );
   });
 
   it("retries a WebSocket whose owner moved", async () => {

@@ -8,8 +8,16 @@ import { startTestServer, type TestServer } from "../testing/index.js";
 import { clusterRouting } from "./index.js";
 import { StaticCluster } from "./static-directory.js";
 
+export interface LogEntry {
+  readonly node: string;
+  readonly event: string;
+  readonly fields: Record<string, unknown>;
+}
+
 export interface TestCluster {
   readonly table: StaticCluster;
+  /** What every node logged. */
+  readonly logs: LogEntry[];
   readonly nodes: Record<string, TestServer>;
   close(): Promise<void>;
 }
@@ -18,8 +26,10 @@ export interface TestCluster {
 export async function startTestCluster(ids: readonly string[], parties: PartyExports, options: { evictAfterMs?: number } = {}): Promise<TestCluster> {
   const table = new StaticCluster(randomBytes(32).toString("hex"));
   const nodes: Record<string, TestServer> = {};
+  const logs: LogEntry[] = [];
   for (const id of ids) {
     const node = await startTestServer({
+      logger: { log: (_level, event, fields) => logs.push({ node: id, event, fields: fields ?? {} }) },
       parties,
       memory: true,
       env: { NODE: id },
@@ -31,6 +41,7 @@ export async function startTestCluster(ids: readonly string[], parties: PartyExp
   }
   return {
     table,
+    logs,
     nodes,
     async close() {
       await Promise.all(Object.values(nodes).map((node) => node.close()));
