@@ -144,15 +144,33 @@ export function relayResponse(response: IncomingMessage, res: ServerResponse, he
   for (let i = 0; i < raw.length; i += 2) {
     if (!RESPONSE_HOP_HEADERS.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
   }
-  res.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
+  const status = response.statusCode ?? 502;
   if (head) {
+    res.writeHead(status, response.statusMessage, headers);
     res.end();
     response.resume();
     return;
   }
+  const length = Number(response.headers["content-length"]);
+  if (length <= SMALL_BODY_BYTES) {
+    // Most answers are small and sized: collect them and write head and body in one go, which
+    // costs far less than a stream pipeline per request.
+    const chunks: Buffer[] = [];
+    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    response.on("end", () => {
+      res.writeHead(status, response.statusMessage, headers);
+      res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
+    response.on("error", () => res.destroy());
+    return;
+  }
+  res.writeHead(status, response.statusMessage, headers);
   // Either side failing ends the other: a client that left stops the owner's stream.
   pipeline(response, res, () => {});
 }
+
+/** Answers up to this size (by Content-Length) are relayed in one write. */
+const SMALL_BODY_BYTES = 64 * 1024;
 
 /** The owner's answer as a web Response, for `stub.fetch()`. */
 export function toWebResponse(response: IncomingMessage, method: string): Response {
