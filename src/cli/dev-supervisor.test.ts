@@ -59,8 +59,8 @@ test("dev survives 200 rebuilds with bounded memory and build folder, always ser
         assert.ok(Date.now() < deadline, `version ${version} never answered (last: ${JSON.stringify(answer)})\n${dev.output().slice(-2000)}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      pids.add(answer.pid);
-      rssAt.set(version, answer.rss);
+      pids.add(answer!.pid);
+      rssAt.set(version, answer!.rss);
       const files = (await readdir(join(p.dir, ".partyhouse", "build"))).filter((name) => name.endsWith(".mjs"));
       largestBuildFolder = Math.max(largestBuildFolder, files.length);
     }

@@ -27,6 +27,22 @@ export interface ProjectOptions {
   alarmRetryBaseMs?: number;
   /** `partykit.json#crons`: name to cron expression, run on main's onCron. */
   crons?: Record<string, string>;
+  /**
+   * Authenticates room-to-room and node-to-node calls. Cluster mode passes the secret all nodes
+   * share; default: a random one for this process.
+   */
+  secret?: string;
+}
+
+/**
+ * Where rooms live, when that may be another node (cluster mode). Without it every room is here.
+ * `stub.fetch()` goes through `fetch`; an alarm fires only where `isLocal` says so (the owner's
+ * scheduler fires it otherwise); `roomEvicted` lets the node give up a room it forgot.
+ */
+export interface ProjectRouting {
+  fetch(party: string, room: string, request: Request): Promise<Response>;
+  isLocal(party: string, room: string): Promise<boolean>;
+  roomEvicted?(party: string, room: string, closed: Promise<void>): void;
 }
 
 export interface ProjectStats {
@@ -66,7 +82,9 @@ export class PartyRooms {
  */
 export class Project {
   readonly parties = new Map<string, PartyRooms>();
-  readonly secret = randomBytes(16).toString("hex");
+  readonly secret: string;
+  /** Set by the server once its router exists (the router delivers here through requestRoom). */
+  routing: ProjectRouting | undefined;
   readonly alarms: AlarmScheduler;
   private readonly crons: CronScheduler;
   private readonly fanout: Fanout;
@@ -75,11 +93,13 @@ export class Project {
   private readonly transport: StubTransport;
 
   constructor(private readonly options: ProjectOptions) {
+    this.secret = options.secret ?? randomBytes(16).toString("hex");
     this.fanout = new Fanout(options.logger);
     this.alarms = new AlarmScheduler((room, time) => this.fireAlarm(room, time), options.logger, options.alarmRetryBaseMs);
     this.transport = {
       origin: options.origin,
-      request: (party, roomId, request) => this.requestRoom(party, roomId, request),
+      request: (party, roomId, request) =>
+        this.routing ? this.routing.fetch(party, roomId, request) : this.requestRoom(party, roomId, request),
       internalHeader: INTERNAL_HEADER,
       secret: this.secret,
     };
@@ -143,6 +163,25 @@ export class Project {
       [...this.parties.values()].flatMap((party) => [...party.rooms.values()].map((room) => room.shutdown(code, reason))),
     );
     this.parties.clear();
+  }
+
+  /** The rooms this process holds now, as `[party, room]` pairs (drain walks them one by one). */
+  roomIds(): Array<[string, string]> {
+    const ids: Array<[string, string]> = [];
+    for (const [name, party] of this.parties) for (const id of party.rooms.keys()) ids.push([name, id]);
+    return ids;
+  }
+
+  /**
+   * Forgets one room: its sockets close with `code`, its instance is dropped, its storage is
+   * flushed and closed. Storage and alarms stay stored (drain, or a room lost to another node).
+   */
+  async dropRoom(partyName: string, roomId: string, code: number, reason: string): Promise<void> {
+    const party = this.parties.get(partyName);
+    const room = party?.rooms.get(roomId);
+    if (!party || !room) return;
+    party.rooms.delete(roomId);
+    await room.shutdown(code, reason);
   }
 
   /** Counts for metrics and tests: rooms in memory, rooms with a live instance, open sockets. */
@@ -223,6 +262,8 @@ export class Project {
   private async fireAlarm(ref: RoomRef, time: number): Promise<void> {
     const party = this.parties.get(ref.party);
     if (!party) return; // the party no longer exists in this code; its alarm stays stored
+    // In a cluster only the owner runs the room; its own scheduler fires the stored alarm.
+    if (this.routing && !(await this.routing.isLocal(ref.party, ref.room))) return;
     await party.room(ref.room).alarm(time);
   }
 
@@ -234,7 +275,8 @@ export class Project {
       for (const [id, room] of party.rooms) {
         if (room.sockets.size === 0 && room.isIdleFor(evictAfterMs, now) && !this.alarms.isRunning(room.ref)) {
           party.rooms.delete(id);
-          void room.shutdown(1001, "room evicted");
+          const closed = room.shutdown(1001, "room evicted");
+          this.routing?.roomEvicted?.(party.name, id, closed);
         } else if (room.hibernating && room.isResident && room.isIdleFor(hibernateAfterMs, now)) {
           void room.hibernate();
         }

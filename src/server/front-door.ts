@@ -5,10 +5,12 @@ import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
 import type * as Party from "../types/party.js";
 import { describeError } from "../runtime/logger.js";
-import { INTERNAL_HEADER, type Project } from "../runtime/project.js";
+import type { Project } from "../runtime/project.js";
 import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
+import { callerOf, INTERNAL_HEADER, peerRequest } from "./internal-auth.js";
+import { LocalRouter, type LocalDelivery, type RoomRouter, type UpgradeExchange } from "./room-router.js";
 import { routeOf } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
@@ -21,6 +23,8 @@ export interface FrontDoorOptions {
   /** Serve dev-only routes (`/__scheduled__?cron=` to run a cron by hand). */
   dev: boolean;
   crons: Record<string, string>;
+  /** Cluster mode: builds the router that forwards to other nodes. Default: every room is local. */
+  router?: (local: LocalDelivery) => RoomRouter;
 }
 
 type HookResult = { request: Party.Request } | { response: Response };
@@ -55,10 +59,20 @@ export class FrontDoor {
     handleProtocols: (protocols) => protocols.values().next().value ?? false,
   });
 
+  /** Where room requests go once this node has run onBefore* (the room here, or its owner). */
+  readonly router: RoomRouter;
+
   constructor(
     private readonly project: Project,
     private readonly options: FrontDoorOptions,
-  ) {}
+  ) {
+    const local: LocalDelivery = {
+      request: (party, room, request) => this.project.requestRoom(party, room, request),
+      connect: (party, room, request, upgrade) => this.connectHere(party, room, request, upgrade),
+      accept: ({ req, socket, head }) => this.upgrade(req, socket, head),
+    };
+    this.router = options.router ? options.router(local) : new LocalRouter(local);
+  }
 
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     this.serveHttp(req, res).catch((error) => {
@@ -80,12 +94,19 @@ export class FrontDoor {
     const pathname = pathnameOf(req.url);
     if (pathname === null) return sendText(res, 400, "Bad Request");
     const route = routeOf(pathname);
-    const request = toWebRequest(req, {});
     const head = req.method === "HEAD";
+    const caller = callerOf(req.rawHeaders, this.project.secret);
+    if (caller === "forged") return sendText(res, 403, "Forbidden");
 
     if (route.kind === "room") {
       const party = this.project.party(route.party);
       if (!party) return sendText(res, 404, `Party ${route.party} not found`);
+      // A peer already ran onBeforeRequest on the node the client reached.
+      if (caller === "peer") {
+        const exchange = { req, res, head, untouched: true };
+        return this.router.request(route.party, route.room, peerRequest(req, true), exchange, "peer");
+      }
+      const request = toWebRequest(req, {});
       let forwarded: Party.Request = request;
       const hook = party.definition.onBeforeRequest;
       if (hook) {
@@ -93,9 +114,10 @@ export class FrontDoor {
         if ("response" in hooked) return sendWebResponse(res, hooked.response, { head });
         forwarded = hooked.request;
       }
-      const response = await this.project.requestRoom(route.party, route.room, forwarded);
-      return sendWebResponse(res, response, { head });
+      const exchange = { req, res, head, untouched: forwarded === request };
+      return this.router.request(route.party, route.room, forwarded, exchange, "client");
     }
+    const request = toWebRequest(req, {});
     return sendWebResponse(res, await this.serveNonRoom(request, pathname), { head });
   }
 
@@ -130,7 +152,8 @@ export class FrontDoor {
     const pathname = pathnameOf(req.url);
     if (pathname === null) return rejectUpgrade(socket, new Response("Bad Request", { status: 400 }));
     const route = routeOf(pathname);
-    const internal = this.isInternal(req);
+    const caller = callerOf(req.rawHeaders, this.project.secret);
+    if (caller === "forged") return rejectUpgrade(socket, new Response("Forbidden", { status: 403 }));
     const request = toWebRequest(req, {});
 
     if (route.kind !== "room") {
@@ -147,15 +170,22 @@ export class FrontDoor {
 
     const party = this.project.party(route.party);
     if (!party) return rejectUpgrade(socket, new Response(`Party ${route.party} not found`, { status: 404 }));
-    let connectRequest: Party.Request = internal ? internalRequest(req, request) : request;
-    if (!internal) {
-      const hooked = await this.runHook(party.definition.onBeforeConnect, request, route.room);
-      if ("response" in hooked) return rejectUpgrade(socket, hooked.response);
-      connectRequest = hooked.request;
-    }
-    const id = new URL(connectRequest.url).searchParams.get("_pk") || randomUUID();
-    const room = party.room(route.room);
-    await room.connect(connectRequest, id, (record) => this.acceptRoomSocket(req, socket, head, room, record));
+    const upgrade: UpgradeExchange = { req, socket, head };
+    if (caller === "peer") return this.router.connect(route.party, route.room, peerRequest(req, false), upgrade, "peer");
+    if (caller === "stub") return this.router.connect(route.party, route.room, internalRequest(req, request), upgrade, "stub");
+    const hooked = await this.runHook(party.definition.onBeforeConnect, request, route.room);
+    if ("response" in hooked) return rejectUpgrade(socket, hooked.response);
+    await this.router.connect(route.party, route.room, hooked.request, upgrade, "client");
+  }
+
+  /** Today's path: the room on this node runs onConnect, then the handshake completes. */
+  private async connectHere(partyName: string, roomId: string, request: Party.Request, upgrade: UpgradeExchange): Promise<void> {
+    const party = this.project.party(partyName);
+    if (!party) return rejectUpgrade(upgrade.socket, new Response(`Party ${partyName} not found`, { status: 404 }));
+    const id = new URL(request.url).searchParams.get("_pk") || randomUUID();
+    const room = party.room(roomId);
+    const { req, socket, head } = upgrade;
+    await room.connect(request, id, (record) => this.acceptRoomSocket(req, socket, head, room, record));
   }
 
   private async acceptRoomSocket(
@@ -212,13 +242,6 @@ export class FrontDoor {
     if (result instanceof Response) return { response: result };
     if (result instanceof Request) return { request: withCf(result, request.cf) };
     return { request };
-  }
-
-  /** Room-to-room sockets carry the process secret and skip onBeforeConnect. */
-  private isInternal(req: IncomingMessage): boolean {
-    const header = req.headers[INTERNAL_HEADER];
-    if (header === undefined) return false;
-    return header === this.project.secret;
   }
 }
 

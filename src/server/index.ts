@@ -23,7 +23,10 @@ export interface RunningPartyhouse {
   stats(): ProjectStats;
   /** Swap in new party code (dev rebuild): sockets close with 1012, storage is kept. */
   reload(parties: PartyExports): Promise<void>;
-  /** Stop listening, close every socket with 1012, and flush storage. */
+  /**
+   * Stop listening, close every socket with 1012, and flush storage. In cluster mode rooms are
+   * first handed back one by one (drain) so other nodes can claim them.
+   */
   close(): Promise<void>;
 }
 
@@ -53,8 +56,23 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     origin: () => origin,
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     crons: options.crons ?? {},
+    ...(options.cluster ? { secret: options.cluster.secret } : {}),
   });
-  const door = new FrontDoor(project, { assets, dev: options.dev ?? false, crons: options.crons ?? {} });
+  const cluster = options.cluster;
+  const door = new FrontDoor(project, {
+    assets,
+    dev: options.dev ?? false,
+    crons: options.crons ?? {},
+    ...(cluster
+      ? {
+          router: (local) => {
+            const held = { rooms: () => project.roomIds(), drop: project.dropRoom.bind(project) };
+            return cluster.router({ ...local, ...held }, logger);
+          },
+        }
+      : {}),
+  });
+  if (cluster) project.routing = door.router;
   const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);
   server.on("upgrade", door.handleUpgrade);
   server.on("clientError", (_error, socket) => {
@@ -77,6 +95,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await door.router.drain();
         await project.close();
         server.closeAllConnections();
         await stopped;

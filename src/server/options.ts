@@ -4,6 +4,7 @@
  */
 import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
+import type { HeldRooms, LocalDelivery, RoomRouter } from "./room-router.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
 export type PartyExports = Record<string, unknown>;
@@ -38,4 +39,13 @@ export interface PartyhouseOptions {
   logger?: Logger;
   /** First retry delay of a throwing onAlarm, doubling up to 6 retries. Default 2 s (Cloudflare's). */
   alarmRetryBaseMs?: number;
+  /** Cluster mode: several nodes, one live instance per room. Absent: every room is in this process. */
+  cluster?: ClusterServerOptions;
+}
+
+export interface ClusterServerOptions {
+  /** Authenticates node-to-node and room-to-room calls; the same on every node. */
+  secret: string;
+  /** Builds the router that asks where a room lives and forwards to its owner. */
+  router(local: LocalDelivery & HeldRooms, logger: Logger): RoomRouter;
 }

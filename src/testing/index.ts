@@ -8,6 +8,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { silentLogger, type Logger } from "../runtime/logger.js";
 import { startPartyhouse, type PartyExports, type RunningPartyhouse, type StaticAssetsOptions } from "../server/index.js";
+import type { ClusterServerOptions } from "../server/options.js";
 import { createStorageService } from "../storage/index.js";
 
 export interface TestServerOptions {
@@ -25,6 +26,8 @@ export interface TestServerOptions {
   dev?: boolean;
   crons?: Record<string, string>;
   alarmRetryBaseMs?: number;
+  /** Cluster mode (see partyhouse's src/cluster): this server is one node. */
+  cluster?: ClusterServerOptions;
 }
 
 export interface TestServer {
@@ -57,6 +60,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.evictAfterMs !== undefined ? { evictAfterMs: options.evictAfterMs } : {}),
     ...(options.crons ? { crons: options.crons } : {}),
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
     dev: options.dev ?? false,
   });
   const sockets = new Set<TestSocket>();

@@ -1,0 +1,149 @@
+// `npm run bench:cluster`: what forwarding costs. Two partyhouse nodes in cluster mode (a static
+// directory, bench/cluster/node.ts) own nothing in common but the table: node "a" owns the bench
+// rooms. The same load runs straight to the owner ("owner") and through node "b", which forwards
+// to it ("edge"), in interleaved windows (bench/lib/drive-windows.ts, as `npm run bench`), and the
+// table gives edge/owner as the median of per-round ratios. Server CPU counts both nodes.
+import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { installExitHandlers, spawnChild, stopAll, stopChild } from "../lib/children.js";
+import { driveWindows } from "../lib/drive-windows.js";
+import { freePort } from "../lib/free-port.js";
+import { parseOptions } from "../lib/options.js";
+import { resultsDir, repoRoot } from "../lib/paths.js";
+import { processTree } from "../lib/proc-stats.js";
+import { median } from "../lib/stats.js";
+import { pairedRatio, warnings, type ScenarioRecord } from "../lib/results.js";
+import { formatValue, targetCell } from "../lib/table.js";
+import { waitReady } from "../lib/wait-ready.js";
+import { echo } from "../scenarios/echo.js";
+import { httpOneRoom } from "../scenarios/http.js";
+import type { WindowedScenario } from "../scenarios/types.js";
+import { HOST, type RunningServer } from "../servers/server-handle.js";
+
+const t0 = Date.now();
+const log = (line: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+
+/** Forwarding targets (issue 10): through a non-owner at least half the owner's rate. */
+const TARGETS: Record<string, number> = { "http.rps": 0.5, "echo.rps": 0.5 };
+
+/**
+ * The runner's machinery keys servers by name; "bare" plays the baseline (straight to the owner)
+ * and "partyhouse" the figure being judged (through the edge), so pairedRatio gives edge/owner.
+ */
+const OWNER = "bare" as const;
+const EDGE = "partyhouse" as const;
+
+async function startNode(specPath: string, id: string, port: number, workDir: string) {
+  const logPath = join(workDir, `node-${id}.log`);
+  const out = openSync(logPath, "a");
+  // BENCH_SERVER_PROF=<dir>: CPU profiles of both nodes, written when they stop (as in `npm run bench`).
+  const prof = process.env.BENCH_SERVER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [];
+  const args = [...prof, "--import", "tsx", "bench/cluster/node.ts", specPath, id, String(port)];
+  const child = spawnChild(`node ${id}`, process.execPath, args, {
+    cwd: repoRoot,
+    stdio: ["ignore", out, out],
+  });
+  closeSync(out);
+  await waitReady(child, `http://${HOST}:${port}/parties/main/bench-ready`, 30_000);
+  log(`started node ${id} on port ${port} (pid ${child.pid})`);
+  return child;
+}
+
+async function main(): Promise<void> {
+  const settings = parseOptions(process.argv.slice(2).filter((a) => a !== "--cluster"));
+  installExitHandlers();
+  const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-cluster-"));
+  process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
+  const [portA, portB] = [await freePort(), await freePort()];
+  const spec = {
+    secret: randomBytes(32).toString("hex"),
+    nodes: { a: `${HOST}:${portA}`, b: `${HOST}:${portB}` },
+    rooms: { "main/http-room": "a", "main/echo-room": "a", "main/bench-ready": "a" },
+  };
+  const specPath = join(workDir, "cluster.json");
+  writeFileSync(specPath, JSON.stringify(spec));
+
+  const records: ScenarioRecord[] = [];
+  const children = [];
+  try {
+    children.push(await startNode(specPath, "a", portA, workDir));
+    children.push(await startNode(specPath, "b", portB, workDir));
+    const pids = children.map((c) => c.pid!);
+    const server = (name: typeof OWNER | typeof EDGE, port: number): RunningServer => ({
+      name,
+      host: HOST,
+      port,
+      pid: pids[0]!,
+      memoryPath: "/parties/main/memory/__bench/memory",
+      // Both nodes: a forwarded request costs CPU on the edge and on the owner.
+      tree: () => pids.flatMap((pid) => processTree(pid)),
+      exited: () => null,
+      stop: async () => {},
+    });
+    const servers = [server(OWNER, portA), server(EDGE, portB)];
+    const scenarios: WindowedScenario[] = [httpOneRoom, echo];
+    for (const scenario of scenarios) {
+      if (!settings.scenarios.includes(scenario.id)) continue;
+      log(`scenario ${scenario.id}: ${scenario.title}`);
+      const figures = await driveWindows(scenario, servers, settings, log);
+      const record: ScenarioRecord = { id: scenario.id, title: scenario.title, metrics: scenario.metrics, servers: {} };
+      for (const [name, { windows, error }] of figures) {
+        const keys = Object.keys(windows[0]?.metrics ?? {});
+        const medians = Object.fromEntries(keys.map((k) => [k, median(windows.map((w) => w.metrics[k]!))]));
+        record.servers[name] = { median: medians, windows, ...(error ? { error } : {}) };
+      }
+      records.push(record);
+    }
+  } finally {
+    await Promise.all(children.map((child) => stopChild(child, 5000)));
+    await stopAll();
+  }
+
+  const header = ["scenario", "straight to the owner", "through a non-owner", "non-owner/owner", "target"];
+  const rows: string[][] = [];
+  for (const record of records) {
+    for (const metric of record.metrics) {
+      const owner = record.servers[OWNER]?.median[metric.key];
+      const edge = record.servers[EDGE]?.median[metric.key];
+      const r = pairedRatio(record, metric.key, OWNER);
+      const spread = r?.q1 !== undefined && r.q3 !== undefined ? ` (${r.q1.toFixed(2)}–${r.q3.toFixed(2)})` : "";
+      const target = TARGETS[metric.key];
+      const label = `${metric.label}${metric.unit === "/s" ? "" : ` (${metric.unit})`}${metric.better === "lower" ? " ↓" : ""}`;
+      rows.push([
+        metric.key.endsWith(".cpu") ? `${label}, both nodes` : label,
+        formatValue(owner, metric.unit),
+        formatValue(edge, metric.unit),
+        r && Number.isFinite(r.value) ? `${r.value.toFixed(2)}x${spread}` : "–",
+        target === undefined ? "" : targetCell({ ...metric, target }, r?.value),
+      ]);
+    }
+  }
+  // Figures that need the PostgreSQL directory and storage (src/cluster on the cluster branch).
+  for (const todo of [
+    "TODO(pg) new rooms/s across 3 nodes",
+    "TODO(pg) durable put/s, PostgreSQL vs SQLite",
+    "TODO(pg) SIGKILL of an owner to first answer from the new owner (s)",
+  ]) {
+    rows.push([todo, "–", "–", "–", ""]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  const table = [line(header), `|${widths.map((w, i) => (i === 0 ? ":" : "") + "-".repeat(w + 1) + (i === 0 ? "" : ":")).join("|")}|`, ...rows.map(line)].join("\n");
+
+  console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per path, medians (ratio: median of per-round ratios); ↓ = lower is better\n`);
+  console.log(table);
+  for (const warning of warnings(records)) console.log(`warning: ${warning.replace(/ on bare/g, " straight to the owner").replace(/ on partyhouse/g, " through a non-owner")}`);
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `cluster-${new Date(t0).toISOString().replace(/[:.]/g, "-")}.json`);
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version };
+  writeFileSync(file, JSON.stringify({ machine, settings, roles: { bare: "owner", partyhouse: "edge" }, scenarios: records, table }, null, 2));
+  console.log(`\nfull results: ${file}`);
+}
+
+main().catch(async (error) => {
+  console.error(error instanceof Error ? error.stack : error);
+  await stopAll();
+  process.exit(1);
+});

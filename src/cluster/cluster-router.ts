@@ -1,0 +1,232 @@
+/**
+ * The RoomRouter of cluster mode: asks the RoomDirectory where a room lives and delivers here
+ * or forwards to the owner (HTTP over kept-open connections, WebSockets spliced to an upstream
+ * socket). A stale route — the owner answers "moved" or cannot be reached — is re-located and
+ * retried. A request a peer forwarded is served here or answered "moved", never forwarded again,
+ * so routes cannot loop.
+ */
+import type { ServerResponse } from "node:http";
+import type * as Party from "../types/party.js";
+import { describeError, type Logger } from "../runtime/logger.js";
+import { sendWebResponse } from "../server/http-bridge.js";
+import { MOVED_HEADER } from "../server/internal-auth.js";
+import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, UpgradeExchange } from "../server/room-router.js";
+import { rejectUpgrade } from "../server/upgrade-response.js";
+import type { RoomDirectory, RoomLocation } from "./directory.js";
+import { isReplayable, outbound, outboundBody, relayResponse, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
+import { openUpstream } from "./forward-socket.js";
+import { PeerAgents } from "./peer-agents.js";
+import { SocketSplice } from "./socket-splice.js";
+
+/** Waits before each retry of a stale route: 100 ms × 2ⁿ (Rivet Guard's recipe), 3 retries. */
+export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
+
+type ClusterLocal = LocalDelivery & HeldRooms;
+type StaleAnswer = { readonly kind: "moved" } | { readonly kind: "unreachable"; readonly error: Error };
+
+/** A directory that can also stop claiming rooms for this node (graceful drain). */
+export type MaybeDrainable = RoomDirectory & { drain?(): Promise<void> };
+
+export interface ClusterRouterOptions {
+  directory: MaybeDrainable;
+  local: ClusterLocal;
+  logger: Logger;
+  /** Tests shorten the waits. */
+  retryDelaysMs?: readonly number[];
+}
+
+export class ClusterRouter implements RoomRouter {
+  private readonly directory: MaybeDrainable;
+  private readonly local: ClusterLocal;
+  private readonly logger: Logger;
+  private readonly delays: readonly number[];
+  private readonly agents = new PeerAgents();
+  private readonly splices = new Set<SocketSplice>();
+  /** Rooms being handed back: nothing may build them here again until the release is done. */
+  private readonly releasing = new Map<string, Promise<void>>();
+
+  constructor(options: ClusterRouterOptions) {
+    this.directory = options.directory;
+    this.local = options.local;
+    this.logger = options.logger;
+    this.delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
+    this.directory.onLost((party, room) => {
+      this.guard(party, room, this.local.drop(party, room, 1012, "room moved to another node"));
+    });
+  }
+
+  // ---- HTTP ---------------------------------------------------------------------------------
+
+  async request(party: string, room: string, request: Party.Request, exchange: HttpExchange, caller: Caller): Promise<void> {
+    const { res, head } = exchange;
+    if (caller === "peer") {
+      if (!(await this.isLocal(party, room))) return sendMoved(res);
+      return sendWebResponse(res, await this.local.request(party, room, request), { head });
+    }
+    let body: OutboundBody | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const location = await this.locate(party, room);
+      if (location.kind === "local") {
+        const here = body === undefined ? request : withBody(request, body);
+        return sendWebResponse(res, await this.local.request(party, room, here), { head });
+      }
+      body ??= await outboundBody(request, exchange);
+      const message = outbound(request, exchange.req.url ?? "/", body, this.directory.secret);
+      const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
+      if (answer.kind === "response") return relayResponse(answer.response, res, head);
+      if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) {
+        return sendUnavailable(res, answer.kind);
+      }
+    }
+  }
+
+  async fetch(party: string, room: string, request: Request): Promise<Response> {
+    const partyRequest = request as Party.Request;
+    let body: OutboundBody | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const location = await this.locate(party, room);
+      if (location.kind === "local") {
+        return this.local.request(party, room, body === undefined ? partyRequest : withBody(partyRequest, body));
+      }
+      body ??= await outboundBody(partyRequest, undefined);
+      const url = new URL(request.url);
+      const message = outbound(partyRequest, url.pathname + url.search, body, this.directory.secret);
+      const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
+      if (answer.kind === "response") return toWebResponse(answer.response, request.method);
+      if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) {
+        return new Response(unavailableText(answer.kind), { status: 503, headers: { "retry-after": "1" } });
+      }
+    }
+  }
+
+  // ---- WebSocket ----------------------------------------------------------------------------
+
+  async connect(party: string, room: string, request: Party.Request, upgrade: UpgradeExchange, caller: Caller): Promise<void> {
+    if (caller === "peer") {
+      if (!(await this.isLocal(party, room))) return rejectUpgrade(upgrade.socket, movedResponse());
+      return this.local.connect(party, room, request, upgrade);
+    }
+    for (let attempt = 0; ; attempt++) {
+      if (upgrade.socket.destroyed) return;
+      const location = await this.locate(party, room);
+      if (location.kind === "local") return this.local.connect(party, room, request, upgrade);
+      const opened = await openUpstream(location.address, upgrade.req.url ?? "/", request, this.directory.secret);
+      if (opened.kind === "open") return this.splice(opened.upstream, upgrade);
+      if (opened.kind === "rejected") return rejectUpgrade(upgrade.socket, opened.response);
+      if (!(await this.retry(party, room, location, opened, attempt, true))) {
+        return rejectUpgrade(upgrade.socket, new Response(unavailableText(opened.kind), { status: 503, headers: { "retry-after": "1" } }));
+      }
+    }
+  }
+
+  private async splice(upstream: import("ws").WebSocket, upgrade: UpgradeExchange): Promise<void> {
+    const client = await this.local.accept(upgrade);
+    if (client === null) {
+      // The client left while the owner was accepting: the owner sees the socket drop.
+      upstream.terminate();
+      return;
+    }
+    const splice = new SocketSplice(client, upstream, (ended) => this.splices.delete(ended));
+    this.splices.add(splice);
+  }
+
+  // ---- placement ----------------------------------------------------------------------------
+
+  async isLocal(party: string, room: string): Promise<boolean> {
+    return (await this.locate(party, room)).kind === "local";
+  }
+
+  /** A room evicted for idleness is given up once its storage is flushed. */
+  roomEvicted(party: string, room: string, closed: Promise<void>): void {
+    this.guard(
+      party,
+      room,
+      closed.then(() => this.directory.release(party, room)),
+    );
+  }
+
+  /**
+   * Graceful drain: stop claiming, hand every room back one by one (its sockets close with
+   * 1012 so clients reconnect, through any node, to the next owner; storage is flushed before
+   * the release), then close the sockets this node proxies for other owners with 1012.
+   */
+  async drain(): Promise<void> {
+    await this.directory.drain?.();
+    for (const [party, room] of this.local.rooms()) {
+      const handedBack = this.local.drop(party, room, 1012, "node draining").then(() => this.directory.release(party, room));
+      await this.guard(party, room, handedBack);
+    }
+    for (const splice of this.splices) splice.shutdown(1012, "node draining");
+    this.splices.clear();
+    this.agents.destroy();
+  }
+
+  private async locate(party: string, room: string): Promise<RoomLocation> {
+    const pending = this.releasing.get(keyOf(party, room));
+    if (pending) await pending;
+    return this.directory.locate(party, room);
+  }
+
+  /** Runs `work` while the room is marked as being handed back; logs its failure. */
+  private guard(party: string, room: string, work: Promise<void>): Promise<void> {
+    const key = keyOf(party, room);
+    const settled = work.catch((error) => this.logger.log("error", "handing back a room failed", { party, room, ...describeError(error) }));
+    const done = settled.finally(() => {
+      if (this.releasing.get(key) === done) this.releasing.delete(key);
+    });
+    this.releasing.set(key, done);
+    return done;
+  }
+
+  /** After a stale route: forget it, wait, and say whether to try again. */
+  private async retry(
+    party: string,
+    room: string,
+    location: Extract<RoomLocation, { kind: "remote" }>,
+    answer: StaleAnswer,
+    attempt: number,
+    replayable: boolean,
+  ): Promise<boolean> {
+    this.directory.invalidate(party, room);
+    const delay = this.delays[attempt];
+    this.logger.log("warn", "stale route to a room's owner", {
+      party,
+      room,
+      node: location.nodeId,
+      answer: answer.kind,
+      attempt: attempt + 1,
+      ...("error" in answer ? { error: answer.error.message } : {}),
+    });
+    if (delay === undefined || !replayable) return false;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    return true;
+  }
+}
+
+/** The request again, with a body that was already read (to deliver here after a retry). */
+function withBody(request: Party.Request, body: OutboundBody): Party.Request {
+  if (body.kind !== "buffer") return request;
+  const copy = new Request(request.url, { method: request.method, headers: request.headers, body: body.data as unknown as BodyInit });
+  if (request.cf !== undefined) Object.defineProperty(copy, "cf", { value: request.cf, enumerable: true, configurable: true });
+  return copy as Party.Request;
+}
+
+function movedResponse(): Response {
+  return new Response("This node no longer owns the room", { status: 503, headers: { [MOVED_HEADER]: "1" } });
+}
+
+function sendMoved(res: ServerResponse): Promise<void> {
+  return sendWebResponse(res, movedResponse());
+}
+
+function unavailableText(kind: "moved" | "unreachable"): string {
+  return kind === "moved" ? "The room is moving between nodes; try again" : "The node that owns the room cannot be reached; try again";
+}
+
+function sendUnavailable(res: ServerResponse, kind: "moved" | "unreachable"): Promise<void> {
+  return sendWebResponse(res, new Response(unavailableText(kind), { status: 503, headers: { "retry-after": "1" } }));
+}
+
+function keyOf(party: string, room: string): string {
+  return `${party}/${room}`;
+}
