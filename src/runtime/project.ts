@@ -10,6 +10,7 @@ import { definePartyFromExport, type PartyDefinition } from "./party-definition.
 import { RoomHost } from "./room-host.js";
 import type { RoomServices } from "./room-services.js";
 import { createParties, type StubTransport } from "./stubs.js";
+import { unavailableBinding, unavailableBindings } from "./unavailable.js";
 
 /** What a project needs from the world around it. */
 export interface ProjectOptions {
@@ -169,12 +170,10 @@ export class Project {
   fetchLobby(): Party.FetchLobby {
     return {
       env: this.options.env,
-      ai: unavailable("context.ai (Workers AI)"),
       parties: createParties(this.partyNames, this.transport),
-      vectorize: {},
+      ...cloudflareOnlyBindings(),
       analytics: { writeDataPoint() {} },
       assets: this.assetsBinding(),
-      bindings: { r2: {}, kv: {} },
     };
   }
 
@@ -207,10 +206,8 @@ export class Project {
       fanout: this.fanout,
       context: () => ({
         parties: createParties(this.partyNames, this.transport),
-        ai: unavailable("context.ai (Workers AI)"),
-        vectorize: {},
+        ...cloudflareOnlyBindings(),
         assets: this.assetsBinding(),
-        bindings: { r2: {}, kv: {} },
       }),
       alarmChanged: (room, time) => this.alarms.set(room, time),
     };
@@ -243,15 +240,14 @@ export class Project {
   }
 }
 
-/** A stand-in for a Cloudflare-only binding: any use explains that it does not exist here. */
-function unavailable(what: string): unknown {
-  return new Proxy(
-    {},
-    {
-      get(_target, property) {
-        if (property === "then" || typeof property === "symbol") return undefined;
-        throw new Error(`${what} is not available on partyhouse`);
-      },
+/** `ai`, `vectorize` and R2/KV `bindings`: readable (libraries touch them early), failing when called. */
+function cloudflareOnlyBindings(): Pick<Party.Context, "ai" | "vectorize" | "bindings"> {
+  return {
+    ai: unavailableBinding("context.ai (Workers AI)", "context.ai"),
+    vectorize: unavailableBindings("Vectorize", "context.vectorize"),
+    bindings: {
+      r2: unavailableBindings("R2 bindings", "context.bindings.r2"),
+      kv: unavailableBindings("KV bindings", "context.bindings.kv"),
     },
-  );
+  };
 }
