@@ -74,6 +74,52 @@ test("defines: PARTYKIT_HOST, PARTYKIT_API_BASE, process.env from .env, config a
   });
 });
 
+test("process.env: dotted and dynamic reads see the .env values over the host environment; the host's env is untouched", async () => {
+  process.env.PARTYHOUSE_TEST_HOST_ONLY = "host";
+  process.env.PARTYHOUSE_TEST_SHADOWED = "host";
+  try {
+    const { exports } = await build({
+      "partykit.json": JSON.stringify({ main: "s.ts" }),
+      ".env": "OPENAI_API_KEY=sk-dotenv\nPARTYHOUSE_TEST_SHADOWED=dotenv\n",
+      "s.ts": `
+        const name = ["OPENAI", "API", "KEY"].join("_");
+        export default {
+          dotted: process.env.OPENAI_API_KEY,
+          dynamic: process.env[name],
+          listed: Object.keys(process.env).includes(name),
+          inOperator: name in process.env,
+          hostOnly: process.env.PARTYHOUSE_TEST_HOST_ONLY,
+          shadowed: process.env["PARTYHOUSE_TEST_SHADOWED"],
+          samePid: process.pid,
+        };
+      `,
+    });
+    assert.deepEqual(exports.main, {
+      dotted: "sk-dotenv",
+      dynamic: "sk-dotenv",
+      listed: true,
+      inOperator: true,
+      hostOnly: "host",
+      shadowed: "dotenv",
+      samePid: process.pid,
+    });
+    assert.equal(process.env.OPENAI_API_KEY, undefined, "the host process's environment is not changed");
+  } finally {
+    delete process.env.PARTYHOUSE_TEST_HOST_ONLY;
+    delete process.env.PARTYHOUSE_TEST_SHADOWED;
+  }
+});
+
+test("--with-env defines each .env key as a global constant, as PartyKit's flag does", async () => {
+  const files = {
+    "partykit.json": JSON.stringify({ main: "s.ts" }),
+    ".env": 'GREETING=he said "hi"\n',
+    "s.ts": `declare const GREETING: string; export default { greeting: typeof GREETING === "undefined" ? null : GREETING };`,
+  };
+  assert.deepEqual((await build(files, { withEnv: true })).exports.main, { greeting: 'he said "hi"' });
+  assert.deepEqual((await build(files)).exports.main, { greeting: null });
+});
+
 test("every party is a named export of one bundle, sharing module state", async () => {
   const { exports, result } = await build({
     "partykit.json": JSON.stringify({ main: "main.ts", parties: { "chat-room": "chat.ts" } }),
