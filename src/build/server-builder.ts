@@ -39,11 +39,14 @@ const REQUIRE_BANNER =
   'import { createRequire as __partyhouseCreateRequire } from "node:module";\n' +
   "const require = __partyhouseCreateRequire(import.meta.url);";
 
-/** Modules whose exports stand in for globals in user code: `Response`, and `process` with the `.env` values in its `env`. */
+/**
+ * Modules whose exports stand in for globals in user code: `Response` (web-globals), the
+ * workerd globals, and `process` with the `.env` values in its `env`.
+ */
 const INJECTED = (() => {
   const here = fileURLToPath(import.meta.url);
   const extension = here.endsWith(".ts") ? ".ts" : ".js";
-  return ["web-globals", "process-shim"].map((name) => join(dirname(here), name + extension));
+  return ["web-globals", "workerd-globals", "process-shim"].map((name) => join(dirname(here), name + extension));
 })();
 
 export function serverBuildOptions(config: ResolvedConfig, options: BundleOptions): BuildOptions {
