@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type * as Party from "../types/party.js";
 import type { StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
@@ -9,6 +9,8 @@ import { describeError, type Logger } from "./logger.js";
 import { definePartyFromExport, type PartyDefinition } from "./party-definition.js";
 import { RoomHost } from "./room-host.js";
 import type { RoomServices } from "./room-services.js";
+import { WebSocketUpgradeResponse } from "../globals/upgrade-response.js";
+import { RoomSocketHandle } from "./room-socket-handle.js";
 import { createParties, type StubTransport } from "./stubs.js";
 import { unavailableBinding, unavailableBindings } from "./unavailable.js";
 
@@ -81,6 +83,7 @@ export class Project {
     this.transport = {
       origin: options.origin,
       request: (party, roomId, request) => this.requestRoom(party, roomId, request),
+      connect: (party, roomId, request) => this.connectRoom(party, roomId, request),
       internalHeader: INTERNAL_HEADER,
       secret: this.secret,
     };
@@ -183,6 +186,27 @@ export class Project {
     if (!party) return Promise.resolve(new Response(`Party ${partyName} not found`, { status: 404 }));
     if (!party.definition.hasOnRequest) return Promise.resolve(new Response("No onRequest handler", { status: 500 }));
     return party.room(roomId).request(request);
+  }
+
+  /**
+   * A WebSocket upgrade sent to a room by `stub.fetch()`: the room runs its connect steps
+   * (tags, onConnect) and answers 101 with a handle to the waiting socket; whoever returns
+   * that Response to a client connects the client to the room (src/runtime/room-socket-handle.ts).
+   */
+  connectRoom(partyName: string, roomId: string, request: Request): Promise<Response> {
+    const party = this.parties.get(partyName);
+    if (!party) return Promise.resolve(new Response(`Party ${partyName} not found`, { status: 404 }));
+    const id = new URL(request.url).searchParams.get("_pk") || randomUUID();
+    const room = party.room(roomId);
+    return new Promise((resolve, reject) => {
+      room
+        .connect(request as Party.Request, id, (record) => {
+          const handle = new RoomSocketHandle(room, record);
+          resolve(new WebSocketUpgradeResponse(handle));
+          return handle.accepted;
+        })
+        .catch(reject);
+    });
   }
 
   private load(exports: Record<string, unknown>): void {

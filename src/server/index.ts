@@ -78,6 +78,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await project.close();
+        door.closePairSockets(1012, "server restart");
         server.closeAllConnections();
         await stopped;
         await options.storage.close();
