@@ -1,6 +1,6 @@
 /**
  * The esbuild `define` table of the server bundle (spec 1.9): the `.env` values for the
- * bundle's `process.env` (src/build/process-shim.ts), with `--with-env` each `.env` key as a
+ * bundle's `process.env` (src/build/dotenv-env.ts), with `--with-env` each `.env` key as a
  * global constant too, `PARTYKIT_HOST`, `PARTYKIT_API_BASE`, then the config's `define` and
  * `--define` on top, so a user can always override what partyhouse derives.
  */
@@ -12,8 +12,8 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 export const DEFAULT_API_BASE = "https://api.partykit.dev";
 
 export function serverDefines(config: ResolvedConfig, host: string): Record<string, string> {
-  // Read at run time, not replaced per key: `process.env[name]` must see them too. A JSON
-  // string, parsed by the shim (esbuild 0.28 never finishes with an object define used in an inject file).
+  // Copied into process.env at load, not replaced per key: `process.env[name]` must see them too.
+  // A JSON string (esbuild 0.28 never finishes with an object define used in an inject file).
   const defines: Record<string, string> = { __PARTYHOUSE_DOTENV__: JSON.stringify(JSON.stringify(config.dotenv)) };
   if (config.withEnv) {
     for (const [key, value] of Object.entries(config.dotenv)) {

@@ -40,13 +40,13 @@ const REQUIRE_BANNER =
   "const require = __partyhouseCreateRequire(import.meta.url);";
 
 /**
- * Modules whose exports stand in for globals in user code: `Response` (web-globals), the
- * workerd globals, and `process` with the `.env` values in its `env`.
+ * Modules injected into user code: `Response` (web-globals), the workerd globals, and the
+ * `.env` values for `process.env` (dotenv-env).
  */
 const INJECTED = (() => {
   const here = fileURLToPath(import.meta.url);
   const extension = here.endsWith(".ts") ? ".ts" : ".js";
-  return ["web-globals", "workerd-globals", "process-shim"].map((name) => join(dirname(here), name + extension));
+  return ["web-globals", "workerd-globals", "dotenv-env"].map((name) => join(dirname(here), name + extension));
 })();
 
 export function serverBuildOptions(config: ResolvedConfig, options: BundleOptions): BuildOptions {
