@@ -267,7 +267,7 @@ export class Project {
 /** `ai`, `vectorize` and R2/KV `bindings`: readable (libraries touch them early), failing when called. */
 function cloudflareOnlyBindings(): Pick<Party.Context, "ai" | "vectorize" | "bindings"> {
   return {
-    ai: unavailableBinding("context.ai (Workers AI)", "context.ai"),
+    ai: unavailableBinding("context.ai (Workers AI)", "context.ai") as Party.AI,
     vectorize: unavailableBindings("Vectorize", "context.vectorize"),
     bindings: {
       r2: unavailableBindings("R2 bindings", "context.bindings.r2"),
