@@ -139,7 +139,7 @@ export interface ResolvedConfig {
   persist: string | false;
   /** `room.env`: config vars (JSON types kept) < .env < .env.local (dev) < --var (strings). */
   vars: Record<string, unknown>;
-  /** `.env` (+ `.env.local` in dev) as read: the bundle's `process.env` has these over the host environment. */
+  /** `.env` (+ `.env.local` in dev) as read: copied into `process.env` where the host environment does not set the key. */
   dotenv: Record<string, string>;
   /** esbuild defines: config `define` < `--define` (values are JS source text). */
   define: Record<string, string>;
