@@ -72,6 +72,51 @@ test("defines: PARTYKIT_HOST, PARTYKIT_API_BASE, process.env from .env, config a
     overridden: "flag",
     flag: 42,
   });
+  delete process.env.SECRET;
+});
+
+test("process.env: dotted, dynamic and globalThis reads all see the .env values; the host environment wins where it sets a key", async () => {
+  process.env.PARTYHOUSE_TEST_HOST_ONLY = "host";
+  process.env.PARTYHOUSE_TEST_SHADOWED = "host";
+  try {
+    const { exports } = await build({
+      "partykit.json": JSON.stringify({ main: "s.ts" }),
+      ".env": "OPENAI_API_KEY=sk-dotenv\nPARTYHOUSE_TEST_SHADOWED=dotenv\n",
+      "s.ts": `
+        const name = ["OPENAI", "API", "KEY"].join("_");
+        export default {
+          dotted: process.env.OPENAI_API_KEY,
+          dynamic: process.env[name],
+          listed: Object.keys(process.env).includes(name),
+          viaGlobalThis: globalThis.process.env[name],
+          hostOnly: process.env.PARTYHOUSE_TEST_HOST_ONLY,
+          shadowed: process.env["PARTYHOUSE_TEST_SHADOWED"],
+        };
+      `,
+    });
+    assert.deepEqual(exports.main, {
+      dotted: "sk-dotenv",
+      dynamic: "sk-dotenv",
+      listed: true,
+      viaGlobalThis: "sk-dotenv",
+      hostOnly: "host",
+      shadowed: "host",
+    });
+  } finally {
+    delete process.env.PARTYHOUSE_TEST_HOST_ONLY;
+    delete process.env.PARTYHOUSE_TEST_SHADOWED;
+    delete process.env.OPENAI_API_KEY;
+  }
+});
+
+test("--with-env defines each .env key as a global constant, as PartyKit's flag does", async () => {
+  const files = {
+    "partykit.json": JSON.stringify({ main: "s.ts" }),
+    ".env": 'GREETING=he said "hi"\n',
+    "s.ts": `declare const GREETING: string; export default { greeting: typeof GREETING === "undefined" ? null : GREETING };`,
+  };
+  assert.deepEqual((await build(files, { withEnv: true })).exports.main, { greeting: 'he said "hi"' });
+  assert.deepEqual((await build(files)).exports.main, { greeting: null });
 });
 
 test("every party is a named export of one bundle, sharing module state", async () => {

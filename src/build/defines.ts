@@ -1,7 +1,8 @@
 /**
- * The esbuild `define` table of the server bundle (spec 1.9): `process.env.X` for each `.env`
- * key, `PARTYKIT_HOST`, `PARTYKIT_API_BASE`, then the config's `define` and `--define` on top,
- * so a user can always override what partyhouse derives.
+ * The esbuild `define` table of the server bundle (spec 1.9): the `.env` values for the
+ * bundle's `process.env` (src/build/dotenv-env.ts), with `--with-env` each `.env` key as a
+ * global constant too, `PARTYKIT_HOST`, `PARTYKIT_API_BASE`, then the config's `define` and
+ * `--define` on top, so a user can always override what partyhouse derives.
  */
 import type { ResolvedConfig } from "../config/types.js";
 
@@ -11,10 +12,14 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 export const DEFAULT_API_BASE = "https://api.partykit.dev";
 
 export function serverDefines(config: ResolvedConfig, host: string): Record<string, string> {
-  const defines: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config.dotenv)) {
-    // esbuild only accepts dotted identifiers; other keys are still in room.env.
-    if (IDENTIFIER.test(key)) defines[`process.env.${key}`] = JSON.stringify(value);
+  // Copied into process.env at load, not replaced per key: `process.env[name]` must see them too.
+  // A JSON string (esbuild 0.28 never finishes with an object define used in an inject file).
+  const defines: Record<string, string> = { __PARTYHOUSE_DOTENV__: JSON.stringify(JSON.stringify(config.dotenv)) };
+  if (config.withEnv) {
+    for (const [key, value] of Object.entries(config.dotenv)) {
+      // esbuild only accepts identifiers; other keys are still in process.env and room.env.
+      if (IDENTIFIER.test(key)) defines[key] = JSON.stringify(value);
+    }
   }
   defines.PARTYKIT_HOST = JSON.stringify(host);
   defines.PARTYKIT_API_BASE = JSON.stringify(process.env.PARTYKIT_API_BASE ?? DEFAULT_API_BASE);

@@ -39,10 +39,14 @@ const REQUIRE_BANNER =
   'import { createRequire as __partyhouseCreateRequire } from "node:module";\n' +
   "const require = __partyhouseCreateRequire(import.meta.url);";
 
-/** The module whose `Response` replaces the global one in user code (see web-globals.ts). */
-const WEB_GLOBALS = (() => {
+/**
+ * Modules injected into user code: `Response` (web-globals), the workerd globals, and the
+ * `.env` values for `process.env` (dotenv-env).
+ */
+const INJECTED = (() => {
   const here = fileURLToPath(import.meta.url);
-  return join(dirname(here), here.endsWith(".ts") ? "web-globals.ts" : "web-globals.js");
+  const extension = here.endsWith(".ts") ? ".ts" : ".js";
+  return ["web-globals", "workerd-globals", "dotenv-env"].map((name) => join(dirname(here), name + extension));
 })();
 
 export function serverBuildOptions(config: ResolvedConfig, options: BundleOptions): BuildOptions {
@@ -61,7 +65,7 @@ export function serverBuildOptions(config: ResolvedConfig, options: BundleOption
     // A package's PartyKit-specific build wins; otherwise the node one (we run on Node, not workerd).
     conditions: ["partykit"],
     banner: { js: REQUIRE_BANNER },
-    inject: [WEB_GLOBALS],
+    inject: INJECTED,
     define: serverDefines(config, options.host),
     alias: config.build?.alias ?? {},
     loader: { ".wasm": "binary", ".bin": "binary" },

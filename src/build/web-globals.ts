@@ -2,10 +2,32 @@
  * Injected into every server bundle (esbuild `inject`): the bundle's free `Response` refers to
  * this export. It is partyhouse's LazyResponse (src/server/lazy-response.ts) when the runtime
  * registered it, else the platform's Response, so the bundle also runs outside partyhouse.
+ * When the workerd globals are registered (src/globals/registry.ts), `new Response(null,
+ * { status: 101, webSocket })` gives a WebSocket upgrade response, as in workerd.
  * The process's own globals are left untouched.
  */
-const registered = (globalThis as Record<symbol, unknown>)[Symbol.for("partyhouse.LazyResponse")] as
-  | typeof globalThis.Response
-  | undefined;
-const BundleResponse: typeof globalThis.Response = registered ?? globalThis.Response;
+import type { WorkerdGlobals } from "../globals/registry.js";
+
+const registry = globalThis as Record<symbol, unknown>;
+const registered = registry[Symbol.for("partyhouse.LazyResponse")] as typeof globalThis.Response | undefined;
+const workerd = registry[Symbol.for("partyhouse.workerdGlobals")] as WorkerdGlobals | undefined;
+const BaseResponse: typeof globalThis.Response = registered ?? globalThis.Response;
+
+function withWebSocketUpgrades(base: typeof globalThis.Response, globals: WorkerdGlobals): typeof globalThis.Response {
+  const hasInstance = (value: unknown): boolean => value instanceof base;
+  const wrapped: typeof globalThis.Response = new Proxy(base, {
+    construct(target, args: unknown[], newTarget) {
+      if (globals.hasWebSocket(args[1])) return globals.createUpgradeResponse(args[0], args[1]);
+      return Reflect.construct(target, args, newTarget === wrapped ? target : newTarget) as object;
+    },
+    get(target, key) {
+      // `x instanceof Response` must ask the base class, not the proxy (fetch() results count).
+      if (key === Symbol.hasInstance) return hasInstance;
+      return Reflect.get(target, key, target) as unknown;
+    },
+  });
+  return wrapped;
+}
+
+const BundleResponse: typeof globalThis.Response = workerd ? withWebSocketUpgrades(BaseResponse, workerd) : BaseResponse;
 export { BundleResponse as Response };

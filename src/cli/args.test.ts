@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseCli, UsageError, type CliCommand } from "./args.js";
+import { parseCli, UsageError, type CliCommand, type RunCommand } from "./args.js";
 
 function usageError(argv: string[], pattern: RegExp): void {
   assert.throws(
@@ -62,6 +62,21 @@ test("every flag, long and short", () => {
     },
   });
   assert.deepEqual(parseCli(["dev", "--port=0"]), { kind: "run", mode: "dev", overrides: { port: 0 } });
+});
+
+test("--var and --define take several KEY=VALUE pairs after one flag, as PartyKit's variadic flags do", () => {
+  const overrides = (argv: string[]) => parseCli(argv) as RunCommand;
+  assert.deepEqual(overrides(["dev", "--var", "A=1", "B=2", "-v", "C=3", "D=x=y"]).overrides.vars, { A: "1", B: "2", C: "3", D: "x=y" });
+  assert.deepEqual(overrides(["dev", "--var=A=1", "B=2"]).overrides.vars, { A: "1", B: "2" });
+  assert.deepEqual(overrides(["dev", "-d", "X=1", "Y='y'", "--minify"]).overrides.define, { X: "1", Y: "'y'" });
+  // A word without "=" ends the list: it is the script.
+  const command = overrides(["dev", "--var", "A=1", "B=2", "src/server.ts"]);
+  assert.deepEqual(command.overrides.vars, { A: "1", B: "2" });
+  assert.equal(command.script, "src/server.ts");
+});
+
+test("--with-env is accepted", () => {
+  assert.deepEqual(parseCli(["dev", "--with-env"]), { kind: "run", mode: "dev", overrides: { withEnv: true } });
 });
 
 test("--persist alone, true, false, or a path", () => {

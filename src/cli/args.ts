@@ -38,6 +38,7 @@ const RUN_OPTIONS = {
   define: { type: "string", short: "d", multiple: true },
   serve: { type: "string" },
   minify: { type: "boolean" },
+  "with-env": { type: "boolean" },
   "hibernate-after": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -65,7 +66,7 @@ function isCommand(name: string): name is Mode {
 function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
   let parsed;
   try {
-    parsed = parseArgs({ args: withPersistValue(argv), options: RUN_OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: withVariadicPairs(withPersistValue(argv)), options: RUN_OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(`${describeParseError(error)} (see partyhouse ${mode} --help)`);
   }
@@ -86,6 +87,7 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
   if (values.define !== undefined) overrides.define = keyValues(values.define, "--define");
   if (values.serve !== undefined) overrides.serve = values.serve;
   if (values.minify !== undefined) overrides.minify = values.minify;
+  if (values["with-env"] !== undefined) overrides.withEnv = values["with-env"];
 
   const command: RunCommand = { kind: "run", mode, overrides };
   if (positionals[0] !== undefined) command.script = positionals[0];
@@ -101,6 +103,35 @@ function withPersistValue(argv: readonly string[]): string[] {
     const next = argv[i + 1];
     return next === undefined || next.startsWith("-") ? "--persist=true" : arg;
   });
+}
+
+/** Flags that take several `KEY=VALUE` pairs after one flag, as PartyKit's do. */
+const VARIADIC_FLAGS = new Set(["--var", "-v", "--define", "-d"]);
+
+/**
+ * `--var A=1 B=2` means `--var A=1 --var B=2` (PartyKit's flags are variadic); parseArgs takes
+ * one value per flag. Only words with `=` continue the list, so a `[script]` after it stays one.
+ */
+function withVariadicPairs(argv: readonly string[]): string[] {
+  const result: string[] = [];
+  let flag: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (flag !== undefined && !arg.startsWith("-") && arg.includes("=")) {
+      result.push(flag, arg);
+      continue;
+    }
+    flag = undefined;
+    result.push(arg);
+    const name = arg.includes("=") ? arg.slice(0, arg.indexOf("=")) : arg;
+    if (!VARIADIC_FLAGS.has(name)) continue;
+    if (name === arg) {
+      // The flag's own value follows it.
+      if (i + 1 < argv.length) result.push(argv[++i]!);
+    }
+    flag = name.startsWith("--") ? name : name === "-v" ? "--var" : "--define";
+  }
+  return result;
 }
 
 function parsePersist(value: string): string | boolean {

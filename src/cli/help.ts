@@ -20,8 +20,9 @@ const RUN_OPTIONS = `Options:
   -c, --config <file>     config file to use instead of searching for partykit.json
   --persist [path|false]  data folder (default: .partyhouse next to the config);
                           false keeps storage in memory only
-  -v, --var <KEY=VALUE>   set room.env.KEY (repeatable; JSON values keep their type)
-  -d, --define <KEY=VALUE>  esbuild define, VALUE is JS source (repeatable)
+  -v, --var <KEY=VALUE...>  set room.env.KEY to the string VALUE (several pairs may follow)
+  -d, --define <KEY=VALUE...>  esbuild define, VALUE is JS source (several pairs may follow)
+  --with-env              also define each .env key as a global constant in the server bundle
   --serve <dir>           serve static files from this folder
   --minify                minify the server bundle
   --hibernate-after <ms>  idle time before a hibernating room drops its instance (default 5000)

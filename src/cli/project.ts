@@ -15,6 +15,8 @@ import type { RunCommand } from "./args.js";
 // Registers LazyResponse before any bundle is imported: bundles pick it up as their Response
 // when they load (src/build/web-globals.ts).
 import "../server/lazy-response.js";
+// Registers WebSocketPair, URLPattern, scheduler, … for the same reason (src/build/workerd-globals.ts).
+import "../globals/registry.js";
 
 export interface RunningProject {
   /** A URL clients can open (for a wildcard bind address, the loopback one). */

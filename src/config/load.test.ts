@@ -222,7 +222,7 @@ test("unknown keys inside serve only warn, as PartyKit strips them", async () =>
   assert.deepEqual(config.warnings, ['partykit.json: unknown key "serve.extra" is ignored']);
 });
 
-test("vars: config < .env < .env.local (dev only) < --var, JSON types kept", async () => {
+test("vars: config < .env < .env.local (dev only) < --var; config vars keep JSON types, --var values stay strings (as on PartyKit)", async () => {
   const p = await project({
     "partykit.json": JSON.stringify({
       main: "s.ts",
@@ -240,11 +240,11 @@ test("vars: config < .env < .env.local (dev only) < --var, JSON types kept", asy
     B: "local",
     C: "flag",
     D: 7,
-    NUM: 42,
-    BOOL: true,
-    OBJ: { x: [1] },
+    NUM: "42",
+    BOOL: "true",
+    OBJ: '{"x":[1]}',
     WORD: "hello",
-    NUL: null,
+    NUL: "null",
   });
   assert.deepEqual(dev.dotenv, { A: "env", B: "local", C: "local" });
 

@@ -18,7 +18,6 @@ import type {
   ServeConfig,
 } from "./types.js";
 import { validateConfig } from "./validate.js";
-import { parseVarValue } from "./vars.js";
 
 export const DEFAULT_PORT = 1999;
 /** Dev stays on loopback so a laptop on café Wi-Fi does not expose it; start is for servers. */
@@ -30,8 +29,10 @@ export interface ConfigOverrides {
   host?: string;
   /** A folder (relative to the cwd), true for the default folder, or false for memory only. */
   persist?: string | boolean;
-  /** Raw `--var` values; each keeps its JSON type when it parses as JSON. */
+  /** `--var` values: strings, as PartyKit passes them (only config `vars` keep JSON types). */
   vars?: Record<string, string>;
+  /** `--with-env`: also define each `.env` key as a global constant in the bundle. */
+  withEnv?: boolean;
   /** `--define` entries (JS source text), applied over the config's `define`. */
   define?: Record<string, string>;
   /** `--serve <dir>`: the static assets folder, relative to the cwd. */
@@ -70,7 +71,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
 
   const dotenv = await readDotenvFiles(root, options.mode);
   const vars: Record<string, unknown> = { ...config.vars, ...dotenv };
-  for (const [key, value] of Object.entries(overrides.vars ?? {})) vars[key] = parseVarValue(value);
+  Object.assign(vars, overrides.vars);
 
   const resolved: ResolvedConfig = {
     mode: options.mode,
@@ -84,6 +85,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     vars,
     dotenv,
     define: { ...config.define, ...overrides.define },
+    withEnv: overrides.withEnv ?? false,
     minify: overrides.minify ?? config.minify ?? false,
     crons: { ...config.crons },
     compatibilityFlags: [...(config.compatibilityFlags ?? [])],

@@ -137,12 +137,14 @@ export interface ResolvedConfig {
   host: string;
   /** Absolute data folder, or false for in-memory storage. */
   persist: string | false;
-  /** `room.env`: config vars < .env < .env.local (dev) < --var, JSON types kept. */
+  /** `room.env`: config vars (JSON types kept) < .env < .env.local (dev) < --var (strings). */
   vars: Record<string, unknown>;
-  /** `.env` (+ `.env.local` in dev) as read: what `process.env.X` means in the bundle. */
+  /** `.env` (+ `.env.local` in dev) as read: copied into `process.env` where the host environment does not set the key. */
   dotenv: Record<string, string>;
   /** esbuild defines: config `define` < `--define` (values are JS source text). */
   define: Record<string, string>;
+  /** `--with-env`: each `.env` key is also a global constant in the bundle (PartyKit's flag). */
+  withEnv: boolean;
   serve?: ResolvedServe;
   build?: ResolvedCustomBuild;
   minify: boolean;

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type * as Party from "../types/party.js";
 import type { StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
@@ -9,7 +9,10 @@ import { describeError, type Logger } from "./logger.js";
 import { definePartyFromExport, type PartyDefinition } from "./party-definition.js";
 import { RoomHost } from "./room-host.js";
 import type { RoomServices } from "./room-services.js";
+import { WebSocketUpgradeResponse } from "../globals/upgrade-response.js";
+import { RoomSocketHandle } from "./room-socket-handle.js";
 import { createParties, type StubTransport } from "./stubs.js";
+import { unavailableBinding, unavailableBindings } from "./unavailable.js";
 
 /** What a project needs from the world around it. */
 export interface ProjectOptions {
@@ -100,6 +103,7 @@ export class Project {
       origin: options.origin,
       request: (party, roomId, request) =>
         this.routing ? this.routing.fetch(party, roomId, request) : this.requestRoom(party, roomId, request),
+      connect: (party, roomId, request) => this.connectRoom(party, roomId, request),
       internalHeader: INTERNAL_HEADER,
       secret: this.secret,
     };
@@ -208,12 +212,10 @@ export class Project {
   fetchLobby(): Party.FetchLobby {
     return {
       env: this.options.env,
-      ai: unavailable("context.ai (Workers AI)"),
       parties: createParties(this.partyNames, this.transport),
-      vectorize: {},
+      ...cloudflareOnlyBindings(),
       analytics: { writeDataPoint() {} },
       assets: this.assetsBinding(),
-      bindings: { r2: {}, kv: {} },
     };
   }
 
@@ -223,6 +225,27 @@ export class Project {
     if (!party) return Promise.resolve(new Response(`Party ${partyName} not found`, { status: 404 }));
     if (!party.definition.hasOnRequest) return Promise.resolve(new Response("No onRequest handler", { status: 500 }));
     return party.room(roomId).request(request);
+  }
+
+  /**
+   * A WebSocket upgrade sent to a room by `stub.fetch()`: the room runs its connect steps
+   * (tags, onConnect) and answers 101 with a handle to the waiting socket; whoever returns
+   * that Response to a client connects the client to the room (src/runtime/room-socket-handle.ts).
+   */
+  connectRoom(partyName: string, roomId: string, request: Request): Promise<Response> {
+    const party = this.parties.get(partyName);
+    if (!party) return Promise.resolve(new Response(`Party ${partyName} not found`, { status: 404 }));
+    const id = new URL(request.url).searchParams.get("_pk") || randomUUID();
+    const room = party.room(roomId);
+    return new Promise((resolve, reject) => {
+      room
+        .connect(request as Party.Request, id, (record) => {
+          const handle = new RoomSocketHandle(room, record);
+          resolve(new WebSocketUpgradeResponse(handle));
+          return handle.accepted;
+        })
+        .catch(reject);
+    });
   }
 
   private load(exports: Record<string, unknown>): void {
@@ -246,10 +269,8 @@ export class Project {
       fanout: this.fanout,
       context: () => ({
         parties: createParties(this.partyNames, this.transport),
-        ai: unavailable("context.ai (Workers AI)"),
-        vectorize: {},
+        ...cloudflareOnlyBindings(),
         assets: this.assetsBinding(),
-        bindings: { r2: {}, kv: {} },
       }),
       alarmChanged: (room, time) => this.alarms.set(room, time),
     };
@@ -285,15 +306,14 @@ export class Project {
   }
 }
 
-/** A stand-in for a Cloudflare-only binding: any use explains that it does not exist here. */
-function unavailable(what: string): unknown {
-  return new Proxy(
-    {},
-    {
-      get(_target, property) {
-        if (property === "then" || typeof property === "symbol") return undefined;
-        throw new Error(`${what} is not available on partyhouse`);
-      },
+/** `ai`, `vectorize` and R2/KV `bindings`: readable (libraries touch them early), failing when called. */
+function cloudflareOnlyBindings(): Pick<Party.Context, "ai" | "vectorize" | "bindings"> {
+  return {
+    ai: unavailableBinding("context.ai (Workers AI)", "context.ai") as Party.AI,
+    vectorize: unavailableBindings("Vectorize", "context.vectorize"),
+    bindings: {
+      r2: unavailableBindings("R2 bindings", "context.bindings.r2"),
+      kv: unavailableBindings("KV bindings", "context.bindings.kv"),
     },
-  );
+  };
 }

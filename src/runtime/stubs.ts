@@ -7,6 +7,8 @@ export interface StubTransport {
   origin(): string;
   /** Delivers a request straight to a room's onRequest. */
   request(party: string, roomId: string, request: Request): Promise<Response>;
+  /** Connects a WebSocket upgrade request to a room; resolves with its 101 once onConnect ran. */
+  connect(party: string, roomId: string, request: Request): Promise<Response>;
   /** Header that lets an internal WebSocket skip onBeforeConnect, and its per-process secret. */
   readonly internalHeader: string;
   readonly secret: string;
@@ -39,7 +41,10 @@ function createStub(party: string, roomId: string, transport: StubTransport): Pa
       // A Request counts as init only (method, headers, body): PartyKit sends it to the room's
       // own URL and ignores the Request's URL.
       const { path, init } = splitArgs(pathOrInit, maybeInit);
-      return transport.request(party, roomId, new Request(roomUrl(transport, party, roomId, path, "http"), init));
+      const request = new Request(roomUrl(transport, party, roomId, path, "http"), init);
+      // An upgrade goes to the room's WebSocket handling, as on PartyKit (the sharding pattern).
+      if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return transport.connect(party, roomId, request);
+      return transport.request(party, roomId, request);
     },
 
     socket(pathOrInit?: string | RequestInit, maybeInit?: RequestInit): Promise<globalThis.WebSocket> {

@@ -14,6 +14,9 @@ import { LocalRouter, type LocalDelivery, type RoomRouter, type UpgradeExchange 
 import { routeOf } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
+import { LocalWebSocket } from "../globals/local-websocket.js";
+import { isUpgradeResponse } from "../globals/upgrade-response.js";
+import { RoomSocketHandle } from "../runtime/room-socket-handle.js";
 
 /** PartyKit's limit on incoming frames; larger ones close the socket with 1009. */
 export const MAX_INCOMING_FRAME_BYTES = 1024 * 1024;
@@ -58,6 +61,8 @@ export class FrontDoor {
     // PartyKit rejects subprotocols; accepting the first one offered is a strict superset.
     handleProtocols: (protocols) => protocols.values().next().value ?? false,
   });
+  /** Client sockets standing in for a WebSocketPair end: no room owns them, so the door closes them at shutdown. */
+  private readonly pairClients = new Set<WebSocket>();
 
   /** Where room requests go once this node has run onBefore* (the room here, or its owner). */
   readonly router: RoomRouter;
@@ -111,14 +116,14 @@ export class FrontDoor {
       const hook = party.definition.onBeforeRequest;
       if (hook) {
         const hooked = await this.runHook(hook, request, route.room);
-        if ("response" in hooked) return sendWebResponse(res, hooked.response, { head });
+        if ("response" in hooked) return sendWebResponse(res, httpOnly(hooked.response), { head });
         forwarded = hooked.request;
       }
       const exchange = { req, res, head, untouched: forwarded === request };
       return this.router.request(route.party, route.room, forwarded, exchange, "client");
     }
     const request = toWebRequest(req, {});
-    return sendWebResponse(res, await this.serveNonRoom(request, pathname), { head });
+    return sendWebResponse(res, httpOnly(await this.serveNonRoom(request, pathname)), { head });
   }
 
   /** Static assets, the dev cron trigger, main's onFetch, then 404 (PartyKit's order). */
@@ -160,7 +165,7 @@ export class FrontDoor {
       const onSocket = this.project.party("main")!.definition.onSocket;
       // Without onSocket the upgrade is an ordinary request to PartyKit: static assets, onFetch,
       // then 404 answer it (not upgraded).
-      if (!onSocket) return rejectUpgrade(socket, await this.serveNonRoom(request, pathname));
+      if (!onSocket) return this.answerUpgrade(req, socket, head, await this.serveNonRoom(request, pathname));
       const ws = await this.upgrade(req, socket, head);
       if (!ws) return;
       const fetchSocket = Object.assign(ws, { request }) as unknown as Party.FetchSocket;
@@ -174,7 +179,7 @@ export class FrontDoor {
     if (caller === "peer") return this.router.connect(route.party, route.room, peerRequest(req, false), upgrade, "peer");
     if (caller === "stub") return this.router.connect(route.party, route.room, internalRequest(req, request), upgrade, "stub");
     const hooked = await this.runHook(party.definition.onBeforeConnect, request, route.room);
-    if ("response" in hooked) return rejectUpgrade(socket, hooked.response);
+    if ("response" in hooked) return this.answerUpgrade(req, socket, head, hooked.response);
     await this.router.connect(route.party, route.room, hooked.request, upgrade, "client");
   }
 
@@ -186,6 +191,37 @@ export class FrontDoor {
     const room = party.room(roomId);
     const { req, socket, head } = upgrade;
     await room.connect(request, id, (record) => this.acceptRoomSocket(req, socket, head, room, record));
+  }
+
+  /**
+   * Answers an upgrade with a Response user code returned. A 101 with a `webSocket` connects
+   * the client: to the room that socket belongs to (stub.fetch() of an upgrade: the client's
+   * socket joins that room directly), or in place of a WebSocketPair end; anything else is
+   * written as a plain HTTP response.
+   */
+  private async answerUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, response: Response): Promise<void> {
+    if (!isUpgradeResponse(response)) return rejectUpgrade(socket, response);
+    const target = response.webSocket;
+    if (target instanceof RoomSocketHandle && target.claim()) {
+      target.attached(await this.acceptRoomSocket(req, socket, head, target.room, target.record));
+      return;
+    }
+    if (target instanceof LocalWebSocket && target.isAttachable) {
+      const ws = await this.upgrade(req, socket, head);
+      target.attach(ws);
+      if (ws) {
+        this.pairClients.add(ws);
+        ws.once("close", () => this.pairClients.delete(ws));
+      }
+      return;
+    }
+    return rejectUpgrade(socket, new Response("This WebSocket was already returned to a client", { status: 500 }));
+  }
+
+  /** Closes the sockets served through WebSocketPair ends (rooms close their own). */
+  closePairSockets(code: number, reason: string): void {
+    for (const ws of this.pairClients) ws.close(code, reason);
+    this.pairClients.clear();
   }
 
   private async acceptRoomSocket(
@@ -243,6 +279,12 @@ export class FrontDoor {
     if (result instanceof Request) return { request: withCf(result, request.cf) };
     return { request };
   }
+}
+
+/** A WebSocket (101) Response answers only an upgrade request; to plain HTTP it is an error, as in workerd. */
+function httpOnly(response: Response): Response {
+  if (!isUpgradeResponse(response)) return response;
+  return new Response("A WebSocket (101) response was returned to a request that is not a WebSocket upgrade", { status: 500 });
 }
 
 /** Headers the `ws` client of a room-to-room socket adds by itself, and the secret. */

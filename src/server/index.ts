@@ -97,6 +97,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await door.router.drain();
         await project.close();
+        door.closePairSockets(1012, "server restart");
         server.closeAllConnections();
         await stopped;
         await options.storage.close();

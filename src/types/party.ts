@@ -26,6 +26,9 @@ export interface RequestCf {
  */
 export type Request = globalThis.Request & { cf?: RequestCf; json<T>(): Promise<T> };
 
+/** The Workers AI binding, opaque as PartyKit types it: pass it to `new Ai(room.context.ai)` (partykit-ai). */
+export type AI = Record<string, never>;
+
 export interface ExecutionContext {
   waitUntil(promise: Promise<unknown>): void;
   passThroughOnException(): void;
@@ -168,7 +171,7 @@ export interface AssetsBinding {
 
 export interface Context {
   parties: Parties;
-  ai: unknown;
+  ai: AI;
   vectorize: Record<string, unknown>;
   assets: AssetsBinding;
   bindings: { r2: Record<string, unknown>; kv: Record<string, unknown> };
@@ -208,7 +211,7 @@ export interface Room {
 export interface Lobby {
   id: string;
   env: Record<string, unknown>;
-  ai: unknown;
+  ai: AI;
   parties: Parties;
   vectorize: Record<string, unknown>;
   analytics: Analytics;
