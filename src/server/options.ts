@@ -4,6 +4,7 @@
  */
 import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
+import type { AdminOptions } from "../admin/options.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
 export type PartyExports = Record<string, unknown>;
@@ -38,4 +39,6 @@ export interface PartyhouseOptions {
   logger?: Logger;
   /** First retry delay of a throwing onAlarm, doubling up to 6 retries. Default 2 s (Cloudflare's). */
   alarmRetryBaseMs?: number;
+  /** Start the admin listener (health, metrics, API, inspector) on its own port. */
+  admin?: AdminOptions;
 }

@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { silentLogger, type Logger } from "../runtime/logger.js";
 import { startPartyhouse, type PartyExports, type RunningPartyhouse, type StaticAssetsOptions } from "../server/index.js";
 import { createStorageService } from "../storage/index.js";
+import type { AdminOptions } from "../admin/options.js";
 
 export interface TestServerOptions {
   /** Party name to its class or object; a single class is the main party. */
@@ -25,6 +26,8 @@ export interface TestServerOptions {
   dev?: boolean;
   crons?: Record<string, string>;
   alarmRetryBaseMs?: number;
+  /** Start the admin listener too (e.g. `{ port: 0 }`); its URL is `server.adminUrl`. */
+  admin?: AdminOptions;
 }
 
 export interface TestServer {
@@ -57,6 +60,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.evictAfterMs !== undefined ? { evictAfterMs: options.evictAfterMs } : {}),
     ...(options.crons ? { crons: options.crons } : {}),
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
+    ...(options.admin ? { admin: options.admin } : {}),
     dev: options.dev ?? false,
   });
   const sockets = new Set<TestSocket>();
