@@ -6,6 +6,8 @@
  */
 import { watchProject, type WatchEvent } from "../build/index.js";
 import { describeError, prettyLogger } from "../runtime/logger.js";
+import { atLeast } from "../logging/levels.js";
+import { adminOptionsFor } from "./admin-options.js";
 import type { RunCommand } from "./args.js";
 import { watchConfigFiles } from "./config-watch.js";
 import type { CliContext } from "./context.js";
@@ -19,8 +21,9 @@ import {
 } from "./project.js";
 
 export async function runDev(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
-  const logger = cli.logger ?? prettyLogger(cli.writeErr);
+  const logger = cli.logger ?? atLeast(command.logLevel ?? "info", prettyLogger(cli.writeErr));
   const config = await loadProjectConfig(command, cli.cwd, logger);
+  const admin = adminOptionsFor(command, config, cli.env ?? process.env);
 
   let project: RunningProject | undefined;
   let started!: (project: RunningProject) => void;
@@ -46,7 +49,7 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
     if (!project) {
       // A port in use or a locked data folder will not fix itself: that ends dev.
       try {
-        project = await startProject(config, parties, logger, command);
+        project = await startProject(config, parties, logger, command, admin);
         started(project);
       } catch (error) {
         failedToStart(error);

@@ -25,6 +25,10 @@ const RUN_OPTIONS = `Options:
   --serve <dir>           serve static files from this folder
   --minify                minify the server bundle
   --hibernate-after <ms>  idle time before a hibernating room drops its instance (default 5000)
+  --admin-port <n>        start the admin listener (health, metrics, room API, inspector) on this port
+  --admin-host <address>  its bind address (default 127.0.0.1; any other needs a token)
+  --admin-token <token>   bearer token for /metrics and /api (or PARTYHOUSE_ADMIN_TOKEN)
+  --log-level <level>     debug, info (default), warn or error
   -h, --help              show this help
 `;
 
