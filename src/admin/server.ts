@@ -80,6 +80,8 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
       return send(res, 403, "text/plain", "the admin listener answers only to an IP address or localhost in Host\n");
     }
     if (path === "/healthz") return send(res, 200, "text/plain", "ok: serving\n");
+    // Browsers ask for it on every page; an empty answer keeps their consoles clean.
+    if (path === "/favicon.ico") return send(res, 204, "image/x-icon", "");
     if (path === "/readyz") {
       const state = combineReadiness(readiness);
       return send(res, state.ok ? 200 : 503, "text/plain", `${state.ok ? "ok" : "not ready"}: ${state.reason}\n`);
