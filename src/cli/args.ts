@@ -30,6 +30,7 @@ export interface RunCommand {
 export type CliCommand =
   | { kind: "help"; topic: "top" | Mode }
   | { kind: "version" }
+  | { kind: "init"; dir?: string }
   | RunCommand;
 
 const COMMANDS: readonly Mode[] = ["dev", "start"];
@@ -63,8 +64,17 @@ export function parseCli(argv: readonly string[]): CliCommand {
     throw new UsageError(`unknown command "${topic}" (commands: ${COMMANDS.join(", ")})`);
   }
   if (first.startsWith("-")) throw new UsageError(`unknown option ${first} (try: partyhouse --help)`);
+  if (first === "init") return parseInit(rest);
   if (!isCommand(first)) throw new UsageError(`unknown command "${first}" (commands: ${COMMANDS.join(", ")})`);
   return parseRun(first, rest);
+}
+
+function parseInit(argv: readonly string[]): CliCommand {
+  if (argv.includes("-h") || argv.includes("--help")) return { kind: "help", topic: "top" };
+  const option = argv.find((arg) => arg.startsWith("-"));
+  if (option !== undefined) throw new UsageError(`unknown option ${option} (usage: partyhouse init [dir])`);
+  if (argv.length > 1) throw new UsageError(`expected at most one folder, got ${argv.join(" ")} (usage: partyhouse init [dir])`);
+  return argv[0] === undefined ? { kind: "init" } : { kind: "init", dir: argv[0] };
 }
 
 function isCommand(name: string): name is Mode {

@@ -5,6 +5,7 @@ export const TOP_HELP = `partyhouse: run PartyKit projects on Node.js
 Usage:
   partyhouse dev [script]     run the project, rebuilding and reloading on file changes
   partyhouse start [script]   run the project for production (no watching, JSON logs)
+  partyhouse init [dir]       create a new project (partykit.json, a typed server, a page, a test)
 
 Options:
   -h, --help      show help (also: partyhouse <command> --help)

@@ -30,6 +30,7 @@ export async function main(argv: readonly string[], cli: CliContext = defaultCon
       cli.writeOut(command.topic === "dev" ? DEV_HELP : command.topic === "start" ? START_HELP : TOP_HELP);
       return 0;
     }
+    if (command.kind === "init") return await (await import("./init.js")).runInit(command.dir, cli);
     // Stack traces from the bundle point into the user's TypeScript, not the bundle.
     process.setSourceMapsEnabled(true);
     // Loaded on demand: help and usage errors stay fast and need no server code.
