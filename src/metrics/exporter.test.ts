@@ -39,6 +39,8 @@ describe("metrics", () => {
     await (await s.fetch("/parties/nope/x")).text();
     await (await s.fetch("/nothing-here")).text();
 
+    // A response is counted on its "finish" event, which may come after the client has it.
+    await eventually(async () => sample(await scrape(s), 'partyhouse_http_requests_total{party="",status_class="4xx"}') === 2);
     let text = await scrape(s);
     assert.equal(sample(text, 'partyhouse_rooms{party="main"}'), 1);
     assert.equal(sample(text, 'partyhouse_rooms_resident{party="main"}'), 1);

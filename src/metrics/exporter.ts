@@ -35,7 +35,8 @@ const PREFIX = "partyhouse_";
 
 export class PartyhouseMetrics {
   readonly registry = new Registry();
-  private readonly httpRequests: Counter<"party" | "status_class">;
+  /** Party to responses by status class (index 0 = 1xx … 4 = 5xx): plain numbers per request. */
+  private readonly responses = new Map<string, number[]>();
   private readonly stopObservingCommits: () => void;
 
   constructor(private readonly sources: MetricsSources) {
@@ -91,11 +92,20 @@ export class PartyhouseMetrics {
       },
     });
 
-    this.httpRequests = new Counter({
+    const responses = this.responses;
+    new Counter({
       name: PREFIX + "http_requests_total",
       help: 'HTTP responses on the public port by status class (2xx, 3xx, 4xx, 5xx); party="" when no party was addressed.',
       labelNames: ["party", "status_class"],
       registers,
+      collect() {
+        this.reset();
+        for (const [party, classes] of responses) {
+          classes.forEach((count, index) => {
+            if (count > 0) this.inc({ party, status_class: `${index + 1}xx` }, count);
+          });
+        }
+      },
     });
 
     const roomStarts = new Histogram({
@@ -143,8 +153,13 @@ export class PartyhouseMetrics {
 
   /** Counts the responses of a public server by party and status class. */
   countRequestsOf(server: Server): () => void {
-    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-      res.once("finish", () => this.countResponse(req.url, res.statusCode));
+    // One shared listener, no closure per request: this runs on every public request.
+    const metrics = this;
+    function onFinish(this: ServerResponse): void {
+      metrics.countResponse(this.req.url, this.statusCode);
+    }
+    const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
+      res.on("finish", onFinish);
     };
     server.on("request", onRequest);
     return () => server.off("request", onRequest);
@@ -153,7 +168,10 @@ export class PartyhouseMetrics {
   private countResponse(url: string | undefined, status: number): void {
     const route = url === undefined ? undefined : routeOf(url);
     const party = route?.kind === "room" && this.sources.hasParty(route.party) ? route.party : "";
-    this.httpRequests.inc({ party, status_class: `${Math.floor(status / 100)}xx` });
+    let classes = this.responses.get(party);
+    if (classes === undefined) this.responses.set(party, (classes = [0, 0, 0, 0, 0]));
+    const index = Math.floor(status / 100) - 1;
+    if (index >= 0 && index < 5) classes[index]!++;
   }
 
   /** The exposition text for a scrape. */
