@@ -8,7 +8,8 @@ import { processTree } from "../lib/proc-stats.js";
 import { waitReady } from "../lib/wait-ready.js";
 import { repoRoot } from "../lib/paths.js";
 
-export type ServerName = "bare" | "partykit" | "partyhouse";
+/** "partyhouse-metrics": partyhouse with the admin listener on and scraped (bench/metrics). */
+export type ServerName = "bare" | "partykit" | "partyhouse" | "partyhouse-metrics";
 
 export interface RunningServer {
   name: ServerName;

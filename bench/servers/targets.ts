@@ -9,6 +9,7 @@ export const SERVER_LABELS: Record<ServerName, string> = {
   bare: "bare",
   partykit: "partykit dev",
   partyhouse: "partyhouse",
+  "partyhouse-metrics": "partyhouse, metrics on",
 };
 
 /** Path a party server answers memory on; the room is created once and stays for the run. */

@@ -7,6 +7,8 @@ import type { ConfigOverrides } from "../config/load.js";
 import type { Mode } from "../config/types.js";
 import { splitKeyValue } from "../config/vars.js";
 import { ConfigError } from "../config/errors.js";
+import type { LogLevel } from "../runtime/logger.js";
+import { LOG_LEVELS, isLogLevel } from "../logging/levels.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -20,11 +22,15 @@ export interface RunCommand {
   overrides: ConfigOverrides;
   /** `--hibernate-after`: idle ms before a hibernating room drops its instance (not a config key). */
   hibernateAfterMs?: number;
+  /** `--admin-port`, `--admin-host`, `--admin-token` (they override `admin` from the config). */
+  admin?: { port?: number; host?: string; token?: string };
+  logLevel?: LogLevel;
 }
 
 export type CliCommand =
   | { kind: "help"; topic: "top" | Mode }
   | { kind: "version" }
+  | { kind: "init"; dir?: string }
   | RunCommand;
 
 const COMMANDS: readonly Mode[] = ["dev", "start"];
@@ -40,6 +46,10 @@ const RUN_OPTIONS = {
   minify: { type: "boolean" },
   "with-env": { type: "boolean" },
   "hibernate-after": { type: "string" },
+  "admin-port": { type: "string" },
+  "admin-host": { type: "string" },
+  "admin-token": { type: "string" },
+  "log-level": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -55,8 +65,17 @@ export function parseCli(argv: readonly string[]): CliCommand {
     throw new UsageError(`unknown command "${topic}" (commands: ${COMMANDS.join(", ")})`);
   }
   if (first.startsWith("-")) throw new UsageError(`unknown option ${first} (try: partyhouse --help)`);
+  if (first === "init") return parseInit(rest);
   if (!isCommand(first)) throw new UsageError(`unknown command "${first}" (commands: ${COMMANDS.join(", ")})`);
   return parseRun(first, rest);
+}
+
+function parseInit(argv: readonly string[]): CliCommand {
+  if (argv.includes("-h") || argv.includes("--help")) return { kind: "help", topic: "top" };
+  const option = argv.find((arg) => arg.startsWith("-"));
+  if (option !== undefined) throw new UsageError(`unknown option ${option} (usage: partyhouse init [dir])`);
+  if (argv.length > 1) throw new UsageError(`expected at most one folder, got ${argv.join(" ")} (usage: partyhouse init [dir])`);
+  return argv[0] === undefined ? { kind: "init" } : { kind: "init", dir: argv[0] };
 }
 
 function isCommand(name: string): name is Mode {
@@ -93,6 +112,19 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
   if (positionals[0] !== undefined) command.script = positionals[0];
   if (values.config !== undefined) command.configPath = values.config;
   if (values["hibernate-after"] !== undefined) command.hibernateAfterMs = parseMilliseconds(values["hibernate-after"], "--hibernate-after");
+  const admin: NonNullable<RunCommand["admin"]> = {};
+  if (values["admin-port"] !== undefined) admin.port = parsePort(values["admin-port"], "--admin-port");
+  if (values["admin-host"] !== undefined) {
+    if (values["admin-host"] === "") throw new UsageError("--admin-host needs an address");
+    admin.host = values["admin-host"];
+  }
+  if (values["admin-token"] !== undefined) admin.token = values["admin-token"];
+  if (Object.keys(admin).length > 0) command.admin = admin;
+  const level = values["log-level"];
+  if (level !== undefined) {
+    if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+    command.logLevel = level;
+  }
   return command;
 }
 
@@ -146,10 +178,10 @@ function parseMilliseconds(value: string, flag: string): number {
   return Number(value);
 }
 
-function parsePort(value: string): number {
+function parsePort(value: string, flag = "--port"): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) {
-    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${value}"`);
+    throw new UsageError(`${flag} must be a whole number from 0 to 65535, got "${value}"`);
   }
   return port;
 }

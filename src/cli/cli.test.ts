@@ -139,7 +139,7 @@ describe("partyhouse serving a project", { skip }, () => {
     try {
       const body = await (await fetch(`${first.url}/party/room-1`)).text();
       assert.equal(body, "server v1 room=room-1 hits=1 greeting=42");
-      assert.match(first.output(), /\{"time":.*"event":"ready"/, "start logs JSON lines");
+      assert.match(first.output(), /\{"level":"info","time":.*"event":"ready"/, "start logs JSON lines");
       assert.match(first.output(), /ready on http:\/\/127\.0\.0\.1:\d+ \(listening on all interfaces/);
     } finally {
       assert.equal(await first.stop("SIGTERM"), 0, "a graceful stop exits 0");

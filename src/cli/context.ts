@@ -7,4 +7,6 @@ export interface CliContext {
   writeErr(text: string): void;
   /** Overrides the command's own logger (pretty for dev, JSON for start). */
   logger?: Logger;
+  /** Environment for PARTYHOUSE_ADMIN_TOKEN; default process.env. */
+  env?: Record<string, string | undefined>;
 }

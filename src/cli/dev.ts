@@ -11,6 +11,8 @@
 import { stat } from "node:fs/promises";
 import { watchProject, type WatchEvent } from "../build/index.js";
 import { describeError, prettyLogger } from "../runtime/logger.js";
+import { atLeast } from "../logging/levels.js";
+import { adminOptionsFor } from "./admin-options.js";
 import type { RunCommand } from "./args.js";
 import { watchConfigFiles } from "./config-watch.js";
 import { bundleBudgetBytes, DEV_CHILD_ENV, isDevChild, RESTART_EXIT_CODE, type DevChildMessage } from "./dev-supervisor.js";
@@ -25,8 +27,9 @@ import {
 } from "./project.js";
 
 export async function runDev(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
-  const logger = cli.logger ?? prettyLogger(cli.writeErr);
+  const logger = cli.logger ?? atLeast(command.logLevel ?? "info", prettyLogger(cli.writeErr));
   const config = await loadProjectConfig(command, cli.cwd, logger);
+  const admin = adminOptionsFor(command, config, cli.env ?? process.env);
 
   let project: RunningProject | undefined;
   const child = isDevChild();
@@ -73,7 +76,7 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
     if (!project) {
       // A port in use or a locked data folder will not fix itself: that ends dev.
       try {
-        project = await startProject(config, parties, logger, command);
+        project = await startProject(config, parties, logger, command, admin);
         started(project);
       } catch (error) {
         failedToStart(error);

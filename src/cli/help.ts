@@ -5,6 +5,7 @@ export const TOP_HELP = `partyhouse: run PartyKit projects on Node.js
 Usage:
   partyhouse dev [script]     run the project, rebuilding and reloading on file changes
   partyhouse start [script]   run the project for production (no watching, JSON logs)
+  partyhouse init [dir]       create a new project (partykit.json, a typed server, a page, a test)
 
 Options:
   -h, --help      show help (also: partyhouse <command> --help)
@@ -26,6 +27,10 @@ const RUN_OPTIONS = `Options:
   --serve <dir>           serve static files from this folder
   --minify                minify the server bundle
   --hibernate-after <ms>  idle time before a hibernating room drops its instance (default 5000)
+  --admin-port <n>        start the admin listener (health, metrics, room API, inspector) on this port
+  --admin-host <address>  its bind address (default 127.0.0.1; any other needs a token)
+  --admin-token <token>   bearer token for /metrics and /api (or PARTYHOUSE_ADMIN_TOKEN)
+  --log-level <level>     debug, info (default), warn or error
   -h, --help              show this help
 `;
 

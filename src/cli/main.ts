@@ -31,6 +31,7 @@ export async function main(argv: readonly string[], cli: CliContext = defaultCon
       cli.writeOut(command.topic === "dev" ? DEV_HELP : command.topic === "start" ? START_HELP : TOP_HELP);
       return 0;
     }
+    if (command.kind === "init") return await (await import("./init.js")).runInit(command.dir, cli);
     // dev serves from a child process that can be replaced (see dev-supervisor.ts).
     if (command.mode === "dev" && !isDevChild()) return await superviseDev(argv, cli);
     // Stack traces from the bundle point into the user's TypeScript, not the bundle.

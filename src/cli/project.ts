@@ -12,6 +12,7 @@ import type { ResolvedConfig } from "../config/types.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import type { PartyExports, PartyhouseOptions } from "../server/options.js";
 import type { RunCommand } from "./args.js";
+import type { AdminOptions } from "../admin/options.js";
 // Registers LazyResponse before any bundle is imported: bundles pick it up as their Response
 // when they load (src/build/web-globals.ts).
 import "../server/lazy-response.js";
@@ -68,6 +69,7 @@ export async function startProject(
   parties: PartyExports,
   logger: Logger,
   command: Pick<RunCommand, "hibernateAfterMs">,
+  admin?: AdminOptions,
 ): Promise<RunningProject> {
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
@@ -99,6 +101,7 @@ export async function startProject(
       crons: config.crons,
       logger,
       ...(command.hibernateAfterMs !== undefined ? { hibernateAfterMs: command.hibernateAfterMs } : {}),
+      ...(admin ? { admin } : {}),
       dev: config.mode === "dev",
     };
     if (config.serve) {
@@ -118,6 +121,7 @@ export async function startProject(
     }
     const running = server;
     cleanups.push(() => running.close());
+    if (running.adminUrl) logger.log("info", "admin listener ready", { url: running.adminUrl });
     const url = `http://${partykitHostFor(config.host, running.port)}`;
     const wildcard = config.host === "0.0.0.0" || config.host === "::";
     return {

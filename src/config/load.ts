@@ -92,6 +92,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     warnings,
   };
   if (config.name !== undefined) resolved.name = config.name;
+  if (config.admin !== undefined) resolved.admin = { ...config.admin };
   if (config.compatibilityDate !== undefined) resolved.compatibilityDate = config.compatibilityDate;
   const serve = await resolveServe(config.serve, overrides.serve, label, root, cwd, options.mode);
   if (serve?.build?.live) warnings.push(`${label}: "serve.build.live" (live reload) is not supported yet; reload the page yourself`);

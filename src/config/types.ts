@@ -2,6 +2,7 @@
  * The shape of `partykit.json` as written by users (every key of the PartyKit schema), and the
  * resolved configuration the build and the CLI work from (absolute paths, defaults filled in).
  */
+import type { AdminConfig } from "./admin.js";
 
 export type Mode = "dev" | "start";
 
@@ -73,6 +74,8 @@ export interface PartykitConfig {
   compatibilityFlags?: string[];
   minify?: boolean;
   crons?: Record<string, string>;
+  /** partyhouse only: the admin listener's port (and host). */
+  admin?: AdminConfig;
   team?: string;
   preview?: string;
   domain?: string;
@@ -150,6 +153,8 @@ export interface ResolvedConfig {
   minify: boolean;
   /** Cron name to expression, for `onCron`. */
   crons: Record<string, string>;
+  /** The admin listener from the config (flags may override it). */
+  admin?: AdminConfig;
   compatibilityDate?: string;
   compatibilityFlags: string[];
   /** Things worth telling the user once (e.g. Cloudflare-only keys that are ignored). */

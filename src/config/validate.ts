@@ -4,6 +4,7 @@
  * Cloudflare produce a warning (once per load) instead of silently doing nothing.
  */
 import { Checker, type JsonObject } from "./check.js";
+import { validateAdmin } from "./admin.js";
 import type {
   ClientBuildConfig,
   ClientBuildFormat,
@@ -43,6 +44,7 @@ const TOP_LEVEL_KEYS = [
   "build",
   "minify",
   "crons",
+  "admin",
   ...CLOUDFLARE_ONLY_KEYS,
 ];
 
@@ -101,6 +103,7 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
   if (input.build !== undefined) config.build = validateCustomBuild(check, input.build);
   if (input.minify !== undefined) config.minify = check.boolean(input.minify, "minify");
   if (input.crons !== undefined) config.crons = validateCrons(check, input.crons);
+  if (input.admin !== undefined) config.admin = validateAdmin(check, input.admin);
 
   validateCloudflareOnly(check, input, config);
   for (const key of CLOUDFLARE_ONLY_KEYS) {

@@ -9,7 +9,8 @@ export const ALARM_MAX_RETRIES = 6;
 /** Node timers overflow past ~24.8 days; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 **31 - 1;
 
-type FireAlarm = (room: RoomRef, time: number) => Promise<void>;
+/** `retry` is 0 for the first run, then 1, 2, … for the retries of a throwing onAlarm. */
+type FireAlarm = (room: RoomRef, time: number, retry: number) => Promise<void>;
 
 interface Entry {
   readonly key: string;
@@ -96,7 +97,7 @@ export class AlarmScheduler {
   private attempt(entry: Entry, retry: number): void {
     if (this.stopped) return;
     this.running.add(entry.key);
-    this.fire(entry.room, entry.time).then(
+    this.fire(entry.room, entry.time, retry).then(
       () => this.running.delete(entry.key),
       (error: unknown) => {
         this.running.delete(entry.key);

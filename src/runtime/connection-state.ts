@@ -7,6 +7,8 @@ import type { SocketRecord } from "./socket-record.js";
  */
 export interface ConnectionStatePolicy {
   read(record: SocketRecord): unknown;
+  /** The state for inspection (admin API): like read(), but caches nothing on the record. */
+  peek(record: SocketRecord): unknown;
   write(record: SocketRecord, value: unknown): void;
   readAttachment(record: SocketRecord): unknown;
   writeAttachment(record: SocketRecord, value: unknown): void;
@@ -17,6 +19,7 @@ export interface ConnectionStatePolicy {
 /** In-memory rooms: the state is the value itself, unbounded; the attachment is a separate slot. */
 export const inMemoryState: ConnectionStatePolicy = {
   read: (record) => (record.state === undefined ? null : record.state),
+  peek: (record) => (record.state === undefined ? null : record.state),
   write(record, value) {
     record.state = value === null ? undefined : value;
   },
@@ -41,6 +44,10 @@ export const hibernatingState: ConnectionStatePolicy = {
   read(record) {
     if (record.state === undefined) return null;
     return (record.attachment ??= deserialize(record.state as Buffer));
+  },
+  peek(record) {
+    if (record.state === undefined) return null;
+    return record.attachment ?? deserialize(record.state as Buffer);
   },
   write(record, value) {
     if (value === null || value === undefined) {

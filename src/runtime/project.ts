@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type * as Party from "../types/party.js";
 import type { StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
+import { HandlerErrorReporter } from "../logging/error-reporter.js";
+import { RuntimeCounters } from "../metrics/counters.js";
 import { AlarmScheduler } from "./alarm-scheduler.js";
 import { CronScheduler } from "./cron-scheduler.js";
 import { Fanout } from "./fanout.js";
@@ -89,6 +91,9 @@ export class Project {
   /** Set by the server once its router exists (the router delivers here through requestRoom). */
   routing: ProjectRouting | undefined;
   readonly alarms: AlarmScheduler;
+  /** Event counts per party for metrics; they outlive dev reloads. */
+  readonly counters = new RuntimeCounters();
+  private readonly errors: HandlerErrorReporter;
   private readonly crons: CronScheduler;
   private readonly fanout: Fanout;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -98,7 +103,12 @@ export class Project {
   constructor(private readonly options: ProjectOptions) {
     this.secret = options.secret ?? randomBytes(16).toString("hex");
     this.fanout = new Fanout(options.logger);
-    this.alarms = new AlarmScheduler((room, time) => this.fireAlarm(room, time), options.logger, options.alarmRetryBaseMs);
+    this.errors = new HandlerErrorReporter(options.logger, this.counters);
+    this.alarms = new AlarmScheduler(
+      (room, time, retry) => this.fireAlarm(room, time, retry),
+      options.logger,
+      options.alarmRetryBaseMs,
+    );
     this.transport = {
       origin: options.origin,
       request: (party, roomId, request) =>
@@ -273,6 +283,9 @@ export class Project {
         assets: this.assetsBinding(),
       }),
       alarmChanged: (room, time) => this.alarms.set(room, time),
+      counters: this.counters.party(partyName),
+      errors: this.errors,
+      roomStarted: (seconds, woke) => this.counters.onRoomStart?.(partyName, seconds, woke),
     };
   }
 
@@ -280,12 +293,21 @@ export class Project {
     return this.options.assets ?? { fetch: async () => null };
   }
 
-  private async fireAlarm(ref: RoomRef, time: number): Promise<void> {
+  private async fireAlarm(ref: RoomRef, time: number, retry: number): Promise<void> {
     const party = this.parties.get(ref.party);
     if (!party) return; // the party no longer exists in this code; its alarm stays stored
     // In a cluster only the owner runs the room; its own scheduler fires the stored alarm.
     if (this.routing && !(await this.routing.isLocal(ref.party, ref.room))) return;
-    await party.room(ref.room).alarm(time);
+    const counters = this.counters.party(ref.party);
+    counters.alarmsFired++;
+    if (retry > 0) counters.alarmsRetried++;
+    try {
+      await party.room(ref.room).alarm(time);
+    } catch (error) {
+      // The scheduler logs it (once per retry, which is bounded); here it is only counted.
+      counters.countError("onAlarm");
+      throw error;
+    }
   }
 
   /** Hibernates idle hibernating rooms and forgets rooms that have no sockets and nothing to do. */

@@ -16,8 +16,17 @@ export class RoomEvents {
   private started = false;
   private starting: Promise<void> | null = null;
 
-  /** `build` constructs a fresh server instance (constructor only; onStart is run here). */
-  constructor(private readonly build: () => ServerInstance) {}
+  /** When the instance being started began building (for `started`). */
+  private buildStartedAt = 0;
+
+  /**
+   * `build` constructs a fresh server instance (constructor only; onStart is run here);
+   * `started` hears how long building plus onStart took, in seconds (metrics).
+   */
+  constructor(
+    private readonly build: () => ServerInstance,
+    private readonly started_?: (seconds: number) => void,
+  ) {}
 
   /** True while a server instance is in memory (not hibernated or evicted). */
   get isResident(): boolean {
@@ -139,6 +148,10 @@ export class RoomEvents {
     return result.finally(() => this.input.open());
   }
 
+  private reportStarted(): void {
+    this.started_?.((performance.now() - this.buildStartedAt) / 1000);
+  }
+
   /** Nothing waits before a new event: instance started, input gate open, no queue. */
   private canRunNow(): boolean {
     return this.started && this.input.isOpen && this.input.waitingCount === 0;
@@ -164,6 +177,7 @@ export class RoomEvents {
     if (this.started) return undefined;
     if (this.starting) return this.starting;
     let result: unknown;
+    this.buildStartedAt = performance.now();
     try {
       this.instance = this.build();
       result = this.instance.onStart();
@@ -173,6 +187,7 @@ export class RoomEvents {
     }
     if (!(result instanceof Promise)) {
       this.started = true;
+      this.reportStarted();
       return undefined;
     }
     this.input.close();
@@ -180,6 +195,7 @@ export class RoomEvents {
       () => {
         this.started = true;
         this.starting = null;
+        this.reportStarted();
         this.input.open();
       },
       (error: unknown) => {

@@ -41,6 +41,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   private readonly output = new OutputGate();
   private warnedAboutListeners = false;
   private closed = false;
+  /** Set when the instance is dropped by hibernation, so the next start counts as a wake. */
+  private wasHibernated = false;
 
   constructor(
     readonly id: string,
@@ -48,11 +50,17 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   ) {
     this.ref = { party: services.partyName, room: id };
     this.api = new RoomApi(this);
-    this.events = new RoomEvents(() => {
-      const instance = this.definition.create(this.api);
-      this.hibernates ??= instance.hibernate;
-      return instance;
-    });
+    this.events = new RoomEvents(
+      () => {
+        const instance = this.definition.create(this.api);
+        this.hibernates ??= instance.hibernate;
+        return instance;
+      },
+      (seconds) => {
+        this.services.roomStarted(seconds, this.wasHibernated);
+        this.wasHibernated = false;
+      },
+    );
   }
 
   get definition(): PartyDefinition {
@@ -140,6 +148,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     }
     const { ws } = accepted;
     record.ws = ws;
+    this.services.counters.connects++;
     if (failure !== undefined) {
       record.closed = true;
       ws.close(1011, closeReason(failure));
@@ -251,11 +260,19 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     const skip = without && without.length > 0 ? new Set(without) : undefined;
     const pendingCopy = typeof message === "string" ? message : bytes;
     this.output.pass(this.storageHandle?.whenDurable(), () => {
+      let written = 0;
       for (const record of this.sockets) {
         if (record.closed || (skip && skip.has(record.id))) continue;
         if (record.ws === null) (record.pending ??= []).push(pendingCopy);
-        else if (record.ws.readyState === WS_OPEN) this.services.fanout.write(record, frame);
+        else if (record.ws.readyState === WS_OPEN) {
+          this.services.fanout.write(record, frame);
+          written++;
+        }
       }
+      // Counted once per broadcast, not per recipient: the loop above is the hot path.
+      const counters = this.services.counters;
+      counters.messagesOut += written;
+      counters.bytesOut += written * frame.length;
     });
   }
 
@@ -323,6 +340,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
    */
   async hibernate(): Promise<void> {
     this.events.dropInstance();
+    this.wasHibernated = true;
     for (const record of this.sockets) {
       record.connection = undefined;
       this.statePolicy.hibernate(record);
@@ -360,12 +378,19 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     }
     if (record.ws.readyState !== WS_OPEN) return;
     if (typeof item === "string") {
-      this.services.fanout.write(record, encodeFrame(Buffer.from(item, "utf8"), false));
+      this.written(record, encodeFrame(Buffer.from(item, "utf8"), false));
     } else if (Buffer.isBuffer(item)) {
-      this.services.fanout.write(record, encodeFrame(item, true));
+      this.written(record, encodeFrame(item, true));
     } else {
       record.ws.close(item.code, item.reason === undefined ? undefined : truncateReason(item.reason));
     }
+  }
+
+  private written(record: SocketRecord, frame: Buffer): void {
+    this.services.fanout.write(record, frame);
+    const counters = this.services.counters;
+    counters.messagesOut++;
+    counters.bytesOut += frame.length;
   }
 
   /** The room's writes could not be made durable: drop the instance and its sockets (DO semantics). */
@@ -384,7 +409,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     }
   }
 
-  private log(level: "error" | "warn", event: string, error: unknown): void {
-    this.services.logger.log(level, event, { party: this.ref.party, room: this.id, ...describeError(error) });
+  /** A user handler threw: counted, and logged with its stack unless it is a recent repeat. */
+  private log(_level: "error", event: string, error: unknown): void {
+    this.services.errors.report(this.ref, event, error);
   }
 }

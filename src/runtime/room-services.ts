@@ -1,6 +1,8 @@
 import type * as Party from "../types/party.js";
 import type { StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
+import type { PartyCounters } from "../metrics/counters.js";
+import type { HandlerErrorReporter } from "../logging/error-reporter.js";
 import type { Fanout } from "./fanout.js";
 import type { Logger } from "./logger.js";
 import type { PartyDefinition } from "./party-definition.js";
@@ -18,4 +20,10 @@ export interface RoomServices {
   context(roomId: string): Party.Context;
   /** A durable commit changed the room's alarm. */
   alarmChanged(room: RoomRef, time: number | null): void;
+  /** The party's event counts (metrics). */
+  readonly counters: PartyCounters;
+  /** Where exceptions out of user handlers go: counted, logged once per repeat window. */
+  readonly errors: HandlerErrorReporter;
+  /** A room's instance finished onStart, `seconds` after it began building; `woke` after hibernation. */
+  roomStarted(seconds: number, woke: boolean): void;
 }

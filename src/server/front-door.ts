@@ -312,11 +312,17 @@ function internalRequest(req: IncomingMessage, bridged: Party.Request): Party.Re
 
 function onSocketMessage(this: OwnedSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  this[kRoom].socketMessage(this[kRecord], isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8"));
+  const room = this[kRoom];
+  const counters = room.services.counters;
+  counters.messagesIn++;
+  counters.bytesIn += buffer.length;
+  room.socketMessage(this[kRecord], isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8"));
 }
 
 function onSocketClose(this: OwnedSocket, code: number, reason: Buffer): void {
-  this[kRoom].socketClosed(this[kRecord], code, reason.toString("utf8"));
+  const room = this[kRoom];
+  room.services.counters.disconnects++;
+  room.socketClosed(this[kRecord], code, reason.toString("utf8"));
 }
 
 function onSocketError(this: OwnedSocket, error: Error & { code?: string }): void {

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
+import type { AdminServer } from "../admin/server.js";
 import { FrontDoor } from "./front-door.js";
 import type { PartyExports, PartyhouseOptions } from "./options.js";
 
@@ -19,6 +20,8 @@ export interface RunningPartyhouse {
   /** `http://host:port` of the listening server. */
   readonly url: string;
   readonly port: number;
+  /** `http://host:port` of the admin listener, when one was asked for. */
+  readonly adminUrl: string | undefined;
   /** Rooms, resident instances and sockets right now. */
   stats(): ProjectStats;
   /** Swap in new party code (dev rebuild): sockets close with 1012, storage is kept. */
@@ -85,15 +88,31 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
   origin = `${urlHost === "0.0.0.0" || urlHost === "[::]" ? "127.0.0.1" : urlHost}:${port}`;
+  let admin: AdminServer | undefined;
+  if (options.admin) {
+    try {
+      // Loaded only when asked for: without --admin-port no metrics code runs at all.
+      const { startAdmin } = await import("../admin/server.js");
+      admin = await startAdmin(options.admin, { project, storage: options.storage, publicServer: server, logger });
+    } catch (error) {
+      await project.close();
+      server.close();
+      server.closeAllConnections();
+      throw error;
+    }
+  }
 
   let closing: Promise<void> | undefined;
   return {
     url: `http://${urlHost}:${port}`,
     port,
+    adminUrl: admin?.url,
     stats: () => project.stats(),
     reload: (parties) => project.reload(parties),
     close() {
       closing ??= (async () => {
+        // The admin listener stays up to the end, answering /readyz with 503 meanwhile.
+        admin?.drain();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await door.router.drain();
         await project.close();
@@ -101,6 +120,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
         server.closeAllConnections();
         await stopped;
         await options.storage.close();
+        await admin?.close();
       })();
       return closing;
     },

@@ -5,6 +5,7 @@
 import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
 import type { HeldRooms, LocalDelivery, RoomRouter } from "./room-router.js";
+import type { AdminOptions } from "../admin/options.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
 export type PartyExports = Record<string, unknown>;
@@ -41,6 +42,8 @@ export interface PartyhouseOptions {
   alarmRetryBaseMs?: number;
   /** Cluster mode: several nodes, one live instance per room. Absent: every room is in this process. */
   cluster?: ClusterServerOptions;
+  /** Start the admin listener (health, metrics, API, inspector) on its own port. */
+  admin?: AdminOptions;
 }
 
 export interface ClusterServerOptions {

@@ -3,7 +3,7 @@
  * Data flows one way: the runtime imports this; storage never imports the runtime.
  */
 import type { Storage } from "../types/party.js";
-import type { RoomRef } from "./engine.js";
+import type { RoomRef, StorageEngine } from "./engine.js";
 
 /** Callbacks a room gives its storage. */
 export interface RoomStorageHooks {
@@ -46,6 +46,24 @@ export interface RoomStorage extends Storage {
   close(): Promise<void>;
 }
 
+/** One group commit as it happened, for metrics. */
+export interface CommitObservation {
+  /** Wall time of the engine commit, in seconds. */
+  readonly seconds: number;
+  /** Rooms whose writes it carried (the group-commit batch size). */
+  readonly rooms: number;
+  /** Keys put or deleted across those rooms. */
+  readonly keys: number;
+  /** False when the engine failed (nothing of the batch applied). */
+  readonly ok: boolean;
+}
+
+/**
+ * Read-only access to what is committed, for the admin listener: it reads the engine directly,
+ * so inspecting a room never opens, wakes or claims it. Writes not yet committed are not seen.
+ */
+export type StorageReader = Pick<StorageEngine, "kind" | "get" | "list" | "getAlarm" | "listRooms">;
+
 /** One per process (per engine): owns the group commit and hands out room storages. */
 export interface StorageService {
   /** Open (or reuse) the storage of a room. The service claims the room from the engine. */
@@ -54,4 +72,10 @@ export interface StorageService {
   listAlarms(): Promise<Array<{ room: RoomRef; time: number }>>;
   /** Commit everything pending, then close the engine. */
   close(): Promise<void>;
+  /** For the admin API. */
+  readonly reader: StorageReader;
+  /** Readiness: storage is open and its last commit did not fail. */
+  ready(): { ok: boolean; reason: string };
+  /** Calls `observer` after every group commit; returns the function that stops it. */
+  observeCommits(observer: (commit: CommitObservation) => void): () => void;
 }

@@ -71,6 +71,12 @@ export interface StorageEngine {
   /** Every stored alarm, for the scheduler at start-up. */
   listAlarms(): Promise<AlarmEntry[]>;
   /**
+   * Ids of the party's rooms that hold at least one key or an alarm, in UTF-8 byte order,
+   * strictly after `after` when given, at most `limit`. For the admin listing: keyset paging,
+   * so rooms created or deleted meanwhile never shift the pages.
+   */
+  listRooms(party: string, after: string | undefined, limit: number): Promise<string[]>;
+  /**
    * Apply several rooms' writes in one durable transaction (group commit). Resolves once the
    * data would survive the process being killed. Rooms refused by their fence are reported, not
    * thrown; any other failure rejects and nothing of the batch is applied.

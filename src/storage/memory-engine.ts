@@ -79,6 +79,17 @@ export class MemoryEngine implements StorageEngine {
     return alarms;
   }
 
+  async listRooms(party: string, after: string | undefined, limit: number): Promise<string[]> {
+    this.assertOpen();
+    const ids: string[] = [];
+    for (const room of this.rooms.values()) {
+      if (room.ref.party !== party || (room.values.size === 0 && room.alarm === null)) continue;
+      if (after === undefined || compareKeys(room.ref.room, after) > 0) ids.push(room.ref.room);
+    }
+    // A full scan: the memory engine serves dev and tests, where rooms number in the hundreds.
+    return ids.sort(compareKeys).slice(0, limit);
+  }
+
   async commit(writes: readonly RoomWrite[]): Promise<CommitOutcome> {
     this.assertOpen();
     const fenced = writes.filter((write) => write.fence !== FENCE).map((write) => write.room);

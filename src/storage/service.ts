@@ -4,7 +4,7 @@
  * meanwhile wait for the next one, which starts as soon as the current one ends. On a disk that
  * does 5–8k fsyncs a second this is what lets thousands of rooms write durably at once.
  */
-import type { RoomStorage, RoomStorageHooks, StorageService } from "./contract.js";
+import type { CommitObservation, RoomStorage, RoomStorageHooks, StorageReader, StorageService } from "./contract.js";
 import { FencedError, type RoomRef, type StorageEngine } from "./engine.js";
 import { DEFAULT_CACHE_BYTES_PER_ROOM } from "./cache.js";
 import { roomKey } from "./room-key.js";
@@ -22,6 +22,9 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
   private flushScheduled = false;
   private committing: Promise<void> | undefined;
   private closed = false;
+  /** Why the last commit failed, until one succeeds again (readiness). */
+  private lastCommitError: string | undefined;
+  private readonly observers = new Set<(commit: CommitObservation) => void>();
 
   constructor(
     readonly engine: StorageEngine,
@@ -45,6 +48,21 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
 
   listAlarms(): Promise<Array<{ room: RoomRef; time: number }>> {
     return this.engine.listAlarms();
+  }
+
+  get reader(): StorageReader {
+    return this.engine;
+  }
+
+  ready(): { ok: boolean; reason: string } {
+    if (this.closed) return { ok: false, reason: "storage is closed" };
+    if (this.lastCommitError !== undefined) return { ok: false, reason: `last storage commit failed: ${this.lastCommitError}` };
+    return { ok: true, reason: `storage open (${this.engine.kind})` };
+  }
+
+  observeCommits(observer: (commit: CommitObservation) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   async close(): Promise<void> {
@@ -83,6 +101,12 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
     } catch {
       // A throwing hook must not break the commit bookkeeping of other rooms.
     }
+  }
+
+  private observed(started: number, taken: ReadonlyArray<{ write: { entries: ReadonlyMap<string, unknown> } }>, ok: boolean): void {
+    if (this.observers.size === 0) return;
+    const commit: CommitObservation = { seconds: (performance.now() - started) / 1000, rooms: taken.length, keys: keysIn(taken), ok };
+    for (const observer of this.observers) observer(commit);
   }
 
   // ---- group commit ------------------------------------------------------------------------
@@ -126,18 +150,29 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
     const taken = rooms.filter((room) => room.hasPendingBatch).map((room) => ({ room, ...room.takeBatch() }));
     if (taken.length === 0) return;
     let fenced: Set<string>;
+    const started = this.observers.size > 0 ? performance.now() : 0;
     try {
       const outcome = await this.engine.commit(taken.map((entry) => entry.write));
       fenced = new Set(outcome.fenced.map(roomKey));
+      this.lastCommitError = undefined;
     } catch (error) {
+      this.lastCommitError = asError(error).message;
+      this.observed(started, taken, false);
       for (const { room } of taken) room.commitFailed(asError(error));
       return;
     }
+    this.observed(started, taken, true);
     for (const { room, batch } of taken) {
       if (fenced.has(roomKey(room.ref))) room.commitFailed(new FencedError(room.ref));
       else room.commitSucceeded(batch);
     }
   }
+}
+
+function keysIn(taken: ReadonlyArray<{ write: { entries: ReadonlyMap<string, unknown> } }>): number {
+  let keys = 0;
+  for (const { write } of taken) keys += write.entries.size;
+  return keys;
 }
 
 function asError(error: unknown): Error {

@@ -150,6 +150,12 @@ export class SqliteEngine implements StorageEngine {
     return rows.map((row) => ({ room: { party: row.party, room: row.room }, time: row.time }));
   }
 
+  async listRooms(party: string, after: string | undefined, limit: number): Promise<string[]> {
+    this.assertOpen();
+    // TEXT compares with memcmp (BINARY collation): UTF-8 byte order, as the contract asks.
+    return this.statements.listRooms.all(party, after ?? null, after ?? null, limit) as string[];
+  }
+
   async commit(writes: readonly RoomWrite[]): Promise<CommitOutcome> {
     this.assertOpen();
     const fenced: RoomRef[] = [];
@@ -268,6 +274,14 @@ function prepareStatements(db: Database.Database) {
     getAlarm: db.prepare("SELECT time FROM alarms WHERE room_id = ?").pluck(),
     putAlarm: db.prepare("INSERT OR REPLACE INTO alarms (room_id, time) VALUES (?, ?)"),
     deleteAlarm: db.prepare("DELETE FROM alarms WHERE room_id = ?"),
+    // Room rows stay after their last key is deleted; only rooms holding data are listed.
+    listRooms: db
+      .prepare(
+        "SELECT room FROM rooms WHERE party = ? AND (? IS NULL OR room > ?) " +
+          "AND (EXISTS (SELECT 1 FROM kv WHERE kv.room_id = rooms.id) OR EXISTS (SELECT 1 FROM alarms WHERE alarms.room_id = rooms.id)) " +
+          "ORDER BY room LIMIT ?",
+      )
+      .pluck(),
     listAlarms: db.prepare(
       "SELECT rooms.party AS party, rooms.room AS room, alarms.time AS time " +
         "FROM alarms JOIN rooms ON rooms.id = alarms.room_id ORDER BY alarms.time",

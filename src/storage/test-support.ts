@@ -58,6 +58,7 @@ export class CountingEngine implements StorageEngine {
   list: StorageEngine["list"] = (room, query) => this.inner.list(room, query);
   getAlarm: StorageEngine["getAlarm"] = (room) => this.inner.getAlarm(room);
   listAlarms: StorageEngine["listAlarms"] = () => this.inner.listAlarms();
+  listRooms: StorageEngine["listRooms"] = (party, after, limit) => this.inner.listRooms(party, after, limit);
   close: StorageEngine["close"] = () => this.inner.close();
   async commit(writes: readonly RoomWrite[]): Promise<CommitOutcome> {
     this.commits.push([...writes]);

@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from "../runtime/logger.js";
 import { startPartyhouse, type PartyExports, type RunningPartyhouse, type StaticAssetsOptions } from "../server/index.js";
 import type { ClusterServerOptions } from "../server/options.js";
 import { createStorageService } from "../storage/index.js";
+import type { AdminOptions } from "../admin/options.js";
 
 export interface TestServerOptions {
   /** Party name to its class or object; a single class is the main party. */
@@ -28,6 +29,8 @@ export interface TestServerOptions {
   alarmRetryBaseMs?: number;
   /** Cluster mode (see partyhouse's src/cluster): this server is one node. */
   cluster?: ClusterServerOptions;
+  /** Start the admin listener too (e.g. `{ port: 0 }`); its URL is `server.adminUrl`. */
+  admin?: AdminOptions;
 }
 
 export interface TestServer {
@@ -61,6 +64,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.crons ? { crons: options.crons } : {}),
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     ...(options.cluster ? { cluster: options.cluster } : {}),
+    ...(options.admin ? { admin: options.admin } : {}),
     dev: options.dev ?? false,
   });
   const sockets = new Set<TestSocket>();
