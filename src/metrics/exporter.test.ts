@@ -23,7 +23,7 @@ async function scrape(s: TestServer): Promise<string> {
 
 describe("metrics", () => {
   it("counts rooms, sockets, messages, bytes, HTTP classes, wakes, commits, handler errors and alarms per party", async () => {
-    const s = (server = await startTestServer({ parties: Notes, admin: { port: 0 }, hibernateAfterMs: 80, alarmRetryBaseMs: 10 }));
+    const s = (server = await startTestServer({ parties: Notes, admin: { port: 0 }, hibernateAfterMs: 1000, alarmRetryBaseMs: 10 }));
     const a = await s.connect("/parties/main/m1?_pk=a");
     const b = await s.connect("/parties/main/m1?_pk=b");
     a.send("put:k=1"); // 7 bytes in
