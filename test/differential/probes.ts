@@ -284,6 +284,35 @@ const rooms: Array<Omit<Probe, "project">> = [
     run: sockets(async (pool) => [await pool.connect("c", "/fetch/ws")]),
   },
   // ---- hibernating connections ------------------------------------------------------------------------
+  // Patterns of real apps (issue 9): sharding through stub.fetch, WebSocketPair, environment.
+  {
+    group: "patterns",
+    name: "onBeforeConnect returns stub.fetch(upgrade): the client joins the shard room",
+    run: sockets(async (pool) => {
+      const c = await pool.connect("c", "/parties/patterns/lobby?shard=1&_pk=sc", {}, 2);
+      await c.send("hi", 1);
+      return [c];
+    }),
+  },
+  {
+    group: "patterns",
+    name: "onBeforeConnect returns a WebSocketPair end that closes 4001",
+    run: sockets(async (pool) => {
+      const c = pool.open("c", "/parties/patterns/lobby?reject=1");
+      await c.waitFor(/^close/);
+      return [c];
+    }),
+  },
+  { group: "patterns", name: "a plain connect still reaches the router room", run: conversation("/parties/patterns/lobby?_pk=p", []) },
+  {
+    group: "patterns",
+    name: "process.env (.env) read dotted, dynamic and listed; --var and vars types",
+    run: get("/parties/patterns/env"),
+    known: {
+      why: "partyhouse also lists .env keys in Object.keys(process.env), which SDKs enumerate (issue 9)",
+      partyhouse: /^200 \{"dotted":"from-dotenv","dynamic":"from-dotenv","listed":true,"varType":"string","varValue":"5","configVarType":"number","urlPattern":"function"\}$/,
+    },
+  },
   {
     group: "hibernation",
     name: "state round-trip, in-place mutation kept, attachment = state",
@@ -428,7 +457,7 @@ const rooms: Array<Omit<Probe, "project">> = [
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       return `${set}${SEP}${await http(t.origin, "/parties/alarm/a1?do=get")}`;
     },
-    spec10: { topic: "room.id in onAlarm", partyhouse: /"id":"a1","parties":"alarm,failstart,gate,hib,main,nohandler,other,slowstart,store"/ },
+    spec10: { topic: "room.id in onAlarm", partyhouse: /"id":"a1","parties":"alarm,failstart,gate,hib,main,[a-z,]*store"/ },
   },
   {
     group: "spec 10",

@@ -37,6 +37,9 @@ export function partyhouseBuilt(): boolean {
 }
 
 
+/** A `--var` both servers get: PartyKit keeps CLI values as strings. */
+const CLI_VARS = ["--var", "DIFF_COUNT=5"];
+
 export async function startPartykit(partykitBin: string, projectDir: string, port: number): Promise<RunningServer> {
   const args = [
     partykitBin,
@@ -52,12 +55,13 @@ export async function startPartykit(partykitBin: string, projectDir: string, por
     "--no-hotkeys",
     "--compatibility-date",
     PARTYKIT_COMPATIBILITY_DATE,
+    ...CLI_VARS,
   ];
   return startServer("partykit", args, projectDir, port, /Ready on http/, 90_000);
 }
 
 export async function startPartyhouse(projectDir: string, port: number): Promise<RunningServer> {
-  const args = [partyhouseBin, "dev", "--config", join(projectDir, "partykit.json"), "--port", String(port), "--persist", "false"];
+  const args = [partyhouseBin, "dev", "--config", join(projectDir, "partykit.json"), "--port", String(port), "--persist", "false", ...CLI_VARS];
   return startServer("partyhouse", args, projectDir, port, /partyhouse ready on http/, 30_000);
 }
 
