@@ -3,23 +3,14 @@
  * temp project, JSON log lines on stderr, the admin port answering, and one-line usage errors.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import WebSocket from "ws";
-import { freePort, repoRoot, runToExit, spawnPartyhouse } from "./test-support.js";
+import { ensureBuilt, freePort, repoRoot, runToExit, spawnPartyhouse } from "./test-support.js";
 import { tempProjects } from "../config/test-support.js";
 
 const project = tempProjects();
 
-before(() => {
-  // The bin runs dist/: compile what changed (type errors elsewhere must not stop the emit).
-  spawnSync(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-    cwd: repoRoot,
-    stdio: "ignore",
-    timeout: 120_000,
-  });
-});
+before(ensureBuilt);
 
 const SERVER = `
 export default class Server {

@@ -3,45 +3,16 @@
  * first when it is older than the sources (the bin runs the compiled code).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { repoRoot, runToExit, spawnPartyhouse, type Finished } from "./test-support.js";
+import { ensureBuilt, repoRoot, runToExit, spawnPartyhouse, type Finished } from "./test-support.js";
 import { tempProjects } from "../config/test-support.js";
 
 const project = tempProjects();
 
-function staleSources(): string[] {
-  const stale: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      // Fixtures are not compiled (see tsconfig.build.json), so they have no dist/ file.
-      if (entry.isDirectory()) {
-        if (entry.name !== "fixtures") walk(path);
-      }
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) {
-        const built = join(repoRoot, "dist", relative(join(repoRoot, "src"), path)).replace(/\.ts$/, ".js");
-        if (!existsSync(built) || statSync(built).mtimeMs < statSync(path).mtimeMs) stale.push(path);
-      }
-    }
-  };
-  walk(join(repoRoot, "src"));
-  return stale;
-}
-
-before(() => {
-  // `npm test` compiles first; this only runs when a file of src/ changed since then.
-  if (staleSources().length === 0) return;
-  // Type errors elsewhere must not stop the emit; whether the CLI works is what is tested.
-  spawnSync(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-    cwd: repoRoot,
-    stdio: "ignore",
-    timeout: 120_000,
-  });
-});
+before(ensureBuilt);
 
 function assertOneLineError(result: Finished, code: number, pattern: RegExp): void {
   assert.equal(result.code, code, `exit code (stderr: ${result.stderr})`);

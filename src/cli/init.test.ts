@@ -9,18 +9,12 @@ import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import WebSocket from "ws";
-import { repoRoot, runToExit, spawnPartyhouse } from "./test-support.js";
+import { ensureBuilt, repoRoot, runToExit, spawnPartyhouse } from "./test-support.js";
 import { tempProjects } from "../config/test-support.js";
 
 const project = tempProjects();
 
-before(() => {
-  spawnSync(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-    cwd: repoRoot,
-    stdio: "ignore",
-    timeout: 120_000,
-  });
-});
+before(ensureBuilt);
 
 function linkDependencies(dir: string): void {
   mkdirSync(join(dir, "node_modules/@types"), { recursive: true });

@@ -2,8 +2,10 @@
  * Helpers for tests that run the `partyhouse` bin as a child process (not a test file itself):
  * start it and wait for its ready line, run it to its exit, find a free port.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -111,4 +113,37 @@ export function runToExit(args: string[], options: { cwd?: string; timeoutMs?: n
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * The bin runs dist/: compile it when a source file of the build is newer than its output.
+ * `npm test` compiles first, so in a full run this never writes (tests running at the same
+ * time read dist/); it is for running one test file after an edit.
+ */
+export function ensureBuilt(): void {
+  if (staleSources().length === 0) return;
+  // Type errors elsewhere must not stop the emit; whether the CLI works is what is tested.
+  spawnSync(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+    cwd: repoRoot,
+    stdio: "ignore",
+    timeout: 120_000,
+  });
+}
+
+/** Sources of the build (tsconfig.build.json leaves out tests, test support and fixtures) newer than dist/. */
+function staleSources(): string[] {
+  const stale: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== "fixtures") walk(path);
+      } else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") && entry.name !== "test-support.ts" && !entry.name.endsWith(".d.ts")) {
+        const built = join(repoRoot, "dist", relative(join(repoRoot, "src"), path)).replace(/\.ts$/, ".js");
+        if (!existsSync(built) || statSync(built).mtimeMs < statSync(path).mtimeMs) stale.push(path);
+      }
+    }
+  };
+  walk(join(repoRoot, "src"));
+  return stale;
 }
