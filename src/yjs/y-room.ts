@@ -328,7 +328,9 @@ export class YRoom {
     if (this.config.unloadAfterMs <= 0 || !this.doc) return;
     if (this.unloadTimer) this.unloadTimer.refresh();
     else {
-      this.unloadTimer = setTimeout(() => this.unload(), this.config.unloadAfterMs);
+      // Through a WeakRef: a pending timer must not keep a hibernated instance (and its document) alive.
+      const self = new WeakRef(this);
+      this.unloadTimer = setTimeout(() => self.deref()?.unload(), this.config.unloadAfterMs);
       this.unloadTimer.unref();
     }
   }

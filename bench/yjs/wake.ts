@@ -1,0 +1,38 @@
+// Time to get a document of 1 MB / 10 MB from a server that does not hold it in memory: on
+// partyhouse/yjs a message to the hibernated room (socket kept open), and on both servers a fresh
+// connection after the last one closed. Servers one after the other, so they never compete for CPU.
+import { Load } from "./ipc.js";
+import type { YBenchSettings } from "./options.js";
+import type { YBenchServer } from "./servers.js";
+
+export interface WakeResult {
+  sizeMB: number;
+  stateBytes: number;
+  /** ms per sample */
+  open: number[];
+  /** partyhouse/yjs only */
+  wake?: number[];
+  /** Instances built while the wake samples ran (one per sample when every sample found the room hibernated). */
+  wakes?: number;
+}
+
+export async function wakeTimes(server: YBenchServer, sizeMB: number, settings: YBenchSettings, log: (line: string) => void): Promise<WakeResult> {
+  const room = `wake-${sizeMB}mb`;
+  const path = `/parties/main/${room}`;
+  const load = Load.start(`wake ${server.name}`, "wake");
+  const seeder = Load.start(`seed ${server.name}`, "seed");
+  try {
+    const [stateBytes] = await seeder.call<number[]>("seed", { port: server.port, paths: [path], updates: sizeMB * 1000, chunk: 1000 }, 600_000);
+    log(`${server.name}: ${room} seeded (${(stateBytes! / 1e6).toFixed(1)} MB state)`);
+    const open = await load.call<number[]>("open", { port: server.port, path, samples: settings.wakeSamples, restMs: 500 });
+    const result: WakeResult = { sizeMB, stateBytes: stateBytes!, open };
+    if (server.name === "partyhouse/yjs") {
+      const before = (await server.memory(room)).built;
+      result.wake = await load.call<number[]>("wake", { port: server.port, path, samples: settings.wakeSamples, restMs: settings.hibernateAfterMs + 700 });
+      result.wakes = (await server.memory(room)).built - before;
+    }
+    return result;
+  } finally {
+    await Promise.all([load.stop(), seeder.stop()]);
+  }
+}
