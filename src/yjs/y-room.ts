@@ -37,6 +37,7 @@ import {
   updateMessage,
 } from "./protocol.js";
 import { UpdateLog, type UpdateLogOptions } from "./update-log.js";
+import { readYPartyKitUpdates } from "./y-partykit-import.js";
 
 /** Prefix of custom (string) messages, as y-partyserver's provider sends and expects them. */
 export const CUSTOM_MESSAGE_PREFIX = "__YPS:";
@@ -273,11 +274,13 @@ export class YRoom {
     const doc = new Y.Doc({ gc: this.config.gc });
     if (this.config.persist !== false) {
       const { updates, log } = await UpdateLog.load(this.room.storage, this.config.persist);
+      // A room y-partykit persisted before the move: start from its document, kept as our snapshot.
+      const imported = updates.length === 0 ? await readYPartyKitUpdates(this.room.storage, this.room.id) : [];
       doc.transact(() => {
-        for (const update of updates) Y.applyUpdate(doc, update, LOAD_ORIGIN);
+        for (const update of [...updates, ...imported]) Y.applyUpdate(doc, update, LOAD_ORIGIN);
       }, LOAD_ORIGIN);
       this.log = log;
-      if (log.wantsCompaction) log.compact(Y.encodeStateAsUpdate(doc));
+      if (log.wantsCompaction || imported.length > 0) log.compact(Y.encodeStateAsUpdate(doc));
     }
     if (this.config.onLoad) await this.config.onLoad(doc);
     doc.on("update", this.onUpdate);
