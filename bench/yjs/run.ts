@@ -144,6 +144,11 @@ function notes(report: Report, settings: YBenchSettings): string[] {
         `live after GC: partyhouse/yjs ${yjs.after.live.instances} room instances and ${yjs.after.live.docs} Y.Docs, y-partykit ${base.after.live.instances} instances and ${base.after.live.docs} Y.Docs`,
     );
   }
+  for (const [name, results] of Object.entries(report.wake)) {
+    for (const result of results ?? []) {
+      out.push(`${name}, ${result.sizeMB} MB: a fresh connection got the whole document ${result.persistedAfterSeconds.toFixed(1)} s after the writer's last acknowledged update; ${result.short} sample(s) got less than the whole document`);
+    }
+  }
   for (const result of report.wake["partyhouse/yjs"] ?? []) {
     if (result.wake) out.push(`wake ${result.sizeMB} MB (${(result.stateBytes / 1e6).toFixed(1)} MB state): ${result.wakes} wakes for ${result.wake.length} samples (each after ${settings.hibernateAfterMs + 700} ms idle, --hibernate-after ${settings.hibernateAfterMs}); y-partykit has no hibernation, so its column is a fresh connection to the document after the last one left`);
   }

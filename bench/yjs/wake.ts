@@ -5,9 +5,18 @@ import { Load } from "./ipc.js";
 import type { YBenchSettings } from "./options.js";
 import type { YBenchServer } from "./servers.js";
 
+interface Samples {
+  times: number[];
+  sizes: number[];
+}
+
 export interface WakeResult {
   sizeMB: number;
   stateBytes: number;
+  /** Seconds until a fresh connection got the whole document (y-partykit persists behind its acks). */
+  persistedAfterSeconds: number;
+  /** Samples whose answer was smaller than the document (should be 0). */
+  short: number;
   /** ms per sample */
   open: number[];
   /** partyhouse/yjs only */
@@ -24,11 +33,22 @@ export async function wakeTimes(server: YBenchServer, sizeMB: number, settings: 
   try {
     const [stateBytes] = await seeder.call<number[]>("seed", { port: server.port, paths: [path], updates: sizeMB * 1000, chunk: 1000 }, 600_000);
     log(`${server.name}: ${room} seeded (${(stateBytes! / 1e6).toFixed(1)} MB state)`);
-    const open = await load.call<number[]>("open", { port: server.port, path, samples: settings.wakeSamples, restMs: 500 });
-    const result: WakeResult = { sizeMB, stateBytes: stateBytes!, open };
+    // Only time loads of the whole document: wait until a fresh connection gets all of it.
+    const whole = stateBytes! * 0.99;
+    const seeded = Date.now();
+    for (;;) {
+      const probe = await load.call<Samples>("open", { port: server.port, path, samples: 1, restMs: 500 });
+      if (probe.sizes[0]! >= whole) break;
+      if (Date.now() - seeded > 300_000) throw new Error(`${server.name} never served the whole ${room} (${probe.sizes[0]} of ${stateBytes} bytes)`);
+    }
+    const persistedAfterSeconds = (Date.now() - seeded) / 1000;
+    const open = await load.call<Samples>("open", { port: server.port, path, samples: settings.wakeSamples, restMs: 500 });
+    const result: WakeResult = { sizeMB, stateBytes: stateBytes!, persistedAfterSeconds, short: open.sizes.filter((s) => s < whole).length, open: open.times };
     if (server.name === "partyhouse/yjs") {
       const before = (await server.memory(room)).built;
-      result.wake = await load.call<number[]>("wake", { port: server.port, path, samples: settings.wakeSamples, restMs: settings.hibernateAfterMs + 700 });
+      const wake = await load.call<Samples>("wake", { port: server.port, path, samples: settings.wakeSamples, restMs: settings.hibernateAfterMs + 700 });
+      result.wake = wake.times;
+      result.short += wake.sizes.filter((s) => s < whole).length;
       result.wakes = (await server.memory(room)).built - before;
     }
     return result;

@@ -18,16 +18,23 @@ interface Params {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const step1 = syncStep1Message(new Y.Doc());
 
-function open(url: string): Promise<{ ws: WebSocket; step2: () => Promise<void> }> {
+/** A socket whose `step2()` resolves with the byte size of the next sync step 2 it receives. */
+function open(url: string): Promise<{ ws: WebSocket; step2: () => Promise<number> }> {
   const ws = new WebSocket(url, { maxPayload: 512 * 1024 * 1024 });
-  let waiter: (() => void) | undefined;
+  let waiter: ((size: number) => void) | undefined;
   ws.on("message", (data: Buffer, binary: boolean) => {
-    if (binary && data[0] === 0 && data[1] === 1) waiter?.();
+    if (binary && data[0] === 0 && data[1] === 1) waiter?.(data.byteLength);
   });
   return new Promise((resolve, reject) => {
-    ws.once("open", () => resolve({ ws, step2: () => new Promise<void>((r) => (waiter = r)) }));
+    ws.once("open", () => resolve({ ws, step2: () => new Promise<number>((r) => (waiter = r)) }));
     ws.once("error", reject);
   });
+}
+
+/** Times, and the size of each answer (so a sample that got less than the whole document shows). */
+interface Samples {
+  times: number[];
+  sizes: number[];
 }
 
 serveLoad({
@@ -36,31 +43,32 @@ serveLoad({
     let answered = step2();
     ws.send(step1);
     await answered;
-    const times: number[] = [];
+    const result: Samples = { times: [], sizes: [] };
     for (let i = 0; i < samples; i++) {
       await sleep(restMs);
       answered = step2();
       const start = performance.now();
       ws.send(step1);
-      await answered;
-      times.push(performance.now() - start);
+      result.sizes.push(await answered);
+      result.times.push(performance.now() - start);
     }
     ws.close();
-    return times;
+    return result;
   },
   async open({ port, path, samples, restMs }: Params) {
-    const times: number[] = [];
+    const result: Samples = { times: [], sizes: [] };
     for (let i = 0; i < samples; i++) {
       await sleep(restMs);
       const start = performance.now();
       const { ws, step2 } = await open(`ws://127.0.0.1:${port}${path}`);
       const answered = step2();
       ws.send(step1);
-      await answered;
-      times.push(performance.now() - start);
-      ws.close();
-      await new Promise((resolve) => ws.once("close", resolve));
+      // A server that never answers gives size -1 rather than hanging the run.
+      const size = await Promise.race([answered, sleep(30_000).then(() => -1)]);
+      result.sizes.push(size);
+      result.times.push(size < 0 ? NaN : performance.now() - start);
+      ws.terminate();
     }
-    return times;
+    return result;
   },
 });
