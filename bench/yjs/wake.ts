@@ -1,6 +1,8 @@
 // Time to get a document of 1 MB / 10 MB from a server that does not hold it in memory: on
 // partyhouse/yjs a message to the hibernated room (socket kept open), and on both servers a fresh
 // connection after the last one closed. Servers one after the other, so they never compete for CPU.
+// Each document is 1,000 typed inserts of 1,000 / 10,000 characters: y-partykit writes its updates one
+// by one behind its replies, and 10,000 updates took it minutes to persist on this machine.
 import { Load } from "./ipc.js";
 import type { YBenchSettings } from "./options.js";
 import type { YBenchServer } from "./servers.js";
@@ -31,7 +33,7 @@ export async function wakeTimes(server: YBenchServer, sizeMB: number, settings: 
   const load = Load.start(`wake ${server.name}`, "wake");
   const seeder = Load.start(`seed ${server.name}`, "seed");
   try {
-    const [stateBytes] = await seeder.call<number[]>("seed", { port: server.port, paths: [path], updates: sizeMB * 1000, chunk: 1000 }, 600_000);
+    const [stateBytes] = await seeder.call<number[]>("seed", { port: server.port, paths: [path], updates: 1000, chunk: sizeMB * 1000 }, 600_000);
     log(`${server.name}: ${room} seeded (${(stateBytes! / 1e6).toFixed(1)} MB state)`);
     // Only time loads of the whole document: wait until a fresh connection gets all of it.
     const whole = stateBytes! * 0.99;

@@ -74,6 +74,8 @@ export class YRoom {
   private readonly survivors = new Set<string>();
   private survivorsResynced = false;
   private survivorQueried = false;
+  /** Survivors asked to resend the awareness they hold; their answer relays others' states. */
+  private readonly queried = new Set<string>();
   /** Connections that joined this instance (the only ones that need relayed foreign states). */
   private readonly fresh = new Set<string>();
   private pending: Uint8Array[] = [];
@@ -149,6 +151,7 @@ export class YRoom {
     this.assemblers.delete(connection.id);
     this.fresh.delete(connection.id);
     this.survivors.delete(connection.id);
+    this.queried.delete(connection.id);
     const clocks = readClocks(connection).filter(([clientId]) => this.owners.get(clientId) === connection.id || !this.owners.has(clientId));
     for (const [clientId] of clocks) this.owners.delete(clientId);
     const removals = this.awareness.remove(clocks);
@@ -224,19 +227,22 @@ export class YRoom {
 
   /**
    * Relays awareness without the document. A connection's own clients go to everyone (the
-   * sender too: a lone provider reconnects after 30 s without hearing anything); states it
-   * relays for others (its answer to "query awareness") only to connections that joined this
-   * instance, since the rest already have them.
+   * sender too: a lone provider reconnects after 30 s without hearing anything); states a
+   * queried survivor relays for other connections (its answer to "query awareness") only to
+   * connections that joined this instance, since the rest already have them. Outside such an
+   * answer a client id moves to the connection that sends it (a provider that reconnected
+   * before its old socket closed), so the old socket's close does not remove it.
    */
   private awarenessUpdate(connection: Party.Connection, update: Uint8Array): void {
     const entries = decodeAwarenessUpdate(update);
     const applied = this.awareness.apply(entries);
     if (applied.length === 0) return;
+    const answering = this.queried.has(connection.id);
     const own: AwarenessEntry[] = [];
     const foreign: AwarenessEntry[] = [];
     for (const entry of applied) {
       const owner = this.owners.get(entry.clientId);
-      if (owner !== undefined && owner !== connection.id) {
+      if (answering && owner !== undefined && owner !== connection.id) {
         foreign.push(entry);
         continue;
       }
@@ -251,6 +257,7 @@ export class YRoom {
       this.room.broadcast(message);
     }
     if (foreign.length > 0) {
+      this.queried.delete(connection.id);
       const message = awarenessMessage(encodeAwarenessUpdate(foreign));
       for (const id of this.fresh) if (id !== connection.id) this.room.getConnection(id)?.send(message);
     }
@@ -263,6 +270,7 @@ export class YRoom {
       const survivor = this.room.getConnection(id);
       if (!survivor || survivor.id === newcomer.id) continue;
       this.survivorQueried = true;
+      this.queried.add(survivor.id);
       survivor.send(queryAwarenessMessage());
       return;
     }
