@@ -56,7 +56,7 @@ export function parseYBenchOptions(argv: string[]): YBenchSettings {
     renewMs: 15_000,
     settleMs: quick ? 5000 : 20_000,
     wakeSizes: quick ? [1] : [1, 10],
-    wakeSamples: quick ? 3 : 10,
+    wakeSamples: quick ? 3 : 8,
     fanoutSizes: [100, 1000],
     rounds: number("rounds", quick ? 2 : 10),
     windowMs: 1000,

@@ -45,11 +45,11 @@ async function measure(settings: YBenchSettings, servers: YBenchServer[], report
   }
   if (settings.figures.includes("wake")) {
     for (const server of servers) {
-      await phase(report, `wake ${server.name}`, async () => {
-        const results: WakeResult[] = [];
-        for (const size of settings.wakeSizes) results.push(await wakeTimes(server, size, settings, log));
-        report.wake[server.name] = results;
-      });
+      for (const size of settings.wakeSizes) {
+        await phase(report, `wake ${server.name} ${size} MB`, async () => {
+          (report.wake[server.name] ??= []).push(await wakeTimes(server, size, settings, log));
+        });
+      }
     }
   }
   if (settings.figures.includes("fanout")) {
@@ -146,7 +146,7 @@ function notes(report: Report, settings: YBenchSettings): string[] {
   }
   for (const [name, results] of Object.entries(report.wake)) {
     for (const result of results ?? []) {
-      out.push(`${name}, ${result.sizeMB} MB: probing with a fresh connection every 0.5 s, the whole document was served ${result.persistedAfterSeconds.toFixed(1)} s after the writer's last acknowledged update; ${result.short} timed sample(s) got less than the whole document`);
+      out.push(`${name}, ${result.sizeMB} MB: probing with a fresh connection every 2.5 s, the whole document was served ${result.persistedAfterSeconds.toFixed(1)} s after the writer's last acknowledged update; ${result.short} timed sample(s) got less than the whole document`);
     }
   }
   for (const result of report.wake["partyhouse/yjs"] ?? []) {

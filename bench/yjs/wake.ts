@@ -7,6 +7,13 @@ import { Load } from "./ipc.js";
 import type { YBenchSettings } from "./options.js";
 import type { YBenchServer } from "./servers.js";
 
+/**
+ * Rest between two opens: y-partykit compacts a document (all of it, awaited write by write) each
+ * time its last connection closes; opens 0.5 s apart queued those compactions until a 10 MB open
+ * waited over 30 s. Both servers get the same rest.
+ */
+const OPEN_REST_MS = 2500;
+
 interface Samples {
   times: number[];
   sizes: number[];
@@ -39,12 +46,12 @@ export async function wakeTimes(server: YBenchServer, sizeMB: number, settings: 
     const whole = stateBytes! * 0.99;
     const seeded = Date.now();
     for (;;) {
-      const probe = await load.call<Samples>("open", { port: server.port, path, samples: 1, restMs: 500 });
+      const probe = await load.call<Samples>("open", { port: server.port, path, samples: 1, restMs: OPEN_REST_MS });
       if (probe.sizes[0]! >= whole) break;
       if (Date.now() - seeded > 300_000) throw new Error(`${server.name} never served the whole ${room} (${probe.sizes[0]} of ${stateBytes} bytes)`);
     }
     const persistedAfterSeconds = (Date.now() - seeded) / 1000;
-    const open = await load.call<Samples>("open", { port: server.port, path, samples: settings.wakeSamples, restMs: 500 });
+    const open = await load.call<Samples>("open", { port: server.port, path, samples: settings.wakeSamples, restMs: OPEN_REST_MS });
     const result: WakeResult = { sizeMB, stateBytes: stateBytes!, persistedAfterSeconds, short: open.sizes.filter((s) => s < whole).length, open: open.times };
     if (server.name === "partyhouse/yjs") {
       const before = (await server.memory(room)).built;

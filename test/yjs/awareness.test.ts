@@ -58,3 +58,19 @@ it("keeps the cursor of a client that reconnected before its old socket closed; 
   const afterLeft = await awarenessWithin(watcher, 1000);
   assert.deepEqual(afterLeft.filter((e) => e.clientId === 7), [{ clientId: 7, clock: 3, state: "null" }], "the leaver is removed, one clock past its last");
 });
+
+it("a fresh instance (after hibernation) removes a leaver's cursor from its connection state", async () => {
+  const s = (server = await startTestServer({ parties: YServer, memory: true, hibernateAfterMs: 100 }));
+  const watcher = await s.connect("/parties/main/aw2");
+  const leaver = await s.connect("/parties/main/aw2");
+  leaver.send(cursor(9, 4));
+  assert.ok((await awarenessWithin(watcher, 300)).some((e) => e.clientId === 9 && e.clock === 4));
+  const deadline = Date.now() + 5000;
+  while (s.server.stats().resident !== 0) {
+    if (Date.now() > deadline) throw new Error("the room did not hibernate");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  leaver.terminate(); // no goodbye from the client: only the server knows who left
+  const afterLeft = await awarenessWithin(watcher, 2000);
+  assert.deepEqual(afterLeft.filter((e) => e.clientId === 9), [{ clientId: 9, clock: 5, state: "null" }]);
+});
