@@ -2,7 +2,7 @@
 // - "y-partykit": the baseline, y-partykit's own server (persist: snapshot), non-hibernating;
 // - "partyhouse/yjs": YServer, hibernating after --hibernate-after ms.
 // Each is a process-group leader, ended by PID (bench/lib/children.ts).
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnChild, stopChild } from "../lib/children.js";
@@ -44,7 +44,13 @@ export async function startYServer(name: YServerName, workDir: string, hibernate
   const logFile = openSync(`${dataDir}.log`, "a");
   const child = spawnChild(name, process.execPath, args, { cwd: repoRoot, stdio: ["ignore", logFile, logFile] });
   closeSync(logFile);
-  await waitReady(child, `http://127.0.0.1:${port}/parties/main/bench-ready`, 30_000);
+  try {
+    await waitReady(child, `http://127.0.0.1:${port}/parties/main/bench-ready`, 30_000);
+  } catch (error) {
+    await stopChild(child);
+    const tail = readFileSync(`${dataDir}.log`, "utf8").trimEnd().split("\n").slice(-15).join("\n");
+    throw new Error(`${name} did not start: ${(error as Error).message}\n${tail}`);
+  }
   const pid = child.pid!;
   return {
     name,
