@@ -164,3 +164,25 @@ describe("YServer with real providers", () => {
     assert.equal(await (await s.fetch("/parties/reader/shared")).text(), "hello;");
   });
 });
+
+describe("YServer document lifetime", () => {
+  it("drops an idle document from an awake room and reloads it, identical, when needed", async () => {
+    let loads = 0;
+    class Awake extends YServer {
+      override readonly options = { hibernate: false };
+      override readonly yjsOptions = { unloadAfterMs: 100 };
+      override onLoad(): void {
+        loads++;
+      }
+    }
+    const s = (server = await startTestServer({ parties: Awake, memory: true }));
+    const a = track(partykitEditor(s.port, "idle"));
+    await until(() => a.synced, "sync");
+    edit(a.doc, "kept");
+    await until(() => loads === 1 && a.doc.getArray("a").length === 1, "the edit");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(s.server.stats().resident, 1, "the room stays awake (it does not hibernate)");
+    assert.deepEqual(await (await s.fetch("/parties/main/idle?format=json&name=a")).json(), ["kept"]);
+    assert.equal(loads, 2, "the document was dropped while idle and rebuilt for the request");
+  });
+});
