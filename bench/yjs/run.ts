@@ -146,7 +146,7 @@ function notes(report: Report, settings: YBenchSettings): string[] {
   }
   for (const [name, results] of Object.entries(report.wake)) {
     for (const result of results ?? []) {
-      out.push(`${name}, ${result.sizeMB} MB: probing with a fresh connection every 2.5 s, the whole document was served ${result.persistedAfterSeconds.toFixed(1)} s after the writer's last acknowledged update; ${result.short} timed sample(s) got less than the whole document`);
+      out.push(`${name}, ${result.sizeMB} MB: probing with fresh connections (2.5 s apart, then backing off), the whole document was served ${result.persistedAfterSeconds.toFixed(1)} s after the writer's last acknowledged update; ${result.short} timed sample(s) got less than the whole document`);
     }
   }
   for (const result of report.wake["partyhouse/yjs"] ?? []) {

@@ -45,8 +45,10 @@ export async function wakeTimes(server: YBenchServer, sizeMB: number, settings: 
     // Only time loads of the whole document: wait until a fresh connection gets all of it.
     const whole = stateBytes! * 0.99;
     const seeded = Date.now();
-    for (;;) {
-      const probe = await load.call<Samples>("open", { port: server.port, path, samples: 1, restMs: OPEN_REST_MS });
+    // Every probe's close makes y-partykit compact the document again: back off, so probing does
+    // not keep it from catching up.
+    for (let rest = OPEN_REST_MS; ; rest = Math.min(rest * 2, 40_000)) {
+      const probe = await load.call<Samples>("open", { port: server.port, path, samples: 1, restMs: rest });
       if (probe.sizes[0]! >= whole) break;
       if (Date.now() - seeded > 300_000) throw new Error(`${server.name} never served the whole ${room} (${probe.sizes[0]} of ${stateBytes} bytes)`);
     }
