@@ -55,3 +55,26 @@ export function binaryModulesPlugin(): Plugin {
     },
   };
 }
+
+const SINGLETON_RESOLVE = "partyhouse-singleton";
+
+/**
+ * Packages that break when two copies are bundled (Yjs checks `instanceof` across its types
+ * and warns "Yjs was already imported"): every import of them resolves from the project root
+ * first, so `partyhouse/yjs` and the project's own code share the project's copy even when
+ * partyhouse is installed as a symlink (`npm install /path/to/partyhouse`) with its own
+ * node_modules. A project without the package resolves it as usual.
+ */
+export function singletonPackagesPlugin(root: string, packages: readonly string[] = ["yjs"]): Plugin {
+  const filter = new RegExp(`^(${packages.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(/.*)?$`);
+  return {
+    name: "partyhouse-singleton-packages",
+    setup(build) {
+      build.onResolve({ filter }, async (args) => {
+        if (args.pluginData === SINGLETON_RESOLVE) return undefined;
+        const fromRoot = await build.resolve(args.path, { kind: args.kind, resolveDir: root, pluginData: SINGLETON_RESOLVE });
+        return fromRoot.errors.length === 0 ? { path: fromRoot.path, sideEffects: fromRoot.sideEffects } : undefined;
+      });
+    },
+  };
+}

@@ -12,7 +12,7 @@ import { runBuildCommand } from "./command.js";
 import { serverDefines } from "./defines.js";
 import { synthesizeEntry } from "./entry.js";
 import { BuildError, toBuildError } from "./errors.js";
-import { binaryModulesPlugin, partyTypesPlugin } from "./plugins.js";
+import { binaryModulesPlugin, partyTypesPlugin, singletonPackagesPlugin } from "./plugins.js";
 
 export interface BundleOptions {
   /** Folder the bundle is written to (created if missing). */
@@ -69,7 +69,7 @@ export function serverBuildOptions(config: ResolvedConfig, options: BundleOption
     define: serverDefines(config, options.host),
     alias: config.build?.alias ?? {},
     loader: { ".wasm": "binary", ".bin": "binary" },
-    plugins: [partyTypesPlugin(), binaryModulesPlugin()],
+    plugins: [partyTypesPlugin(), binaryModulesPlugin(), singletonPackagesPlugin(config.root)],
     // Inline, so each build is one self-contained file that can be deleted once imported.
     sourcemap: "inline",
     minify: config.minify,
