@@ -20,6 +20,8 @@ export interface RunCommand {
   overrides: ConfigOverrides;
   /** `--hibernate-after`: idle ms before a hibernating room drops its instance (not a config key). */
   hibernateAfterMs?: number;
+  /** `--cluster-lease`: node lease in ms (default 10 s; tests shorten it). */
+  clusterLeaseMs?: number;
 }
 
 export type CliCommand =
@@ -39,6 +41,9 @@ const RUN_OPTIONS = {
   serve: { type: "string" },
   minify: { type: "boolean" },
   "hibernate-after": { type: "string" },
+  cluster: { type: "string" },
+  advertise: { type: "string" },
+  "cluster-lease": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -86,11 +91,22 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
   if (values.define !== undefined) overrides.define = keyValues(values.define, "--define");
   if (values.serve !== undefined) overrides.serve = values.serve;
   if (values.minify !== undefined) overrides.minify = values.minify;
+  if (values.cluster !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(values.cluster)) throw new UsageError(`--cluster takes a postgres:// URL, got "${values.cluster}"`);
+    overrides.cluster = values.cluster;
+  }
+  if (values.advertise !== undefined) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s\/]+):\d{1,5}$/.test(values.advertise)) {
+      throw new UsageError(`--advertise takes host:port, got "${values.advertise}"`);
+    }
+    overrides.advertise = values.advertise;
+  }
 
   const command: RunCommand = { kind: "run", mode, overrides };
   if (positionals[0] !== undefined) command.script = positionals[0];
   if (values.config !== undefined) command.configPath = values.config;
   if (values["hibernate-after"] !== undefined) command.hibernateAfterMs = parseMilliseconds(values["hibernate-after"], "--hibernate-after");
+  if (values["cluster-lease"] !== undefined) command.clusterLeaseMs = parseMilliseconds(values["cluster-lease"], "--cluster-lease");
   return command;
 }
 

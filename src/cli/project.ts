@@ -12,6 +12,7 @@ import type { ResolvedConfig } from "../config/types.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import type { PartyExports, PartyhouseOptions } from "../server/options.js";
 import type { RunCommand } from "./args.js";
+import { ConfigError } from "../config/errors.js";
 // Registers LazyResponse before any bundle is imported: bundles pick it up as their Response
 // when they load (src/build/web-globals.ts).
 import "../server/lazy-response.js";
@@ -35,6 +36,20 @@ export function bundleFolder(config: ResolvedConfig): string {
 export function partykitHostFor(host: string, port: number): string {
   if (host === "0.0.0.0" || host === "") return `127.0.0.1:${port}`;
   if (host === "::") return `[::1]:${port}`;
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * How other cluster nodes reach this one: `--advertise`, else the listen address when it is a
+ * concrete one (not a wildcard, not port 0).
+ */
+export function advertisedAddress(advertise: string | undefined, host: string, port: number): string {
+  if (advertise !== undefined) return advertise;
+  if (host === "0.0.0.0" || host === "::" || host === "" || port === 0) {
+    throw new ConfigError(
+      `cluster mode needs --advertise <host:port> when listening on ${host || "all interfaces"}:${port} (other nodes must know where to reach this one)`,
+    );
+  }
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
@@ -63,7 +78,7 @@ export async function startProject(
   config: ResolvedConfig,
   parties: PartyExports,
   logger: Logger,
-  command: Pick<RunCommand, "hibernateAfterMs">,
+  command: Pick<RunCommand, "hibernateAfterMs" | "clusterLeaseMs">,
 ): Promise<RunningProject> {
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
@@ -83,9 +98,24 @@ export async function startProject(
     // Loaded only now, so config and build errors are reported without loading the server.
     const { createStorageService } = await import("../storage/index.js");
     const { startPartyhouse } = await import("../server/index.js");
-    const storage = await createStorageService(
-      config.persist === false ? { kind: "memory" } : { kind: "sqlite", dir: join(config.persist, "data") },
-    );
+    let cluster: import("../cluster/index.js").Cluster | undefined;
+    if (config.cluster) {
+      const { startCluster } = await import("../cluster/index.js");
+      cluster = await startCluster({
+        url: config.cluster.url,
+        advertise: advertisedAddress(config.cluster.advertise, config.host, config.port),
+        logger,
+        ...(command.clusterLeaseMs !== undefined ? { leaseMs: command.clusterLeaseMs } : {}),
+      });
+      // Runs after the server closed and flushed storage (cleanups run in reverse).
+      const started = cluster;
+      cleanups.push(() => started.close());
+    }
+    const storage =
+      cluster?.storage ??
+      (await createStorageService(
+        config.persist === false ? { kind: "memory" } : { kind: "sqlite", dir: join(config.persist, "data") },
+      ));
     const options: PartyhouseOptions & { dev: boolean } = {
       parties,
       env: config.vars,
@@ -96,6 +126,7 @@ export async function startProject(
       logger,
       ...(command.hibernateAfterMs !== undefined ? { hibernateAfterMs: command.hibernateAfterMs } : {}),
       dev: config.mode === "dev",
+      ...(cluster ? { cluster: { directory: cluster.directory, ownership: cluster.directory } } : {}),
     };
     if (config.serve) {
       options.assets = {

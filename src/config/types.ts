@@ -65,6 +65,8 @@ export interface PartykitConfig {
   parties?: Record<string, string>;
   port?: number;
   persist?: boolean | string;
+  /** partyhouse only: postgres:// URL of the cluster database (better: PARTYHOUSE_CLUSTER). */
+  cluster?: string;
   vars?: Record<string, unknown>;
   define?: Record<string, string>;
   serve?: string | ServeConfig;
@@ -137,6 +139,8 @@ export interface ResolvedConfig {
   host: string;
   /** Absolute data folder, or false for in-memory storage. */
   persist: string | false;
+  /** Cluster mode: storage and room ownership in this PostgreSQL database (src/cluster). */
+  cluster?: { url: string; advertise?: string };
   /** `room.env`: config vars < .env < .env.local (dev) < --var, JSON types kept. */
   vars: Record<string, unknown>;
   /** `.env` (+ `.env.local` in dev) as read: what `process.env.X` means in the bundle. */

@@ -31,11 +31,12 @@ export class RoomMovedError extends Error {
   constructor(
     readonly room: RoomRef,
     readonly owner: { readonly nodeId: string; readonly address: string } | undefined,
+    why = "this node cannot claim it right now",
   ) {
     super(
       owner
         ? `room ${room.party}/${room.room} is owned by ${owner.nodeId} (${owner.address})`
-        : `room ${room.party}/${room.room} is unavailable: this node is not live in the cluster`,
+        : `room ${room.party}/${room.room} is unavailable: ${why}`,
     );
     this.name = "RoomMovedError";
   }

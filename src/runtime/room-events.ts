@@ -16,8 +16,15 @@ export class RoomEvents {
   private started = false;
   private starting: Promise<void> | null = null;
 
-  /** `build` constructs a fresh server instance (constructor only; onStart is run here). */
-  constructor(private readonly build: () => ServerInstance) {}
+  /**
+   * `build` constructs a fresh server instance (constructor only; onStart is run here).
+   * `prepare`, if given, runs before every build and may refuse it by rejecting (cluster mode:
+   * the room must be claimed by this node before an instance exists).
+   */
+  constructor(
+    private readonly build: () => ServerInstance,
+    private readonly prepare?: () => Promise<unknown>,
+  ) {}
 
   /** True while a server instance is in memory (not hibernated or evicted). */
   get isResident(): boolean {
@@ -154,6 +161,30 @@ export class RoomEvents {
     this.lastActive = Date.now();
   };
 
+  /** ensureStarted with an asynchronous step before the build; the input gate stays closed. */
+  private prepareThenStart(prepare: () => Promise<unknown>): Promise<void> {
+    this.input.close();
+    this.starting = prepare()
+      .then(() => {
+        this.instance = this.build();
+        return this.instance.onStart();
+      })
+      .then(
+        () => {
+          this.started = true;
+          this.starting = null;
+          this.input.open();
+        },
+        (error: unknown) => {
+          this.instance = null;
+          this.starting = null;
+          this.input.open();
+          throw error;
+        },
+      );
+    return this.starting;
+  }
+
   /**
    * Builds the instance and runs onStart if needed. Returns undefined when the instance is
    * ready now (the common case, and a synchronous onStart), else a promise for onStart, during
@@ -163,6 +194,7 @@ export class RoomEvents {
   private ensureStarted(): Promise<void> | undefined {
     if (this.started) return undefined;
     if (this.starting) return this.starting;
+    if (this.prepare !== undefined) return this.prepareThenStart(this.prepare);
     let result: unknown;
     try {
       this.instance = this.build();

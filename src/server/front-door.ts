@@ -6,6 +6,8 @@ import { WebSocket, WebSocketServer } from "ws";
 import type * as Party from "../types/party.js";
 import { describeError } from "../runtime/logger.js";
 import { INTERNAL_HEADER, type Project } from "../runtime/project.js";
+import { RoomMovedError } from "../runtime/ownership.js";
+import type { RoomDirectory } from "../cluster/directory.js";
 import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
@@ -22,6 +24,11 @@ export interface FrontDoorOptions {
   /** Serve dev-only routes (`/__scheduled__?cron=` to run a cron by hand). */
   dev: boolean;
   crons: Record<string, string>;
+  /**
+   * Cluster mode: rooms owned elsewhere are answered 503 with `x-partyhouse-moved: host:port`
+   * (until peer forwarding replaces that answer).
+   */
+  directory?: RoomDirectory;
 }
 
 type HookResult = { request: Party.Request } | { response: Response };
@@ -81,6 +88,7 @@ export class FrontDoor {
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
     this.serveUpgrade(req, socket as Socket, head).catch((error) => {
+      if (error instanceof RoomMovedError) return void rejectUpgrade(socket, error.toResponse());
       this.project.logger.log("error", "upgrade failed", describeError(error));
       void rejectUpgrade(socket, new Response(error instanceof Error ? error.message : String(error), { status: 500 }));
     });
@@ -96,6 +104,8 @@ export class FrontDoor {
     if (route.kind === "room") {
       const party = this.project.party(route.party);
       if (!party) return sendText(res, 404, `Party ${route.party} not found`);
+      const elsewhere = await this.ownerElsewhere(route.party, route.room);
+      if (elsewhere) return sendWebResponse(res, elsewhere, { head });
       let forwarded: Party.Request = request;
       const hook = party.definition.onBeforeRequest;
       if (hook) {
@@ -157,6 +167,8 @@ export class FrontDoor {
 
     const party = this.project.party(route.party);
     if (!party) return rejectUpgrade(socket, new Response(`Party ${route.party} not found`, { status: 404 }));
+    const elsewhere = await this.ownerElsewhere(route.party, route.room);
+    if (elsewhere) return rejectUpgrade(socket, elsewhere);
     let connectRequest: Party.Request = internal ? internalRequest(req, request) : request;
     if (!internal) {
       const hooked = await this.runHook(party.definition.onBeforeConnect, request, route.room);
@@ -221,6 +233,19 @@ export class FrontDoor {
     if (result instanceof Response) return { response: result };
     if (result instanceof Request) return { request: withCf(result, request.cf) };
     return { request };
+  }
+
+  /** Cluster mode: a 503 naming the owner when the room lives on another node, else undefined. */
+  private async ownerElsewhere(party: string, room: string): Promise<Response | undefined> {
+    const directory = this.options.directory;
+    if (!directory) return undefined;
+    try {
+      const location = await directory.locate(party, room);
+      if (location.kind === "local") return undefined;
+      return new RoomMovedError({ party, room }, location).toResponse();
+    } catch (error) {
+      return new RoomMovedError({ party, room }, undefined, error instanceof Error ? error.message : String(error)).toResponse();
+    }
   }
 
   /** Room-to-room sockets carry the process secret and skip onBeforeConnect. */

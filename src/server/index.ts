@@ -53,8 +53,14 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     origin: () => origin,
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     crons: options.crons ?? {},
+    ...(options.cluster ? { ownership: options.cluster.ownership } : {}),
   });
-  const door = new FrontDoor(project, { assets, dev: options.dev ?? false, crons: options.crons ?? {} });
+  const door = new FrontDoor(project, {
+    assets,
+    dev: options.dev ?? false,
+    crons: options.crons ?? {},
+    ...(options.cluster ? { directory: options.cluster.directory } : {}),
+  });
   const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);
   server.on("upgrade", door.handleUpgrade);
   server.on("clientError", (_error, socket) => {

@@ -4,6 +4,8 @@
  */
 import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
+import type { RoomOwnership } from "../runtime/ownership.js";
+import type { RoomDirectory } from "../cluster/directory.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
 export type PartyExports = Record<string, unknown>;
@@ -38,4 +40,6 @@ export interface PartyhouseOptions {
   logger?: Logger;
   /** First retry delay of a throwing onAlarm, doubling up to 6 retries. Default 2 s (Cloudflare's). */
   alarmRetryBaseMs?: number;
+  /** Cluster mode: where rooms live (the front door's question) and who owns them (the runtime's). */
+  cluster?: { directory: RoomDirectory; ownership: RoomOwnership };
 }
