@@ -25,6 +25,11 @@ const RUN_OPTIONS = `Options:
   --serve <dir>           serve static files from this folder
   --minify                minify the server bundle
   --hibernate-after <ms>  idle time before a hibernating room drops its instance (default 5000)
+  --cluster <url>         cluster mode: storage and room ownership in this PostgreSQL database
+                          (also PARTYHOUSE_CLUSTER, or "cluster" in the config)
+  --advertise <host:port> how other cluster nodes reach this one (default: --host:--port
+                          when both are concrete)
+  --cluster-lease <ms>    node lease in cluster mode (default 10000)
   -h, --help              show this help
 `;
 
