@@ -35,13 +35,26 @@ export default class ClusterRoom implements Party.Server {
       await this.room.storage.put(key, value);
       return new Response("stored");
     }
-    if (new URL(req.url).searchParams.has("list")) {
+    const params = new URL(req.url).searchParams;
+    if (params.has("call")) {
+      // Room to room: wherever the other room lives, through the same routing as clients.
+      const other = await this.room.context.parties.main!.get(params.get("call")!).fetch("/");
+      return new Response(this.room.env.NODE + " -> " + (await other.text()));
+    }
+    if (params.has("alarm")) {
+      await this.room.storage.setAlarm(Date.now() + 300);
+      return new Response("alarm set");
+    }
+    if (params.has("list")) {
       return Response.json(Object.fromEntries(await this.room.storage.list()));
     }
     return new Response(String(this.room.env.NODE));
   }
   onConnect(connection: Party.Connection) {
     connection.send("hello from " + this.room.env.NODE);
+  }
+  async onAlarm() {
+    await this.room.storage.put("alarm", String(this.room.env.NODE));
   }
   async onMessage(message: string, connection: Party.Connection) {
     if (message.startsWith("say:")) return this.room.broadcast(message + " via " + this.room.env.NODE);
@@ -331,6 +344,40 @@ test("clients of one room connected through different nodes see each other's bro
   assert.equal(onStartCounts(nodes).get(room), 1, "one instance of the room in the cluster");
   for (const client of clients) client.ws.close();
 });
+
+test("room.context.parties calls and alarms go through the same routing: across nodes, on the owner", async () => {
+  const { db, nodes } = await cluster(3);
+  const names = new Map(nodes.map((node) => [node.address, node.name]));
+  // Claim rooms until two have different owners.
+  const owners: Array<[string, string]> = [];
+  for (let i = 0; i < 30 && new Set(owners.map(([, owner]) => owner)).size < 2; i++) {
+    const room = `p${i}`;
+    const response = await roomFetch(nodes[0]!.address, `/parties/main/${room}`);
+    assert.equal(response.status, 200);
+    await response.arrayBuffer();
+    owners.push([room, (await ownerOf(db, room)).node!]);
+  }
+  const [a, ownerA] = owners[0]!;
+  const [b, ownerB] = owners.find(([, owner]) => owner !== ownerA)!;
+  const entry = nodes.find((node) => node.address !== ownerA)!;
+  const called = await roomFetch(entry.address, `/parties/main/${a}?call=${b}`);
+  assert.equal(await called.text(), `${names.get(ownerA)} -> ${names.get(ownerB)}`, "A ran on its owner and reached B on B's owner");
+
+  const viaGet = await roomFetch(entry.address, `/parties/main/${a}?alarm`);
+  assert.equal(await viaGet.text(), "alarm set");
+  assert.ok(await waitForAsync(async () => (await storedKeys(db, a)).has("alarm")), "the alarm fired");
+  const list = await roomFetch(entry.address, `/parties/main/${a}?list`);
+  assert.equal(((await list.json()) as Record<string, string>).alarm, names.get(ownerA), "on the room's owner");
+});
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await sleep(100);
+  }
+  return condition();
+}
 
 test("rolling restart of all three nodes under partysocket writers: every client reconnects, no acknowledged write lost", async () => {
   const { db, nodes } = await cluster(3);
