@@ -324,10 +324,11 @@ export class Project {
   private async fireAlarm(ref: RoomRef, time: number, retry: number): Promise<void> {
     const party = this.parties.get(ref.party);
     if (!party) return; // the party no longer exists in this code; its alarm stays stored
-    // Cluster mode on PostgreSQL: firing builds the room, which claims it first (acquire); a room
-    // a live node holds elsewhere refuses with RoomMovedError, and that node fires it. With a
-    // router but no ownership (StaticCluster) the router's directory says where it runs.
-    if (this.routing && !this.options.ownership && !(await this.routing.isLocal(ref.party, ref.room))) return;
+    // Cluster mode: the router says whether the room runs here (it waits for a hand-back of the
+    // room in progress, so a draining node does not build it again); the owner's own poll fires
+    // it otherwise. On PostgreSQL the build still claims first (acquire): a room a live node
+    // took meanwhile refuses with RoomMovedError, and that node fires it.
+    if (this.routing && !(await this.routing.isLocal(ref.party, ref.room))) return;
     const counters = this.counters.party(ref.party);
     counters.alarmsFired++;
     if (retry > 0) counters.alarmsRetried++;
