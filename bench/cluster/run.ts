@@ -3,6 +3,7 @@
 // rooms. The same load runs straight to the owner ("owner") and through node "b", which forwards
 // to it ("edge"), in interleaved windows (bench/lib/drive-windows.ts, as `npm run bench`), and the
 // table gives edge/owner as the median of per-round ratios. Server CPU counts both nodes.
+// Then the PostgreSQL figures (bench/cluster/pg.ts) on real `partyhouse start --cluster` nodes.
 import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { cpus, tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import { echo } from "../scenarios/echo.js";
 import { httpOneRoom } from "../scenarios/http.js";
 import type { WindowedScenario } from "../scenarios/types.js";
 import { HOST, type RunningServer } from "../servers/server-handle.js";
+import { pgFigures } from "./pg.js";
 
 const t0 = Date.now();
 const log = (line: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -52,7 +54,12 @@ async function startNode(specPath: string, id: string, port: number, workDir: st
 }
 
 async function main(): Promise<void> {
-  const settings = parseOptions(process.argv.slice(2).filter((a) => a !== "--cluster"));
+  const own = new Set(["--cluster", "--no-pg", "--pg-only"]);
+  const argv = process.argv.slice(2);
+  const settings = parseOptions(argv.filter((a) => !own.has(a)));
+  // --no-pg: only the forwarding figures (no PostgreSQL needed); --pg-only: only the PostgreSQL ones.
+  const withPg = !argv.includes("--no-pg");
+  const forwarding = !argv.includes("--pg-only");
   installExitHandlers();
   const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-cluster-"));
   process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
@@ -68,8 +75,10 @@ async function main(): Promise<void> {
   const records: ScenarioRecord[] = [];
   const children = [];
   try {
-    children.push(await startNode(specPath, "a", portA, workDir));
-    children.push(await startNode(specPath, "b", portB, workDir));
+    if (forwarding) {
+      children.push(await startNode(specPath, "a", portA, workDir));
+      children.push(await startNode(specPath, "b", portB, workDir));
+    }
     const pids = children.map((c) => c.pid!);
     const server = (name: typeof OWNER | typeof EDGE, port: number): RunningServer => ({
       name,
@@ -85,7 +94,7 @@ async function main(): Promise<void> {
     const servers = [server(OWNER, portA), server(EDGE, portB)];
     const scenarios: WindowedScenario[] = [httpOneRoom, echo];
     for (const scenario of scenarios) {
-      if (!settings.scenarios.includes(scenario.id)) continue;
+      if (!forwarding || !settings.scenarios.includes(scenario.id)) continue;
       log(`scenario ${scenario.id}: ${scenario.title}`);
       const figures = await driveWindows(scenario, servers, settings, log);
       const record: ScenarioRecord = { id: scenario.id, title: scenario.title, metrics: scenario.metrics, servers: {} };
@@ -120,20 +129,21 @@ async function main(): Promise<void> {
       ]);
     }
   }
-  // Figures that need the PostgreSQL directory and storage (src/cluster on the cluster branch).
-  for (const todo of [
-    "TODO(pg) new rooms/s across 3 nodes",
-    "TODO(pg) durable put/s, PostgreSQL vs SQLite",
-    "TODO(pg) SIGKILL of an owner to first answer from the new owner (s)",
-  ]) {
-    rows.push([todo, "–", "–", "–", ""]);
-  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   const table = [line(header), `|${widths.map((w, i) => (i === 0 ? ":" : "") + "-".repeat(w + 1) + (i === 0 ? "" : ":")).join("|")}|`, ...rows.map(line)].join("\n");
 
   console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per path, medians (ratio: median of per-round ratios); ↓ = lower is better\n`);
-  console.log(table);
+  if (forwarding) console.log(table);
+  if (withPg) {
+    log("PostgreSQL figures: real `partyhouse start --cluster` nodes");
+    const { rows: pgRows } = await pgFigures(log, settings.quick);
+    const pgHeader = ["PostgreSQL figure", "value", "compared with", "ratio", "target"];
+    const w = pgHeader.map((h, i) => Math.max(h.length, ...pgRows.map((r) => r[i]!.length)));
+    const pgLine = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(w[i]!)).join(" | ")} |`;
+    console.log("");
+    console.log([pgLine(pgHeader), `|${w.map((x, i) => (i === 0 ? ":" : "") + "-".repeat(x + 1) + (i === 0 ? "" : ":")).join("|")}|`, ...pgRows.map(pgLine)].join("\n"));
+  }
   for (const warning of warnings(records)) console.log(`warning: ${warning.replace(/ on bare/g, " straight to the owner").replace(/ on partyhouse/g, " through a non-owner")}`);
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `cluster-${new Date(t0).toISOString().replace(/[:.]/g, "-")}.json`);

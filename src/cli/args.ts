@@ -25,6 +25,8 @@ export interface RunCommand {
   /** `--admin-port`, `--admin-host`, `--admin-token` (they override `admin` from the config). */
   admin?: { port?: number; host?: string; token?: string };
   logLevel?: LogLevel;
+  /** `--cluster-lease`: node lease in ms (default 10 s; tests shorten it). */
+  clusterLeaseMs?: number;
 }
 
 export type CliCommand =
@@ -50,6 +52,9 @@ const RUN_OPTIONS = {
   "admin-host": { type: "string" },
   "admin-token": { type: "string" },
   "log-level": { type: "string" },
+  cluster: { type: "string" },
+  advertise: { type: "string" },
+  "cluster-lease": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -107,6 +112,16 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
   if (values.serve !== undefined) overrides.serve = values.serve;
   if (values.minify !== undefined) overrides.minify = values.minify;
   if (values["with-env"] !== undefined) overrides.withEnv = values["with-env"];
+  if (values.cluster !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(values.cluster)) throw new UsageError(`--cluster takes a postgres:// URL, got "${values.cluster}"`);
+    overrides.cluster = values.cluster;
+  }
+  if (values.advertise !== undefined) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s\/]+):\d{1,5}$/.test(values.advertise)) {
+      throw new UsageError(`--advertise takes host:port, got "${values.advertise}"`);
+    }
+    overrides.advertise = values.advertise;
+  }
 
   const command: RunCommand = { kind: "run", mode, overrides };
   if (positionals[0] !== undefined) command.script = positionals[0];
@@ -125,6 +140,7 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
     if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
     command.logLevel = level;
   }
+  if (values["cluster-lease"] !== undefined) command.clusterLeaseMs = parseMilliseconds(values["cluster-lease"], "--cluster-lease");
   return command;
 }
 

@@ -31,6 +31,11 @@ const RUN_OPTIONS = `Options:
   --admin-host <address>  its bind address (default 127.0.0.1; any other needs a token)
   --admin-token <token>   bearer token for /metrics and /api (or PARTYHOUSE_ADMIN_TOKEN)
   --log-level <level>     debug, info (default), warn or error
+  --cluster <url>         cluster mode: storage and room ownership in this PostgreSQL database
+                          (also PARTYHOUSE_CLUSTER, or "cluster" in the config)
+  --advertise <host:port> how other cluster nodes reach this one (default: --host:--port
+                          when both are concrete)
+  --cluster-lease <ms>    node lease in cluster mode (default 10000)
   -h, --help              show this help
 `;
 

@@ -13,6 +13,7 @@ import { describeError, type Logger } from "../runtime/logger.js";
 import type { PartyExports, PartyhouseOptions } from "../server/options.js";
 import type { RunCommand } from "./args.js";
 import type { AdminOptions } from "../admin/options.js";
+import { ConfigError } from "../config/errors.js";
 // Registers LazyResponse before any bundle is imported: bundles pick it up as their Response
 // when they load (src/build/web-globals.ts).
 import "../server/lazy-response.js";
@@ -43,6 +44,20 @@ export function partykitHostFor(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * How other cluster nodes reach this one: `--advertise`, else the listen address when it is a
+ * concrete one (not a wildcard, not port 0).
+ */
+export function advertisedAddress(advertise: string | undefined, host: string, port: number): string {
+  if (advertise !== undefined) return advertise;
+  if (host === "0.0.0.0" || host === "::" || host === "" || port === 0) {
+    throw new ConfigError(
+      `cluster mode needs --advertise <host:port> when listening on ${host || "all interfaces"}:${port} (other nodes must know where to reach this one)`,
+    );
+  }
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Loads a bundle; its named exports are the parties. */
 export async function importParties(bundle: BundleResult): Promise<PartyExports> {
   const parties = { ...((await import(pathToFileURL(bundle.file).href)) as PartyExports) };
@@ -68,7 +83,7 @@ export async function startProject(
   config: ResolvedConfig,
   parties: PartyExports,
   logger: Logger,
-  command: Pick<RunCommand, "hibernateAfterMs">,
+  command: Pick<RunCommand, "hibernateAfterMs" | "clusterLeaseMs">,
   admin?: AdminOptions,
 ): Promise<RunningProject> {
   const cleanups: Array<() => Promise<void>> = [];
@@ -89,9 +104,26 @@ export async function startProject(
     // Loaded only now, so config and build errors are reported without loading the server.
     const { createStorageService } = await import("../storage/index.js");
     const { startPartyhouse } = await import("../server/index.js");
-    const storage = await createStorageService(
-      config.persist === false ? { kind: "memory" } : { kind: "sqlite", dir: join(config.persist, "data") },
-    );
+    let cluster: import("../cluster/index.js").Cluster | undefined;
+    let clusterRouting!: typeof import("../cluster/index.js").clusterRouting;
+    if (config.cluster) {
+      const { startCluster, clusterRouting: routing } = await import("../cluster/index.js");
+      clusterRouting = routing;
+      cluster = await startCluster({
+        url: config.cluster.url,
+        advertise: advertisedAddress(config.cluster.advertise, config.host, config.port),
+        logger,
+        ...(command.clusterLeaseMs !== undefined ? { leaseMs: command.clusterLeaseMs } : {}),
+      });
+      // Runs after the server closed and flushed storage (cleanups run in reverse).
+      const started = cluster;
+      cleanups.push(() => started.close());
+    }
+    const storage =
+      cluster?.storage ??
+      (await createStorageService(
+        config.persist === false ? { kind: "memory" } : { kind: "sqlite", dir: join(config.persist, "data") },
+      ));
     const options: PartyhouseOptions & { dev: boolean } = {
       parties,
       env: config.vars,
@@ -103,6 +135,9 @@ export async function startProject(
       ...(command.hibernateAfterMs !== undefined ? { hibernateAfterMs: command.hibernateAfterMs } : {}),
       ...(admin ? { admin } : {}),
       dev: config.mode === "dev",
+      // One directory for both halves: the router asks it where rooms live and forwards there; the
+      // runtime claims through it before building an instance (src/cluster/README.md).
+      ...(cluster ? { cluster: clusterRouting(cluster.directory, { ownership: cluster.directory }) } : {}),
     };
     if (config.serve) {
       options.assets = {

@@ -4,8 +4,16 @@
  * socket). A stale route — the owner answers "moved" or cannot be reached — is re-located and
  * retried. A request a peer forwarded is served here or answered "moved", never forwarded again,
  * so routes cannot loop.
+ *
+ * The rule (README.md, "One rule for placement"): the edge asks `locate` and goes where it
+ * says; the node a request was forwarded to does not ask `locate` again but serves it, and the
+ * runtime claims the room before building an instance (`RoomOwnership.acquire`: claims here
+ * unless a live node holds it). Only when a live node holds it does the receiving node answer
+ * 503 `x-partyhouse-moved`, and the edge invalidates and retries. Without runtime claims
+ * (StaticCluster) the receiving node asks `locate` instead.
  */
 import type { ServerResponse } from "node:http";
+import { RoomMovedError } from "../runtime/ownership.js";
 import type * as Party from "../types/party.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import { sendWebResponse } from "../server/http-bridge.js";
@@ -33,6 +41,11 @@ export interface ClusterRouterOptions {
   logger: Logger;
   /** Tests shorten the waits. */
   retryDelaysMs?: readonly number[];
+  /**
+   * The runtime claims each room before building it (RoomOwnership.acquire, PgDirectory): a
+   * forwarded request is delivered here directly and the claim decides. False: ask `locate`.
+   */
+  runtimeClaims?: boolean;
 }
 
 export class ClusterRouter implements RoomRouter {
@@ -40,6 +53,7 @@ export class ClusterRouter implements RoomRouter {
   private readonly local: ClusterLocal;
   private readonly logger: Logger;
   private readonly delays: readonly number[];
+  private readonly runtimeClaims: boolean;
   private readonly agents = new PeerAgents();
   private readonly splices = new Set<SocketSplice>();
   /** Rooms being handed back: nothing may build them here again until the release is done. */
@@ -50,6 +64,7 @@ export class ClusterRouter implements RoomRouter {
     this.local = options.local;
     this.logger = options.logger;
     this.delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
+    this.runtimeClaims = options.runtimeClaims ?? false;
     this.directory.onLost((party, room) => {
       this.guard(party, room, this.local.drop(party, room, 1012, "room moved to another node"));
     });
@@ -60,15 +75,22 @@ export class ClusterRouter implements RoomRouter {
   async request(party: string, room: string, request: Party.Request, exchange: HttpExchange, caller: Caller): Promise<void> {
     const { res, head } = exchange;
     if (caller === "peer") {
-      if (!(await this.isLocal(party, room))) return sendMoved(res);
+      if (!(await this.servesForwarded(party, room))) return sendMoved(res);
+      // A RoomMovedError of the claim comes back as 503 + x-partyhouse-moved: the edge retries.
       return sendWebResponse(res, await this.local.request(party, room, request), { head });
     }
     let body: OutboundBody | undefined;
     for (let attempt = 0; ; attempt++) {
-      const location = await this.locate(party, room);
+      const location = await this.locateOrUnavailable(party, room);
+      if (location === undefined) return sendUnavailable(res, "unreachable");
       if (location.kind === "local") {
         const here = body === undefined ? request : withBody(request, body);
-        return sendWebResponse(res, await this.local.request(party, room, here), { head });
+        const response = await this.local.request(party, room, here);
+        // Lost between locate and the build (taken over, fenced): like a stale route.
+        if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
+          if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
+        }
+        return sendWebResponse(res, isMoved(response) ? unmoved(response) : response, { head });
       }
       body ??= await outboundBody(request, exchange);
       const message = outbound(request, exchange.req.url ?? "/", body, this.directory.secret);
@@ -84,9 +106,14 @@ export class ClusterRouter implements RoomRouter {
     const partyRequest = request as Party.Request;
     let body: OutboundBody | undefined;
     for (let attempt = 0; ; attempt++) {
-      const location = await this.locate(party, room);
+      const location = await this.locateOrUnavailable(party, room);
+      if (location === undefined) return new Response(unavailableText("unreachable"), { status: 503, headers: { "retry-after": "1" } });
       if (location.kind === "local") {
-        return this.local.request(party, room, body === undefined ? partyRequest : withBody(partyRequest, body));
+        const response = await this.local.request(party, room, body === undefined ? partyRequest : withBody(partyRequest, body));
+        if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
+          if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
+        }
+        return isMoved(response) ? unmoved(response) : response;
       }
       body ??= await outboundBody(partyRequest, undefined);
       const url = new URL(request.url);
@@ -103,13 +130,29 @@ export class ClusterRouter implements RoomRouter {
 
   async connect(party: string, room: string, request: Party.Request, upgrade: UpgradeExchange, caller: Caller): Promise<void> {
     if (caller === "peer") {
-      if (!(await this.isLocal(party, room))) return rejectUpgrade(upgrade.socket, movedResponse());
-      return this.local.connect(party, room, request, upgrade);
+      if (!(await this.servesForwarded(party, room))) return rejectUpgrade(upgrade.socket, movedResponse());
+      try {
+        return await this.local.connect(party, room, request, upgrade);
+      } catch (error) {
+        if (error instanceof RoomMovedError) return rejectUpgrade(upgrade.socket, error.toResponse());
+        throw error;
+      }
     }
     for (let attempt = 0; ; attempt++) {
       if (upgrade.socket.destroyed) return;
-      const location = await this.locate(party, room);
-      if (location.kind === "local") return this.local.connect(party, room, request, upgrade);
+      const location = await this.locateOrUnavailable(party, room);
+      if (location === undefined) {
+        return rejectUpgrade(upgrade.socket, new Response(unavailableText("unreachable"), { status: 503, headers: { "retry-after": "1" } }));
+      }
+      if (location.kind === "local") {
+        try {
+          return await this.local.connect(party, room, request, upgrade);
+        } catch (error) {
+          if (!(error instanceof RoomMovedError)) throw error;
+          if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
+          return rejectUpgrade(upgrade.socket, new Response(unavailableText("moved"), { status: 503, headers: { "retry-after": "1" } }));
+        }
+      }
       const opened = await openUpstream(location.address, upgrade.req.url ?? "/", request, this.directory.secret);
       if (opened.kind === "open") return this.splice(opened.upstream, upgrade);
       if (opened.kind === "rejected") return rejectUpgrade(upgrade.socket, opened.response);
@@ -134,6 +177,28 @@ export class ClusterRouter implements RoomRouter {
 
   async isLocal(party: string, room: string): Promise<boolean> {
     return (await this.locate(party, room)).kind === "local";
+  }
+
+  /**
+   * A peer forwarded this request: serve it here? With runtime claims, yes (after any hand-back
+   * of the room here finished); the claim before the build answers "moved" if a live node holds
+   * the room. Without, only if `locate` says the room is here.
+   */
+  private async servesForwarded(party: string, room: string): Promise<boolean> {
+    if (!this.runtimeClaims) return this.isLocal(party, room);
+    const pending = this.releasing.get(keyOf(party, room));
+    if (pending) await pending;
+    return true;
+  }
+
+  /** `locate`, or undefined when this node cannot say (not live, database unreachable). */
+  private async locateOrUnavailable(party: string, room: string): Promise<RoomLocation | undefined> {
+    try {
+      return await this.locate(party, room);
+    } catch (error) {
+      this.logger.log("warn", "cannot locate a room", { party, room, ...describeError(error) });
+      return undefined;
+    }
   }
 
   /** A room evicted for idleness is given up once its storage is flushed. */
@@ -182,7 +247,7 @@ export class ClusterRouter implements RoomRouter {
   private async retry(
     party: string,
     room: string,
-    location: Extract<RoomLocation, { kind: "remote" }>,
+    location: Extract<RoomLocation, { kind: "remote" }> | undefined,
     answer: StaleAnswer,
     attempt: number,
     replayable: boolean,
@@ -192,7 +257,7 @@ export class ClusterRouter implements RoomRouter {
     this.logger.log("warn", "stale route to a room's owner", {
       party,
       room,
-      node: location.nodeId,
+      node: location?.nodeId ?? this.directory.nodeId,
       answer: answer.kind,
       attempt: attempt + 1,
       ...("error" in answer ? { error: answer.error.message } : {}),
@@ -209,6 +274,19 @@ function withBody(request: Party.Request, body: OutboundBody): Party.Request {
   const copy = new Request(request.url, { method: request.method, headers: request.headers, body: body.data as unknown as BodyInit });
   if (request.cf !== undefined) Object.defineProperty(copy, "cf", { value: request.cf, enumerable: true, configurable: true });
   return copy as Party.Request;
+}
+
+/** The owner's "moved" marker (from this node's own claim, when the route said local). */
+function isMoved(response: Response): boolean {
+  return response.status === 503 && response.headers.has(MOVED_HEADER);
+}
+
+/** A "moved" answer handed to a client after the retries: the marker stays between nodes. */
+function unmoved(response: Response): Response {
+  const headers = new Headers(response.headers);
+  headers.delete(MOVED_HEADER);
+  headers.set("retry-after", "1");
+  return new Response(response.body, { status: 503, headers });
 }
 
 function movedResponse(): Response {

@@ -1,20 +1,128 @@
-/** Cluster mode for startPartyhouse: routing through a RoomDirectory. */
+/**
+ * Cluster mode (README.md beside this file).
+ *
+ * - Data: membership, room ownership and room storage in one PostgreSQL database. `startCluster`
+ *   migrates the schema, registers this node and gives the directory and the storage service.
+ * - Routing: `clusterRouting(directory)` is what `startPartyhouse({ cluster })` takes: the router
+ *   that locates rooms and forwards HTTP and WebSockets to their owner, plus (with `ownership`)
+ *   the runtime's claim before an instance is built.
+ */
+import pg from "pg";
+import type { StorageService } from "../storage/contract.js";
+import { GroupCommitStorageService } from "../storage/service.js";
+import type { Logger } from "../runtime/logger.js";
+import { Membership } from "./membership.js";
+import { PgDirectory } from "./pg-directory.js";
+import { PostgresEngine } from "./pg-engine.js";
+import { migrate } from "./schema.js";
 import type { ClusterServerOptions } from "../server/options.js";
+import type { RoomOwnership } from "../runtime/ownership.js";
 import { ClusterRouter, type MaybeDrainable } from "./cluster-router.js";
 
 export type { RoomDirectory, RoomLocation } from "./directory.js";
+export { LocalDirectory } from "./local-directory.js";
+export { PgDirectory, NodeNotLiveError, NotOwnedError } from "./pg-directory.js";
+export { PostgresEngine } from "./pg-engine.js";
 export { StaticCluster, type DrainableDirectory, type StaticClusterSpec } from "./static-directory.js";
 
 export interface RoutingOptions {
   /** Stale-route waits (tests shorten them). Default 100, 200, 400 ms. */
   retryDelaysMs?: readonly number[];
+  /**
+   * The runtime claims rooms through this before building an instance (PgDirectory). Then a
+   * node that receives a forwarded request serves it if it holds or can claim the room, and
+   * answers "moved" only when a live node holds it. Without it (StaticCluster) the receiving
+   * node asks `locate`.
+   */
+  ownership?: RoomOwnership;
 }
 
 /** `startPartyhouse({ ..., cluster: clusterRouting(directory) })`. */
 export function clusterRouting(directory: MaybeDrainable, options: RoutingOptions = {}): ClusterServerOptions {
+  const ownership = options.ownership;
   return {
     secret: directory.secret,
     router: (local, logger) =>
-      new ClusterRouter({ directory, local, logger, ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}) }),
+      new ClusterRouter({
+        directory,
+        local,
+        logger,
+        runtimeClaims: ownership !== undefined,
+        ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+      }),
+    ...(ownership ? { ownership } : {}),
   };
+}
+
+export interface ClusterOptions {
+  /** postgres:// URL of the cluster database. */
+  readonly url: string;
+  /** host:port other nodes use to reach this node. */
+  readonly advertise: string;
+  /** Stable name of this node; default: the advertised address. */
+  readonly nodeId?: string;
+  /** Node lease (database clock). Default 10 s. */
+  readonly leaseMs?: number;
+  readonly alarmPollMs?: number;
+  readonly logger: Logger;
+  /** Connections in the pool for storage and claims. Default 10. */
+  readonly poolSize?: number;
+}
+
+export interface Cluster {
+  readonly directory: PgDirectory;
+  readonly membership: Membership;
+  readonly storage: StorageService;
+  /** Releases every room this node owns and expires its lease; call after storage was flushed. */
+  close(): Promise<void>;
+}
+
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const nodeId = options.nodeId ?? options.advertise;
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+    application_name: `partyhouse ${nodeId}`,
+  });
+  // An idle connection that dies (database restart, network cut) must not crash the process.
+  pool.on("error", (error) => options.logger.log("warn", "cluster database connection lost", { message: error.message }));
+  try {
+    const { secret } = await migrate(pool);
+    const membership = new Membership({
+      connectionString: options.url,
+      nodeId,
+      address: options.advertise,
+      logger: options.logger,
+      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    });
+    const directory = new PgDirectory({
+      pool,
+      membership,
+      secret,
+      logger: options.logger,
+      ...(options.alarmPollMs !== undefined ? { alarmPollMs: options.alarmPollMs } : {}),
+    });
+    const engine = new PostgresEngine(pool, directory);
+    const storage = new GroupCommitStorageService(engine);
+    await membership.start();
+    let closing: Promise<void> | undefined;
+    return {
+      directory,
+      membership,
+      storage,
+      close() {
+        closing ??= (async () => {
+          await directory.releaseAll().catch(() => undefined);
+          await membership.stop();
+          await pool.end().catch(() => undefined);
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
 }

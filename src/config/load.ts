@@ -38,6 +38,10 @@ export interface ConfigOverrides {
   /** `--serve <dir>`: the static assets folder, relative to the cwd. */
   serve?: string;
   minify?: boolean;
+  /** `--cluster <url>` (over PARTYHOUSE_CLUSTER, over the config's `cluster`). */
+  cluster?: string;
+  /** `--advertise <host:port>`: how other cluster nodes reach this one. */
+  advertise?: string;
 }
 
 export interface LoadConfigOptions {
@@ -91,6 +95,13 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     compatibilityFlags: [...(config.compatibilityFlags ?? [])],
     warnings,
   };
+  // The URL may carry a password: the environment keeps it out of files and argv.
+  const clusterUrl = overrides.cluster ?? process.env.PARTYHOUSE_CLUSTER ?? dotenv.PARTYHOUSE_CLUSTER ?? config.cluster;
+  if (typeof clusterUrl === "string" && clusterUrl !== "") {
+    resolved.cluster = { url: clusterUrl, ...(overrides.advertise !== undefined ? { advertise: overrides.advertise } : {}) };
+  } else if (overrides.advertise !== undefined) {
+    throw new ConfigError("--advertise only means something with --cluster (or PARTYHOUSE_CLUSTER)");
+  }
   if (config.name !== undefined) resolved.name = config.name;
   if (config.admin !== undefined) resolved.admin = { ...config.admin };
   if (config.compatibilityDate !== undefined) resolved.compatibilityDate = config.compatibilityDate;

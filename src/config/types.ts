@@ -66,6 +66,8 @@ export interface PartykitConfig {
   parties?: Record<string, string>;
   port?: number;
   persist?: boolean | string;
+  /** partyhouse only: postgres:// URL of the cluster database (better: PARTYHOUSE_CLUSTER). */
+  cluster?: string;
   vars?: Record<string, unknown>;
   define?: Record<string, string>;
   serve?: string | ServeConfig;
@@ -140,6 +142,8 @@ export interface ResolvedConfig {
   host: string;
   /** Absolute data folder, or false for in-memory storage. */
   persist: string | false;
+  /** Cluster mode: storage and room ownership in this PostgreSQL database (src/cluster). */
+  cluster?: { url: string; advertise?: string };
   /** `room.env`: config vars (JSON types kept) < .env < .env.local (dev) < --var (strings). */
   vars: Record<string, unknown>;
   /** `.env` (+ `.env.local` in dev) as read: copied into `process.env` where the host environment does not set the key. */

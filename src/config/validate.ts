@@ -38,6 +38,7 @@ const TOP_LEVEL_KEYS = [
   "parties",
   "port",
   "persist",
+  "cluster",
   "vars",
   "define",
   "serve",
@@ -97,6 +98,7 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
     if (typeof persist === "boolean" || typeof persist === "string") config.persist = persist;
     else check.fail("persist", "must be true, false or a folder path");
   }
+  if (input.cluster !== undefined) config.cluster = check.string(input.cluster, "cluster");
   if (input.vars !== undefined) config.vars = { ...check.object(input.vars, "vars") };
   if (input.define !== undefined) config.define = check.stringRecord(input.define, "define");
   if (input.serve !== undefined) config.serve = validateServe(check, input.serve, warnings);

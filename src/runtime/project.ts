@@ -8,6 +8,7 @@ import { AlarmScheduler } from "./alarm-scheduler.js";
 import { CronScheduler } from "./cron-scheduler.js";
 import { Fanout } from "./fanout.js";
 import { describeError, type Logger } from "./logger.js";
+import { RoomMovedError, type Acquired, type RoomOwnership } from "./ownership.js";
 import { definePartyFromExport, type PartyDefinition } from "./party-definition.js";
 import { RoomHost } from "./room-host.js";
 import type { RoomServices } from "./room-services.js";
@@ -37,6 +38,12 @@ export interface ProjectOptions {
    * share; default: a random one for this process.
    */
   secret?: string;
+  /**
+   * Cluster mode on PostgreSQL: rooms are claimed before an instance is built (acquire), released
+   * after eviction, dropped when lost; due alarms are polled from the database. Absent: every
+   * room this process is asked for is its own.
+   */
+  ownership?: RoomOwnership;
 }
 
 /**
@@ -99,6 +106,10 @@ export class Project {
   private sweepTimer: NodeJS.Timeout | undefined;
   private partyNames: string[] = [];
   private readonly transport: StubTransport;
+  /** Evicted rooms whose release is still on its way; a new instance waits for it. */
+  private readonly releasing = new Map<string, Promise<void>>();
+  private alarmPollTimer: NodeJS.Timeout | undefined;
+  private readonly acquire: ((room: RoomRef) => Promise<Acquired>) | undefined;
 
   constructor(private readonly options: ProjectOptions) {
     this.secret = options.secret ?? randomBytes(16).toString("hex");
@@ -118,6 +129,14 @@ export class Project {
       secret: this.secret,
     };
     this.crons = new CronScheduler(options.crons ?? {}, (name, cron, time) => this.runCron(name, cron, time), options.logger);
+    const ownership = options.ownership;
+    if (ownership) {
+      this.acquire = (room) => {
+        const pending = this.releasing.get(keyOf(room));
+        return pending ? pending.then(() => ownership.acquire(room)) : ownership.acquire(room);
+      };
+      ownership.onLost((party, room) => this.roomLost(party, room));
+    }
     this.load(options.parties);
   }
 
@@ -135,7 +154,14 @@ export class Project {
 
   /** Loads stored alarms and starts the hibernation/eviction sweep. */
   async start(): Promise<void> {
-    for (const { room, time } of await this.options.storage.listAlarms()) this.alarms.set(room, time);
+    const ownership = this.options.ownership;
+    if (ownership) {
+      // Cluster: the database holds every node's alarms; ask for the due ones this node should fire.
+      this.alarmPollTimer = setInterval(() => void this.pollAlarms(ownership), ownership.alarmPollMs);
+      this.alarmPollTimer.unref();
+    } else {
+      for (const { room, time } of await this.options.storage.listAlarms()) this.alarms.set(room, time);
+    }
     const interval = Math.max(10, Math.min(1000, this.options.hibernateAfterMs / 2, this.options.evictAfterMs / 2));
     this.sweepTimer = setInterval(() => this.sweep(), interval);
     this.sweepTimer.unref();
@@ -171,6 +197,7 @@ export class Project {
 
   async close(code = 1012, reason = "server restart"): Promise<void> {
     clearInterval(this.sweepTimer);
+    clearInterval(this.alarmPollTimer);
     this.alarms.stop();
     this.crons.stop();
     await Promise.all(
@@ -286,6 +313,7 @@ export class Project {
       counters: this.counters.party(partyName),
       errors: this.errors,
       roomStarted: (seconds, woke) => this.counters.onRoomStart?.(partyName, seconds, woke),
+      ...(this.acquire ? { acquire: this.acquire } : {}),
     };
   }
 
@@ -296,7 +324,10 @@ export class Project {
   private async fireAlarm(ref: RoomRef, time: number, retry: number): Promise<void> {
     const party = this.parties.get(ref.party);
     if (!party) return; // the party no longer exists in this code; its alarm stays stored
-    // In a cluster only the owner runs the room; its own scheduler fires the stored alarm.
+    // Cluster mode: the router says whether the room runs here (it waits for a hand-back of the
+    // room in progress, so a draining node does not build it again); the owner's own poll fires
+    // it otherwise. On PostgreSQL the build still claims first (acquire): a room a live node
+    // took meanwhile refuses with RoomMovedError, and that node fires it.
     if (this.routing && !(await this.routing.isLocal(ref.party, ref.room))) return;
     const counters = this.counters.party(ref.party);
     counters.alarmsFired++;
@@ -304,10 +335,55 @@ export class Project {
     try {
       await party.room(ref.room).alarm(time);
     } catch (error) {
+      // Another node owns the room (it fires the alarm), or this one is not live: not a failure.
+      if (error instanceof RoomMovedError || isNotLive(error)) return;
       // The scheduler logs it (once per retry, which is bounded); here it is only counted.
       counters.countError("onAlarm");
       throw error;
     }
+  }
+
+  /** Due alarms from the cluster database: this node's rooms' and orphaned rooms'. */
+  private async pollAlarms(ownership: RoomOwnership): Promise<void> {
+    try {
+      for (const { room, time } of await ownership.dueAlarms()) {
+        if (!this.alarms.isRunning(room)) this.alarms.set(room, time);
+      }
+    } catch (error) {
+      this.logger.log("warn", "polling due alarms failed", describeError(error));
+    }
+  }
+
+  /** The cluster says another node owns the room now: drop it here, sockets close with 1012. */
+  private roomLost(partyName: string, roomId: string): void {
+    const party = this.parties.get(partyName);
+    const room = party?.rooms.get(roomId);
+    if (!party || !room) return;
+    party.rooms.delete(roomId);
+    void room.shutdown(1012, "room moved");
+  }
+
+  /**
+   * Evicted: after its storage is flushed, the room is released for any node to claim. Until
+   * then a new instance here waits (acquire), so it never runs while the release is in flight.
+   */
+  private evicted(room: RoomHost): void {
+    const shutdown = room.shutdown(1001, "room evicted");
+    const ownership = this.options.ownership;
+    if (!ownership) {
+      // A router without ownership (StaticCluster) gives the room back itself.
+      if (this.routing?.roomEvicted) this.routing.roomEvicted(room.ref.party, room.ref.room, shutdown);
+      else void shutdown;
+      return;
+    }
+    const key = keyOf(room.ref);
+    const release = shutdown
+      .then(() => ownership.releaseRoom(room.ref))
+      .catch((error: unknown) => this.logger.log("warn", "releasing an evicted room failed", describeError(error)))
+      .finally(() => {
+        if (this.releasing.get(key) === release) this.releasing.delete(key);
+      });
+    this.releasing.set(key, release);
   }
 
   /** Hibernates idle hibernating rooms and forgets rooms that have no sockets and nothing to do. */
@@ -318,8 +394,7 @@ export class Project {
       for (const [id, room] of party.rooms) {
         if (room.sockets.size === 0 && room.isIdleFor(evictAfterMs, now) && !this.alarms.isRunning(room.ref)) {
           party.rooms.delete(id);
-          const closed = room.shutdown(1001, "room evicted");
-          this.routing?.roomEvicted?.(party.name, id, closed);
+          this.evicted(room);
         } else if (room.hibernating && room.isResident && room.isIdleFor(hibernateAfterMs, now)) {
           void room.hibernate();
         }
@@ -338,4 +413,12 @@ function cloudflareOnlyBindings(): Pick<Party.Context, "ai" | "vectorize" | "bin
       kv: unavailableBindings("KV bindings", "context.bindings.kv"),
     },
   };
+}
+
+function keyOf(room: RoomRef): string {
+  return `${room.party}\0${room.room}`;
+}
+
+function isNotLive(error: unknown): boolean {
+  return error instanceof Error && error.name === "NodeNotLiveError";
 }

@@ -22,10 +22,13 @@ export class RoomEvents {
   /**
    * `build` constructs a fresh server instance (constructor only; onStart is run here);
    * `started` hears how long building plus onStart took, in seconds (metrics).
+   * `prepare`, if given, runs before every build and may refuse it by rejecting (cluster mode:
+   * the room must be claimed by this node before an instance exists).
    */
   constructor(
     private readonly build: () => ServerInstance,
     private readonly started_?: (seconds: number) => void,
+    private readonly prepare?: () => Promise<unknown>,
   ) {}
 
   /** True while a server instance is in memory (not hibernated or evicted). */
@@ -167,6 +170,32 @@ export class RoomEvents {
     this.lastActive = Date.now();
   };
 
+  /** ensureStarted with an asynchronous step before the build; the input gate stays closed. */
+  private prepareThenStart(prepare: () => Promise<unknown>): Promise<void> {
+    this.input.close();
+    this.starting = prepare()
+      .then(() => {
+        this.buildStartedAt = performance.now();
+        this.instance = this.build();
+        return this.instance.onStart();
+      })
+      .then(
+        () => {
+          this.started = true;
+          this.starting = null;
+          this.reportStarted();
+          this.input.open();
+        },
+        (error: unknown) => {
+          this.instance = null;
+          this.starting = null;
+          this.input.open();
+          throw error;
+        },
+      );
+    return this.starting;
+  }
+
   /**
    * Builds the instance and runs onStart if needed. Returns undefined when the instance is
    * ready now (the common case, and a synchronous onStart), else a promise for onStart, during
@@ -176,6 +205,7 @@ export class RoomEvents {
   private ensureStarted(): Promise<void> | undefined {
     if (this.started) return undefined;
     if (this.starting) return this.starting;
+    if (this.prepare !== undefined) return this.prepareThenStart(this.prepare);
     let result: unknown;
     this.buildStartedAt = performance.now();
     try {

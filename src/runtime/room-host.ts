@@ -1,7 +1,6 @@
 import type { WebSocket } from "ws";
 import type * as Party from "../types/party.js";
 import type { RoomStorage, RoomStorageHooks } from "../storage/contract.js";
-import type { RoomRef } from "../storage/engine.js";
 import { PartyConnection, type ConnectionHost } from "./connection.js";
 import { hibernatingState, inMemoryState, type ConnectionStatePolicy } from "./connection-state.js";
 import { closeReason, isValidCloseCode, truncateReason } from "./close-reason.js";
@@ -10,6 +9,8 @@ import { errorResponse } from "./error-response.js";
 import { encodeFrame, messageBytes } from "./frame.js";
 import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
+import { RoomMovedError } from "./ownership.js";
+import { FencedError, type RoomRef } from "../storage/engine.js";
 import type { PartyDefinition } from "./party-definition.js";
 import { RoomApi } from "./room-api.js";
 import { RoomEvents } from "./room-events.js";
@@ -50,6 +51,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   ) {
     this.ref = { party: services.partyName, room: id };
     this.api = new RoomApi(this);
+    const acquire = services.acquire;
     this.events = new RoomEvents(
       () => {
         const instance = this.definition.create(this.api);
@@ -60,6 +62,18 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         this.services.roomStarted(seconds, this.wasHibernated);
         this.wasHibernated = false;
       },
+      // Cluster mode: no instance is built before this node's claim on the room committed.
+      acquire &&
+        (() =>
+          acquire(this.ref).then(
+            (acquired) => {
+              if (acquired.kind === "remote") throw new RoomMovedError(this.ref, acquired);
+            },
+            // Not live (self-fenced) or the database is unreachable: 503, try again later.
+            (error: unknown) => {
+              throw new RoomMovedError(this.ref, undefined, error instanceof Error ? error.message : String(error));
+            },
+          )),
     );
   }
 
@@ -111,6 +125,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       if (durable !== undefined || this.output.isHolding) await this.output.whenPassed(durable);
       return result;
     } catch (error) {
+      if (error instanceof RoomMovedError) return error.toResponse();
       this.log("error", "onRequest failed", error);
       return errorResponse(error);
     }
@@ -136,8 +151,10 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         if (server.has("onConnect")) await server.onConnect(connection, ctx);
       });
     } catch (error) {
-      failure = error;
       this.sockets.delete(record);
+      // Not this node's room: the front door answers the upgrade with the owner (503).
+      if (error instanceof RoomMovedError) throw error;
+      failure = error;
       this.log("error", "onConnect failed", error);
     }
     const accepted = await accept(record);
@@ -402,10 +419,13 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     });
     this.events.dropInstance();
     this.storageHandle = null;
+    // Fenced: another node owns the room now; 1012 makes clients reconnect (and reach it).
+    const moved = error instanceof FencedError || error.name === "NotOwnedError";
     for (const record of [...this.sockets]) {
       record.closed = true;
       this.sockets.delete(record);
-      record.ws?.close(1011, "storage write failed");
+      if (moved) record.ws?.close(1012, "room moved");
+      else record.ws?.close(1011, "storage write failed");
     }
   }
 

@@ -5,6 +5,7 @@ import type { PartyCounters } from "../metrics/counters.js";
 import type { HandlerErrorReporter } from "../logging/error-reporter.js";
 import type { Fanout } from "./fanout.js";
 import type { Logger } from "./logger.js";
+import type { Acquired } from "./ownership.js";
 import type { PartyDefinition } from "./party-definition.js";
 
 /** What a room needs from its party and the process around it. */
@@ -18,6 +19,11 @@ export interface RoomServices {
   readonly fanout: Fanout;
   /** `room.context` for a room id: other parties, assets, and the Cloudflare-only bindings. */
   context(roomId: string): Party.Context;
+  /**
+   * Cluster mode: who owns the room; asked before every instance is built (undefined in
+   * single-process mode, where every room is local).
+   */
+  readonly acquire?: (room: RoomRef) => Promise<Acquired>;
   /** A durable commit changed the room's alarm. */
   alarmChanged(room: RoomRef, time: number | null): void;
   /** The party's event counts (metrics). */

@@ -6,6 +6,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type * as Party from "../types/party.js";
 import { describeError } from "../runtime/logger.js";
 import type { Project } from "../runtime/project.js";
+import { RoomMovedError } from "../runtime/ownership.js";
 import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
@@ -90,6 +91,7 @@ export class FrontDoor {
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
     this.serveUpgrade(req, socket as Socket, head).catch((error) => {
+      if (error instanceof RoomMovedError) return void rejectUpgrade(socket, error.toResponse());
       this.project.logger.log("error", "upgrade failed", describeError(error));
       void rejectUpgrade(socket, new Response(error instanceof Error ? error.message : String(error), { status: 500 }));
     });

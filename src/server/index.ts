@@ -60,6 +60,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     crons: options.crons ?? {},
     ...(options.cluster ? { secret: options.cluster.secret } : {}),
+    ...(options.cluster?.ownership ? { ownership: options.cluster.ownership } : {}),
   });
   const cluster = options.cluster;
   const door = new FrontDoor(project, {

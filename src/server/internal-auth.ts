@@ -15,7 +15,7 @@ export const URL_HEADER = "x-partyhouse-url";
 /** `request.cf` as the edge computed it, JSON. */
 export const CF_HEADER = "x-partyhouse-cf";
 /** On a 503: "this node no longer owns the room"; the edge re-locates and retries. */
-export const MOVED_HEADER = "x-partyhouse-moved";
+export { MOVED_HEADER } from "../runtime/ownership.js";
 
 /**
  * - `none`: an ordinary outside request.

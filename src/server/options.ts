@@ -6,6 +6,7 @@ import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
 import type { HeldRooms, LocalDelivery, RoomRouter } from "./room-router.js";
 import type { AdminOptions } from "../admin/options.js";
+import type { RoomOwnership } from "../runtime/ownership.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
 export type PartyExports = Record<string, unknown>;
@@ -51,4 +52,10 @@ export interface ClusterServerOptions {
   secret: string;
   /** Builds the router that asks where a room lives and forwards to its owner. */
   router(local: LocalDelivery & HeldRooms, logger: Logger): RoomRouter;
+  /**
+   * The runtime's side of placement (PostgreSQL): a room is claimed before its instance is built,
+   * released after eviction, and dropped when lost; due alarms come from the database. Absent
+   * (StaticCluster): the router's directory alone decides.
+   */
+  ownership?: RoomOwnership;
 }

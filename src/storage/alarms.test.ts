@@ -10,7 +10,7 @@ for (const kind of ENGINE_KINDS) {
     afterEach(async () => harness.dispose());
 
     test("set, replace, delete; Date accepted; alarmCommitted after each durable change", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const hooks = new RecordingHooks();
       const storage = harness.room("r", hooks);
       assert.equal(await storage.getAlarm(), null);
@@ -28,7 +28,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("alarms survive a restart and are listed for the scheduler", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       await harness.room("a").setAlarm(T);
       await harness.room("b").setAlarm(T + 5);
       await harness.room("c").put("no alarm", true);
@@ -47,7 +47,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("while onAlarm runs getAlarm() is null; success clears the stored alarm", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.setAlarm(T);
       storage.beginAlarm(T);
@@ -59,7 +59,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("a failed onAlarm keeps the alarm stored and visible again", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.setAlarm(T);
       storage.beginAlarm(T);
@@ -71,7 +71,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("an alarm set inside onAlarm replaces the firing one and is kept", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.setAlarm(T);
       storage.beginAlarm(T);
@@ -90,7 +90,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("a cold room woken by its alarm clears it on success", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       await harness.room().setAlarm(T);
       const cold = (await harness.reopenIfDurable()) ?? harness.room();
       cold.beginAlarm(T);

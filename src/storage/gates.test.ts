@@ -8,7 +8,7 @@ for (const kind of ENGINE_KINDS) {
     afterEach(async () => harness.dispose());
 
     test("reads served from memory do not touch the input gate", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const hooks = new RecordingHooks();
       const storage = harness.room("r", hooks);
       await storage.put("k", 1);
@@ -22,7 +22,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("an engine read closes the gate until its result is there", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const hooks = new RecordingHooks();
       const storage = harness.room("r", hooks);
       const read = storage.get("cold");
@@ -34,7 +34,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("a write holds the output gate, not the input gate, until it is durable", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const hooks = new RecordingHooks();
       const storage = harness.room("r", hooks);
       assert.equal(storage.whenDurable(), undefined, "nothing pending: output need not wait");
@@ -52,7 +52,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("allowConcurrency skips the input gate; allowUnconfirmed skips the output gate", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const hooks = new RecordingHooks();
       const storage = harness.room("r", hooks);
       void storage.put("a", 1, { allowConcurrency: true, allowUnconfirmed: true });
@@ -65,7 +65,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("a transaction holds the input gate for its whole duration", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const hooks = new RecordingHooks();
       const storage = harness.room("r", hooks);
       let insideGate = -1;
@@ -80,7 +80,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("whenDurable() rejects when the write failed", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room("r", new RecordingHooks());
       harness.engine.failNext = new Error("no space left");
       void storage.put("k", 1);

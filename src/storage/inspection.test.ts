@@ -9,7 +9,7 @@ for (const kind of ENGINE_KINDS) {
     afterEach(async () => harness.dispose());
 
     test("listRooms: rooms holding a key or an alarm, in UTF-8 byte order, paged after a cursor", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       // "\u{1F600}" sorts after "\uFFFD" in UTF-8 but before it in UTF-16: byte order must win.
       const names = ["b", "a", "\uFFFD", "\u{1F600}", "c"];
       await Promise.all(names.map((name) => harness.room(name).put("k", 1)));
@@ -29,7 +29,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("ready() is true while open and false after close, with a reason", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       assert.deepEqual(harness.service.ready(), { ok: true, reason: `storage open (${kind})` });
       await harness.service.close();
       const after = harness.service.ready();
@@ -38,7 +38,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("a failed commit makes storage not ready until a commit succeeds; observers see every commit", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const seen: CommitObservation[] = [];
       const stop = harness.service.observeCommits((commit) => seen.push(commit));
       await Promise.all([harness.room("a").put({ x: 1, y: 2 }), harness.room("b").put("z", 3)]);

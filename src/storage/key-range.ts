@@ -41,3 +41,34 @@ export function isInRange(range: KeyRange, key: string): boolean {
   }
   return range.upper === undefined || compareKeys(key, range.upper) < 0;
 }
+
+/** A range as UTF-8 byte bounds, for engines that compare keys as bytes (SQLite, PostgreSQL). */
+export interface ByteRange {
+  readonly lower: Buffer | undefined;
+  readonly lowerInclusive: boolean;
+  /** Exclusive. */
+  readonly upper: Buffer | undefined;
+}
+
+/** The byte bounds of a list() query (the prefix folded into the upper bound), or null if empty. */
+export function toByteRange(query: ListQuery): ByteRange | null {
+  const range = toKeyRange(query);
+  if (range === null) return null;
+  const lower: Buffer | undefined = range.lower === undefined ? undefined : Buffer.from(range.lower, "utf8");
+  let upper: Buffer | undefined = range.upper === undefined ? undefined : Buffer.from(range.upper, "utf8");
+  if (range.prefix !== undefined) {
+    const prefixEnd = byteSuccessor(Buffer.from(range.prefix, "utf8"));
+    if (upper === undefined || Buffer.compare(prefixEnd, upper) < 0) upper = prefixEnd;
+  }
+  return { lower, lowerInclusive: range.lowerInclusive, upper };
+}
+
+/** The smallest byte string greater than every string that starts with `prefix`. UTF-8 never
+ *  contains 0xFF, so the last byte can always be incremented. */
+function byteSuccessor(prefix: Buffer): Buffer {
+  const successor = Buffer.from(prefix);
+  let i = successor.length - 1;
+  while (i >= 0 && successor[i] === 0xff) i--;
+  successor[i]! += 1;
+  return successor.subarray(0, i + 1);
+}

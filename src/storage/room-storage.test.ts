@@ -1,6 +1,6 @@
 import { describe, test, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { ENGINE_KINDS, Harness, nextMacrotask } from "./test-support.js";
+import { ENGINE_KINDS, Harness, isDurable, nextMacrotask } from "./test-support.js";
 
 const SPEC_ORDER = ["", "0", "B", "_", "a", "aa", "user:1", "user:10", "user:2", "é", "\uE000", "😀"];
 
@@ -10,7 +10,7 @@ for (const kind of ENGINE_KINDS) {
     afterEach(async () => harness.dispose());
 
     test("get/put/delete, single and batch", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       assert.equal(await storage.get("missing"), undefined);
       await storage.put("a", 1);
@@ -24,7 +24,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("delete counts keys that only the engine knows about", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       await harness.room().put({ x: 1, y: 2 });
       await harness.service.close();
       if (kind === "memory") return; // nothing survives a memory engine
@@ -35,7 +35,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("list orders keys by UTF-8 bytes, with ranges, prefix, reverse and limit", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       const shuffled = [...SPEC_ORDER].sort(() => 0.5 - Math.random());
       for (const key of shuffled) void storage.put(key, key);
@@ -58,7 +58,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("un-awaited writes are visible to the next read, list included", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       for (let i = 0; i < 10; i++) await storage.put(`k${i}`, i);
       void storage.put("k3", "changed");
@@ -79,7 +79,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("list with limit fetches past keys that pending deletes hide", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       for (let i = 0; i < 10; i++) void storage.put(`k${i}`, i);
       await storage.sync();
@@ -91,7 +91,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("get returns a fresh copy every time, from the cache and from the engine", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       const original = { list: [1, 2], nested: { a: 1 } };
       void storage.put("obj", original);
@@ -109,7 +109,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("exact limit errors, and a failed call writes nothing", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       const longKey = "k".repeat(2049);
       await assert.rejects(storage.put(longKey, 1), {
@@ -150,7 +150,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("deleteAll removes every key, keeps the alarm, and hides keys the engine still has", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.put({ a: 1, b: 2, c: 3 });
       await storage.setAlarm(Date.now() + 60_000);
@@ -172,7 +172,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("options objects are accepted", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.put("a", 1, { allowUnconfirmed: true, noCache: true, allowConcurrency: true });
       await storage.put({ b: 2 }, { noCache: true });
@@ -188,7 +188,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("the read cache keeps its bound and never serves a stale value", async () => {
-      harness = new Harness(kind, { cacheBytesPerRoom: 20_000 });
+      harness = await Harness.create(kind, { cacheBytesPerRoom: 20_000 });
       const storage = harness.room() as ReturnType<Harness["room"]> & { cachedBytes: number };
       for (let i = 0; i < 100; i++) void storage.put(`k${String(i).padStart(3, "0")}`, { i, pad: "p".repeat(500) });
       await storage.sync();
@@ -211,7 +211,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("rooms are isolated from each other", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const one = harness.room("one");
       const two = harness.room("two");
       const otherParty = harness.room("one", undefined, "other");
@@ -228,7 +228,7 @@ for (const kind of ENGINE_KINDS) {
 
 /** Reopens sqlite so the next room reads from disk with an empty cache; memory keeps its harness. */
 async function harnessWithColdCache(harness: Harness): Promise<Harness> {
-  if (harness.kind === "sqlite") await harness.reopen();
+  if (isDurable(harness.kind)) await harness.reopen();
   else {
     // Same engine, new service: a new room object with an empty cache.
     const { GroupCommitStorageService } = await import("./service.js");

@@ -58,7 +58,7 @@ test("one database file in the data folder, created if needed, durable across re
 });
 
 test("a room that is only read writes nothing to disk", async () => {
-  const harness = new Harness("sqlite");
+  const harness = await Harness.create("sqlite");
   cleanups.push(() => harness.dispose());
   const storage = harness.room("reader");
   assert.equal(await storage.get("k"), undefined);
@@ -73,7 +73,7 @@ test("a room that is only read writes nothing to disk", async () => {
 });
 
 test("keys are stored as UTF-8 BLOBs", async () => {
-  const harness = new Harness("sqlite");
+  const harness = await Harness.create("sqlite");
   cleanups.push(() => harness.dispose());
   await harness.room().put({ "é": 1, "😀": 2 });
   await harness.service.close();

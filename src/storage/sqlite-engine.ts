@@ -23,7 +23,7 @@ import type {
   StorageEngine,
 } from "./engine.js";
 import { DataFolderInUseError } from "./folder-lock-error.js";
-import { toKeyRange } from "./key-range.js";
+import { toByteRange } from "./key-range.js";
 import { roomKey } from "./room-key.js";
 import { DATABASE_FILE_NAME, SCHEMA_SQL } from "./sqlite-schema.js";
 
@@ -114,14 +114,9 @@ export class SqliteEngine implements StorageEngine {
   async list(ref: RoomRef, query: ListQuery): Promise<Array<[string, Uint8Array]>> {
     this.assertOpen();
     const id = this.roomId(ref);
-    const range = toKeyRange(query);
+    const range = toByteRange(query);
     if (id === null || range === null) return [];
-    const lower: Buffer | undefined = range.lower === undefined ? undefined : Buffer.from(range.lower, "utf8");
-    let upper: Buffer | undefined = range.upper === undefined ? undefined : Buffer.from(range.upper, "utf8");
-    if (range.prefix !== undefined) {
-      const prefixEnd = byteSuccessor(Buffer.from(range.prefix, "utf8"));
-      if (upper === undefined || Buffer.compare(prefixEnd, upper) < 0) upper = prefixEnd;
-    }
+    const { lower, upper } = range;
     const lowerOperator = lower === undefined ? "" : range.lowerInclusive ? ">=" : ">";
     const statement = this.listStatement(lowerOperator, upper !== undefined, query.reverse === true);
     const parameters: unknown[] = [id];
@@ -287,16 +282,6 @@ function prepareStatements(db: Database.Database) {
         "FROM alarms JOIN rooms ON rooms.id = alarms.room_id ORDER BY alarms.time",
     ),
   };
-}
-
-/** The smallest byte string greater than every string that starts with `prefix`. UTF-8 never
- *  contains 0xFF, so the last byte can always be incremented. */
-function byteSuccessor(prefix: Buffer): Buffer {
-  const successor = Buffer.from(prefix);
-  let i = successor.length - 1;
-  while (i >= 0 && successor[i] === 0xff) i--;
-  successor[i]! += 1;
-  return successor.subarray(0, i + 1);
 }
 
 function isBusyError(error: unknown): boolean {

@@ -10,9 +10,24 @@ import type { CommitOutcome, RoomWrite, StorageEngine } from "./engine.js";
 import { MemoryEngine } from "./memory-engine.js";
 import { GroupCommitStorageService, type StorageServiceOptions } from "./service.js";
 import { SqliteEngine } from "./sqlite-engine.js";
+import { createTestDatabase, type TestDatabase } from "../cluster/test-support.js";
+import { openPostgresEngine } from "../cluster/engine-test-support.js";
 
-export type EngineKind = "memory" | "sqlite";
-export const ENGINE_KINDS: readonly EngineKind[] = ["memory", "sqlite"];
+export type EngineKind = "memory" | "sqlite" | "postgres";
+/** Every engine runs the same storage suites (the shared engine contract). */
+export const ENGINE_KINDS: readonly EngineKind[] = ["memory", "sqlite", "postgres"];
+
+/** Engines whose data outlives a close (a reopen sees it). */
+export function isDurable(kind: EngineKind): boolean {
+  return kind !== "memory";
+}
+
+/** An engine that can be reopened on the same data: a folder, or a PostgreSQL database. */
+interface EngineHandle {
+  readonly engine: StorageEngine;
+  /** Ends whatever the engine needed besides itself (a cluster node), after the engine closed. */
+  readonly stop?: () => Promise<void>;
+}
 
 export function makeTempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "partyhouse-storage-"));
@@ -73,23 +88,34 @@ export class CountingEngine implements StorageEngine {
   }
 }
 
-/** A service over a real engine of the given kind, reopenable on the same folder. */
+/** A service over a real engine of the given kind, reopenable on the same data. */
 export class Harness {
   readonly dir: string | undefined;
   engine!: CountingEngine;
   service!: GroupCommitStorageService;
+  private handle: EngineHandle | undefined;
+  private database: TestDatabase | undefined;
 
-  constructor(
+  private constructor(
     readonly kind: EngineKind,
     private readonly options: StorageServiceOptions = {},
   ) {
     this.dir = kind === "sqlite" ? makeTempDir() : undefined;
-    this.open();
   }
 
-  private open(): void {
-    const inner = this.kind === "sqlite" ? SqliteEngine.open({ dir: this.dir!, durability: "normal" }) : new MemoryEngine();
-    this.engine = new CountingEngine(inner);
+  /** A harness on a fresh engine (for postgres: a database of its own, dropped by dispose()). */
+  static async create(kind: EngineKind, options: StorageServiceOptions = {}): Promise<Harness> {
+    const harness = new Harness(kind, options);
+    if (kind === "postgres") harness.database = await createTestDatabase();
+    await harness.open();
+    return harness;
+  }
+
+  private async open(): Promise<void> {
+    if (this.kind === "postgres") this.handle = await openPostgresEngine(this.database!.url);
+    else if (this.kind === "sqlite") this.handle = { engine: SqliteEngine.open({ dir: this.dir!, durability: "normal" }) };
+    else this.handle = { engine: new MemoryEngine() };
+    this.engine = new CountingEngine(this.handle.engine);
     this.service = new GroupCommitStorageService(this.engine, this.options);
   }
 
@@ -97,22 +123,25 @@ export class Harness {
     return this.service.room({ party, room: name }, hooks);
   }
 
-  /** Closes and reopens the same folder (sqlite only): what a restart sees. */
+  /** Closes and reopens the same data (sqlite, postgres): what a restart sees. */
   async reopen(): Promise<void> {
     await this.service.close();
-    this.open();
+    await this.handle?.stop?.();
+    await this.open();
   }
 
-  /** After sync(): on sqlite, reopen and return a cold room with the same name; else undefined. */
+  /** After sync(): on a durable engine, reopen and return a cold room with the same name; else undefined. */
   async reopenIfDurable(name = "room"): Promise<RoomStorage | undefined> {
-    if (this.kind !== "sqlite") return undefined;
+    if (!isDurable(this.kind)) return undefined;
     await this.reopen();
     return this.room(name);
   }
 
   async dispose(): Promise<void> {
     await this.service.close();
+    await this.handle?.stop?.();
     if (this.dir) removeDir(this.dir);
+    await this.database?.drop();
   }
 }
 

@@ -8,7 +8,7 @@ for (const kind of ENGINE_KINDS) {
     afterEach(async () => harness.dispose());
 
     test("a transaction's writes are visible inside it and land together in one commit", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.put({ a: 1, b: 2, c: 3 });
       const commitsBefore = harness.engine.commits.length;
@@ -35,7 +35,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("throwing inside a transaction discards its writes and rethrows", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.put("a", 1);
       await assert.rejects(
@@ -53,7 +53,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("rollback() discards the writes but returns the closure's result", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.put("a", 1);
       const commitsBefore = harness.engine.commits.length;
@@ -69,7 +69,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("transactions of a room run one after another", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.put("counter", 0);
       const increment = () =>
@@ -83,7 +83,7 @@ for (const kind of ENGINE_KINDS) {
     });
 
     test("errors inside a transaction use the same messages and write nothing", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.transaction(async (txn) => {
         await assert.rejects(txn.put("k".repeat(2049), 1), { message: "Keys cannot be larger than 2048 bytes. A key of size 2049 was provided." });

@@ -33,7 +33,7 @@ for (const kind of ENGINE_KINDS) {
     afterEach(async () => harness.dispose());
 
     test("chunked updates round-trip exactly, range reads and batched compaction work", async () => {
-      harness = new Harness(kind);
+      harness = await Harness.create(kind);
       const storage = harness.room("doc");
       const big = new Uint8Array(CHUNK * 2 + 1000);
       for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
