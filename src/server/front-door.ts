@@ -9,6 +9,7 @@ import { INTERNAL_HEADER, type Project } from "../runtime/project.js";
 import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
+import { requestTarget } from "./request-target.js";
 import { routeOf } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
@@ -278,19 +279,7 @@ function withCf(request: Request, cf: Party.RequestCf | undefined): Party.Reques
   return request as Party.Request;
 }
 
-/** Paths the URL parser would return unchanged: no dots, nothing it percent-encodes. */
-const PLAIN_PATH = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@%/]*$/;
-
-/** The raw path of a request target, or null when it cannot be parsed. */
+/** The normalized path of a request target (the same one `req.url` gets), or null. */
 function pathnameOf(target: string | undefined): string | null {
-  if (!target) return null;
-  const end = target.search(/[?#]/);
-  const path = end < 0 ? target : target.slice(0, end);
-  // Most targets are plain; the URL parser (a few µs) is for dot segments, %2e and the rest.
-  if (PLAIN_PATH.test(path) && !/%2e/i.test(path) && !path.startsWith("//")) return path;
-  try {
-    return new URL(target, "http://partyhouse.invalid").pathname;
-  } catch {
-    return null;
-  }
+  return requestTarget(target)?.pathname ?? null;
 }

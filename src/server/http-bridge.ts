@@ -9,6 +9,7 @@ import type { RequestCf } from "../types/party.js";
 import { atEndOfTurn } from "./end-of-turn.js";
 import { LazyResponse } from "./lazy-response.js";
 import { requestBodyOf } from "./request-body.js";
+import { requestTarget } from "./request-target.js";
 
 export type BridgedRequest = Request & { cf: RequestCf };
 
@@ -93,16 +94,10 @@ function originOf(host: string | undefined, fallback: string | undefined, encryp
   return fallback ?? "http://localhost";
 }
 
-/** Origin-form paths pass through; absolute-form (proxy style) keeps only its path. */
+/** The normalized path and query routing used (request-target.ts); "/" for a target nothing parses. */
 function pathOf(rawUrl: string | undefined): string {
-  if (rawUrl === undefined || rawUrl === "") return "/";
-  if (rawUrl.charCodeAt(0) === 47 /* / */) return rawUrl;
-  try {
-    const parsed = new URL(rawUrl);
-    return parsed.pathname + parsed.search;
-  } catch {
-    return "/";
-  }
+  const target = requestTarget(rawUrl);
+  return target === null ? "/" : target.pathname + target.search;
 }
 
 /**
