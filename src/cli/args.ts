@@ -7,6 +7,7 @@ import type { ConfigOverrides } from "../config/load.js";
 import type { Mode } from "../config/types.js";
 import { splitKeyValue } from "../config/vars.js";
 import { ConfigError } from "../config/errors.js";
+import { parseSize } from "../config/size.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -39,6 +40,10 @@ const RUN_OPTIONS = {
   serve: { type: "string" },
   minify: { type: "boolean" },
   "hibernate-after": { type: "string" },
+  "max-body-size": { type: "string" },
+  "allowed-origins": { type: "string" },
+  "trust-proxy": { type: "boolean" },
+  "max-event-ms": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -86,6 +91,20 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
   if (values.define !== undefined) overrides.define = keyValues(values.define, "--define");
   if (values.serve !== undefined) overrides.serve = values.serve;
   if (values.minify !== undefined) overrides.minify = values.minify;
+  if (values["max-body-size"] !== undefined) {
+    const size = parseSize(values["max-body-size"]);
+    if (size === null) throw new UsageError(`--max-body-size takes bytes or a size like 100mb, got "${values["max-body-size"]}"`);
+    overrides.maxBodyBytes = size;
+  }
+  if (values["allowed-origins"] !== undefined) {
+    overrides.allowedOrigins = values["allowed-origins"].split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  }
+  if (values["trust-proxy"] !== undefined) overrides.trustProxy = values["trust-proxy"];
+  if (values["max-event-ms"] !== undefined) {
+    const ms = parseMilliseconds(values["max-event-ms"], "--max-event-ms");
+    if (ms < 1) throw new UsageError("--max-event-ms must be at least 1");
+    overrides.maxEventMs = ms;
+  }
 
   const command: RunCommand = { kind: "run", mode, overrides };
   if (positionals[0] !== undefined) command.script = positionals[0];

@@ -96,7 +96,10 @@ export async function startProject(
       logger,
       ...(command.hibernateAfterMs !== undefined ? { hibernateAfterMs: command.hibernateAfterMs } : {}),
       dev: config.mode === "dev",
+      trustProxy: config.trustProxy,
     };
+    if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
+    if (config.allowedOrigins !== undefined) options.allowedOrigins = config.allowedOrigins;
     if (config.serve) {
       options.assets = {
         root: config.serve.path,

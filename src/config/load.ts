@@ -17,6 +17,7 @@ import type {
   ResolvedServe,
   ServeConfig,
 } from "./types.js";
+import { parseSize } from "./size.js";
 import { validateConfig } from "./validate.js";
 import { parseVarValue } from "./vars.js";
 
@@ -37,6 +38,10 @@ export interface ConfigOverrides {
   /** `--serve <dir>`: the static assets folder, relative to the cwd. */
   serve?: string;
   minify?: boolean;
+  maxBodyBytes?: number;
+  allowedOrigins?: string[];
+  trustProxy?: boolean;
+  maxEventMs?: number;
 }
 
 export interface LoadConfigOptions {
@@ -86,10 +91,17 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     define: { ...config.define, ...overrides.define },
     minify: overrides.minify ?? config.minify ?? false,
     crons: { ...config.crons },
+    trustProxy: overrides.trustProxy ?? config.trustProxy ?? false,
     compatibilityFlags: [...(config.compatibilityFlags ?? [])],
     warnings,
   };
   if (config.name !== undefined) resolved.name = config.name;
+  const maxBodyBytes = overrides.maxBodyBytes ?? (config.maxBodySize !== undefined ? parseSize(config.maxBodySize) : null);
+  if (maxBodyBytes !== null && maxBodyBytes !== undefined) resolved.maxBodyBytes = maxBodyBytes;
+  const allowedOrigins = overrides.allowedOrigins ?? config.allowedOrigins;
+  if (allowedOrigins !== undefined) resolved.allowedOrigins = allowedOrigins;
+  const maxEventMs = overrides.maxEventMs ?? config.maxEventMs;
+  if (maxEventMs !== undefined) resolved.maxEventMs = maxEventMs;
   if (config.compatibilityDate !== undefined) resolved.compatibilityDate = config.compatibilityDate;
   const serve = await resolveServe(config.serve, overrides.serve, label, root, cwd, options.mode);
   if (serve?.build?.live) warnings.push(`${label}: "serve.build.live" (live reload) is not supported yet; reload the page yourself`);

@@ -73,6 +73,14 @@ export interface PartykitConfig {
   compatibilityFlags?: string[];
   minify?: boolean;
   crons?: Record<string, string>;
+  /** partyhouse only: largest request body (bytes, or "100mb"). */
+  maxBodySize?: number | string;
+  /** partyhouse only: Origins allowed to open WebSockets and send requests ("*" = any). */
+  allowedOrigins?: string[];
+  /** partyhouse only: believe client-address headers from a proxy in front. */
+  trustProxy?: boolean;
+  /** partyhouse only: an event that blocks the event loop longer than this ends the process. */
+  maxEventMs?: number;
   team?: string;
   preview?: string;
   domain?: string;
@@ -148,6 +156,14 @@ export interface ResolvedConfig {
   minify: boolean;
   /** Cron name to expression, for `onCron`. */
   crons: Record<string, string>;
+  /** Largest request body in bytes (`maxBodySize`, `--max-body-size`); undefined = the default. */
+  maxBodyBytes?: number;
+  /** `allowedOrigins` / `--allowed-origins`; undefined = every Origin. */
+  allowedOrigins?: string[];
+  /** `trustProxy` / `--trust-proxy`. */
+  trustProxy: boolean;
+  /** `maxEventMs` / `--max-event-ms`; undefined = the default. */
+  maxEventMs?: number;
   compatibilityDate?: string;
   compatibilityFlags: string[];
   /** Things worth telling the user once (e.g. Cloudflare-only keys that are ignored). */

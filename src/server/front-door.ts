@@ -13,12 +13,17 @@ import { requestTarget } from "./request-target.js";
 import { routeOf } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
+import { refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
+import { BodyBudget, BodyMeter } from "./body-budget.js";
+import type { ResolvedExposure } from "./limits.js";
 
 /** PartyKit's limit on incoming frames; larger ones close the socket with 1009. */
 export const MAX_INCOMING_FRAME_BYTES = 1024 * 1024;
 
 export interface FrontDoorOptions {
   assets: StaticAssets | undefined;
+  /** Body limits, allowed Origins, proxy trust (limits.ts). */
+  exposure: ResolvedExposure;
   /** Serve dev-only routes (`/__scheduled__?cron=` to run a cron by hand). */
   dev: boolean;
   crons: Record<string, string>;
@@ -56,13 +61,24 @@ export class FrontDoor {
     handleProtocols: (protocols) => protocols.values().next().value ?? false,
   });
 
+  /** Request body bytes being read by user code, over all requests (limits.ts). */
+  readonly bodyBudget: BodyBudget;
+
   constructor(
     private readonly project: Project,
     private readonly options: FrontDoorOptions,
-  ) {}
+  ) {
+    this.bodyBudget = new BodyBudget(options.exposure.bodyBudgetBytes);
+  }
 
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    this.serveHttp(req, res).catch((error) => {
+    const refusal = refusedOrigin(req, this.options.exposure) ?? refusedLength(req, this.options.exposure, this.bodyBudget);
+    if (refusal !== null) return refuse(res, refusal);
+    const meter = new BodyMeter(this.bodyBudget, this.options.exposure.maxBodyBytes);
+    res.once("close", () => meter.release());
+    this.serveHttp(req, res, meter).catch((error) => {
+      // A body cut off by its limit surfaces in user code as an error: answer why, not 500.
+      if (meter.failure !== null) return refuse(res, refusalFor(meter.failure));
       this.project.logger.log("error", "request failed", describeError(error));
       if (!res.headersSent) sendText(res, 500, error instanceof Error ? error.message : String(error));
       else res.destroy();
@@ -77,12 +93,15 @@ export class FrontDoor {
     });
   };
 
-  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async serveHttp(req: IncomingMessage, res: ServerResponse, meter: BodyMeter): Promise<void> {
     const pathname = pathnameOf(req.url);
     if (pathname === null) return sendText(res, 400, "Bad Request");
     const route = routeOf(pathname);
-    const request = toWebRequest(req, {});
+    const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy });
     const head = req.method === "HEAD";
+    const send = (response: Response) =>
+      // Whatever user code answered after its body was cut off, the client learns why.
+      meter.failure !== null ? refuse(res, refusalFor(meter.failure)) : sendWebResponse(res, response, { head });
 
     if (route.kind === "room") {
       const party = this.project.party(route.party);
@@ -91,13 +110,13 @@ export class FrontDoor {
       const hook = party.definition.onBeforeRequest;
       if (hook) {
         const hooked = await this.runHook(hook, request, route.room);
-        if ("response" in hooked) return sendWebResponse(res, hooked.response, { head });
+        if ("response" in hooked) return send(hooked.response);
         forwarded = hooked.request;
       }
       const response = await this.project.requestRoom(route.party, route.room, forwarded);
-      return sendWebResponse(res, response, { head });
+      return send(response);
     }
-    return sendWebResponse(res, await this.serveNonRoom(request, pathname), { head });
+    return send(await this.serveNonRoom(request, pathname));
   }
 
   /** Static assets, the dev cron trigger, main's onFetch, then 404 (PartyKit's order). */
@@ -132,7 +151,10 @@ export class FrontDoor {
     if (pathname === null) return rejectUpgrade(socket, new Response("Bad Request", { status: 400 }));
     const route = routeOf(pathname);
     const internal = this.isInternal(req);
-    const request = toWebRequest(req, {});
+    // Cross-site WebSockets are refused here, before onBeforeConnect (room-to-room sockets have no Origin).
+    const refusal = internal ? null : refusedOrigin(req, this.options.exposure);
+    if (refusal !== null) return rejectUpgrade(socket, refusalResponse(refusal));
+    const request = toWebRequest(req, { trustProxy: this.options.exposure.trustProxy });
 
     if (route.kind !== "room") {
       const onSocket = this.project.party("main")!.definition.onSocket;
@@ -221,6 +243,16 @@ export class FrontDoor {
     if (header === undefined) return false;
     return header === this.project.secret;
   }
+}
+
+/** Answers a refused request at once; the connection closes after it (the body stays unread). */
+function refuse(res: ServerResponse, refusal: Refusal): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  res.writeHead(refusal.status, refusalHeaders(refusal));
+  res.end(refusal.message);
 }
 
 /** Headers the `ws` client of a room-to-room socket adds by itself, and the secret. */

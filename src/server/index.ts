@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import { FrontDoor } from "./front-door.js";
+import { resolveExposure } from "./limits.js";
 import type { PartyExports, PartyhouseOptions } from "./options.js";
 
 export type { PartyExports, PartyhouseOptions, StaticAssetsOptions } from "./options.js";
@@ -54,7 +55,12 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     crons: options.crons ?? {},
   });
-  const door = new FrontDoor(project, { assets, dev: options.dev ?? false, crons: options.crons ?? {} });
+  const door = new FrontDoor(project, {
+    assets,
+    dev: options.dev ?? false,
+    crons: options.crons ?? {},
+    exposure: resolveExposure(options),
+  });
   const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);
   server.on("upgrade", door.handleUpgrade);
   server.on("clientError", (_error, socket) => {

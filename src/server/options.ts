@@ -4,6 +4,7 @@
  */
 import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
+import type { ExposureOptions } from "./limits.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
 export type PartyExports = Record<string, unknown>;
@@ -16,7 +17,7 @@ export interface StaticAssetsOptions {
   edgeTTL?: number | null;
 }
 
-export interface PartyhouseOptions {
+export interface PartyhouseOptions extends ExposureOptions {
   /** Party name to its export; must contain "main". */
   parties: PartyExports;
   /** `room.env` / `lobby.env` (vars with their JSON types). */

@@ -8,9 +8,10 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { silentLogger, type Logger } from "../runtime/logger.js";
 import { startPartyhouse, type PartyExports, type RunningPartyhouse, type StaticAssetsOptions } from "../server/index.js";
+import type { ExposureOptions } from "../server/limits.js";
 import { createStorageService } from "../storage/index.js";
 
-export interface TestServerOptions {
+export interface TestServerOptions extends ExposureOptions {
   /** Party name to its class or object; a single class is the main party. */
   parties: PartyExports | (new (...args: never[]) => unknown);
   env?: Record<string, unknown>;
@@ -58,6 +59,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.crons ? { crons: options.crons } : {}),
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     dev: options.dev ?? false,
+    ...exposureOf(options),
   });
   const sockets = new Set<TestSocket>();
   return {
@@ -158,4 +160,14 @@ export class TestSocket {
   terminate(): void {
     this.ws.terminate();
   }
+}
+
+/** Only the exposure options that were given (exactOptionalPropertyTypes). */
+function exposureOf(options: ExposureOptions): ExposureOptions {
+  const picked: ExposureOptions = {};
+  if (options.maxBodyBytes !== undefined) picked.maxBodyBytes = options.maxBodyBytes;
+  if (options.bodyBudgetBytes !== undefined) picked.bodyBudgetBytes = options.bodyBudgetBytes;
+  if (options.allowedOrigins !== undefined) picked.allowedOrigins = options.allowedOrigins;
+  if (options.trustProxy !== undefined) picked.trustProxy = options.trustProxy;
+  return picked;
 }
