@@ -73,6 +73,7 @@ export class Project {
   private sweepTimer: NodeJS.Timeout | undefined;
   private partyNames: string[] = [];
   private readonly transport: StubTransport;
+  private closed = false;
 
   constructor(private readonly options: ProjectOptions) {
     this.fanout = new Fanout(options.logger);
@@ -136,6 +137,7 @@ export class Project {
   }
 
   async close(code = 1012, reason = "server restart"): Promise<void> {
+    this.closed = true;
     clearInterval(this.sweepTimer);
     this.alarms.stop();
     this.crons.stop();
@@ -180,6 +182,9 @@ export class Project {
 
   /** Sends a request to a room's onRequest, as a stub or the front door does after onBeforeRequest. */
   requestRoom(partyName: string, roomId: string, request: Request): Promise<Response> {
+    if (this.closed) {
+      return Promise.resolve(new Response("Server is shutting down; retry shortly", { status: 503, headers: { "retry-after": "1" } }));
+    }
     const party = this.parties.get(partyName);
     if (!party) return Promise.resolve(new Response(`Party ${partyName} not found`, { status: 404 }));
     if (!party.definition.hasOnRequest) return Promise.resolve(new Response("No onRequest handler", { status: 500 }));

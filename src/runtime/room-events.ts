@@ -1,4 +1,5 @@
 import { InputGate } from "./input-gate.js";
+import { RoomClosedError } from "./room-closed.js";
 import type { ServerInstance } from "./party-definition.js";
 
 /**
@@ -15,9 +16,25 @@ export class RoomEvents {
   private instance: ServerInstance | null = null;
   private started = false;
   private starting: Promise<void> | null = null;
+  private closedFor: string | null = null;
 
   /** `build` constructs a fresh server instance (constructor only; onStart is run here). */
   constructor(private readonly build: () => ServerInstance) {}
+
+  /** Whether `close` was called: no event runs and no instance is built any more. */
+  get isClosed(): boolean {
+    return this.closedFor !== null;
+  }
+
+  /**
+   * From now on every event is refused with RoomClosedError (events already waiting at the
+   * input gate included) and the instance is dropped for good. Events already running finish.
+   */
+  close(roomId: string): void {
+    this.closedFor = roomId;
+    this.instance = null;
+    this.started = false;
+  }
 
   /** True while a server instance is in memory (not hibernated or evicted). */
   get isResident(): boolean {
@@ -40,6 +57,7 @@ export class RoomEvents {
    * instance exists and onStart has resolved. Resolves or rejects with the handler's outcome.
    */
   run<T>(body: (server: ServerInstance) => T | Promise<T>): Promise<Awaited<T>> {
+    if (this.closedFor !== null) return Promise.reject(new RoomClosedError(this.closedFor));
     if (this.canRunNow()) {
       // The common case: nothing in the way, so no queueing and no wrapper promise.
       this.eventStarted();
@@ -67,6 +85,8 @@ export class RoomEvents {
     }
     return new Promise<Awaited<T>>((resolve, reject) => {
       this.input.enter(() => {
+        // Closed while this event waited at the gate.
+        if (this.closedFor !== null) return reject(new RoomClosedError(this.closedFor));
         this.eventStarted();
         const run = () => {
           let result: T | Promise<T>;
@@ -91,10 +111,20 @@ export class RoomEvents {
         const starting = this.ensureStarted();
         if (starting === undefined) run();
         else
-          starting.then(run, (error: unknown) => {
-            this.eventEnded();
-            reject(error);
-          });
+          starting.then(
+            () => {
+              // onStart finished, but the room closed meanwhile.
+              if (this.closedFor !== null) {
+                this.eventEnded();
+                return reject(new RoomClosedError(this.closedFor));
+              }
+              run();
+            },
+            (error: unknown) => {
+              this.eventEnded();
+              reject(error);
+            },
+          );
       });
     });
   }
@@ -104,6 +134,7 @@ export class RoomEvents {
    * finish synchronously cost no promise at all.
    */
   dispatch(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void): void {
+    if (this.closedFor !== null) return; // nobody to tell: the socket is closing with the room
     if (!this.canRunNow()) {
       this.run(body).catch(failed);
       return;
@@ -162,6 +193,7 @@ export class RoomEvents {
    */
   private ensureStarted(): Promise<void> | undefined {
     if (this.started) return undefined;
+    if (this.closedFor !== null) return Promise.reject(new RoomClosedError(this.closedFor));
     if (this.starting) return this.starting;
     let result: unknown;
     try {

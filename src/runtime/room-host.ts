@@ -12,6 +12,7 @@ import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
 import type { PartyDefinition } from "./party-definition.js";
 import { RoomApi } from "./room-api.js";
+import { RoomClosedError } from "./room-closed.js";
 import { RoomEvents } from "./room-events.js";
 import type { RoomServices } from "./room-services.js";
 import { SocketRecord, type PendingClose } from "./socket-record.js";
@@ -94,6 +95,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** HTTP request to the room (already past onBeforeRequest). */
   async request(request: Party.Request): Promise<Response> {
+    if (this.closed) return closedResponse();
     try {
       const result = await this.events.run((server) => server.onRequest(request));
       if (!(result instanceof Response)) {
@@ -103,6 +105,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       if (durable !== undefined || this.output.isHolding) await this.output.whenPassed(durable);
       return result;
     } catch (error) {
+      if (error instanceof RoomClosedError) return closedResponse();
       this.log("error", "onRequest failed", error);
       return errorResponse(error);
     }
@@ -130,7 +133,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     } catch (error) {
       failure = error;
       this.sockets.delete(record);
-      this.log("error", "onConnect failed", error);
+      if (!(error instanceof RoomClosedError)) this.log("error", "onConnect failed", error);
     }
     const accepted = await accept(record);
     if (accepted === null) {
@@ -142,7 +145,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     record.ws = ws;
     if (failure !== undefined) {
       record.closed = true;
-      ws.close(1011, closeReason(failure));
+      // A room that closed meanwhile says "restart" (1012), so clients reconnect.
+      ws.close(failure instanceof RoomClosedError ? 1012 : 1011, closeReason(failure));
       return;
     }
     if (record.closed) {
@@ -156,6 +160,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** A frame from a client. Binary frames reach user code as ArrayBuffer, never Buffer. */
   socketMessage(record: SocketRecord, data: string | ArrayBuffer): void {
+    // A frame that arrives while the room closes its sockets reaches no user code.
+    if (this.closed) return;
     this.events.dispatch((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onMessage") ? server.onMessage(data, connection) : undefined;
@@ -335,16 +341,22 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   /** Closes every socket with `code` and releases the room (server stop, dev reload). */
   async shutdown(code: number, reason: string): Promise<void> {
     this.closed = true;
+    // First, so nothing that arrives while the sockets close can rebuild the instance.
+    this.events.close(this.id);
     for (const record of [...this.sockets]) {
       record.closed = true;
       this.sockets.delete(record);
       if (record.ws && record.ws.readyState === WS_OPEN) record.ws.close(code, reason);
       else record.ws?.terminate();
     }
-    this.events.dropInstance();
     const storage = this.storageHandle;
     this.storageHandle = null;
     await storage?.close();
+  }
+
+  /** Closing or closed: events are refused, sockets are being closed. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -387,4 +399,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   private log(level: "error" | "warn", event: string, error: unknown): void {
     this.services.logger.log(level, event, { party: this.ref.party, room: this.id, ...describeError(error) });
   }
+}
+
+/** What a request to a closing room gets: come back shortly (to this server's successor). */
+function closedResponse(): Response {
+  return new Response("Room is closing; retry shortly", { status: 503, headers: { "retry-after": "1" } });
 }

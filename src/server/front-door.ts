@@ -13,8 +13,9 @@ import { requestTarget } from "./request-target.js";
 import { routeOf } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
-import { refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
+import { DRAINING, refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
 import { BodyBudget, BodyMeter } from "./body-budget.js";
+import { InFlight } from "./in-flight.js";
 import type { ResolvedExposure } from "./limits.js";
 
 /** PartyKit's limit on incoming frames; larger ones close the socket with 1009. */
@@ -71,11 +72,17 @@ export class FrontDoor {
     this.bodyBudget = new BodyBudget(options.exposure.bodyBudgetBytes);
   }
 
+  /** Requests being answered; drained on shutdown (in-flight.ts). */
+  readonly inFlight = new InFlight();
+
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const refusal = refusedOrigin(req, this.options.exposure) ?? refusedLength(req, this.options.exposure, this.bodyBudget);
+    const refusal =
+      (this.inFlight.draining ? DRAINING : null) ??
+      refusedOrigin(req, this.options.exposure) ??
+      refusedLength(req, this.options.exposure, this.bodyBudget);
     if (refusal !== null) return refuse(res, refusal);
     const meter = new BodyMeter(this.bodyBudget, this.options.exposure.maxBodyBytes);
-    res.once("close", () => meter.release());
+    this.inFlight.add(res, () => meter.release());
     this.serveHttp(req, res, meter).catch((error) => {
       // A body cut off by its limit surfaces in user code as an error: answer why, not 500.
       if (meter.failure !== null) return refuse(res, refusalFor(meter.failure));
@@ -99,9 +106,12 @@ export class FrontDoor {
     const route = routeOf(pathname);
     const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy });
     const head = req.method === "HEAD";
-    const send = (response: Response) =>
+    const send = (response: Response) => {
+      // Already answered 503 by a shutdown that could not wait any longer.
+      if (res.writableEnded) return;
       // Whatever user code answered after its body was cut off, the client learns why.
-      meter.failure !== null ? refuse(res, refusalFor(meter.failure)) : sendWebResponse(res, response, { head });
+      return meter.failure !== null ? refuse(res, refusalFor(meter.failure)) : sendWebResponse(res, response, { head });
+    };
 
     if (route.kind === "room") {
       const party = this.project.party(route.party);
@@ -152,7 +162,7 @@ export class FrontDoor {
     const route = routeOf(pathname);
     const internal = this.isInternal(req);
     // Cross-site WebSockets are refused here, before onBeforeConnect (room-to-room sockets have no Origin).
-    const refusal = internal ? null : refusedOrigin(req, this.options.exposure);
+    const refusal = this.inFlight.draining ? DRAINING : internal ? null : refusedOrigin(req, this.options.exposure);
     if (refusal !== null) return rejectUpgrade(socket, refusalResponse(refusal));
     const request = toWebRequest(req, { trustProxy: this.options.exposure.trustProxy });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import { FrontDoor } from "./front-door.js";
+import { DEFAULT_DRAIN_MS } from "./in-flight.js";
 import { resolveExposure } from "./limits.js";
 import type { PartyExports, PartyhouseOptions } from "./options.js";
 
@@ -82,7 +83,10 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     reload: (parties) => project.reload(parties),
     close() {
       closing ??= (async () => {
+        // Stop accepting, let requests in flight finish (new ones get 503 + Retry-After), then
+        // close the rooms: no event reaches user code after that, and no instance is built.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
         await project.close();
         server.closeAllConnections();
         await stopped;

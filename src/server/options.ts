@@ -37,6 +37,8 @@ export interface PartyhouseOptions extends ExposureOptions {
   /** Idle time (no sockets, no events) before any room is evicted from memory. Default 15 s. */
   evictAfterMs?: number;
   logger?: Logger;
+  /** How long a shutdown waits for HTTP requests in flight before answering them 503. Default 5 s. */
+  drainTimeoutMs?: number;
   /** First retry delay of a throwing onAlarm, doubling up to 6 retries. Default 2 s (Cloudflare's). */
   alarmRetryBaseMs?: number;
 }

@@ -26,6 +26,7 @@ export interface TestServerOptions extends ExposureOptions {
   dev?: boolean;
   crons?: Record<string, string>;
   alarmRetryBaseMs?: number;
+  drainTimeoutMs?: number;
 }
 
 export interface TestServer {
@@ -60,6 +61,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     dev: options.dev ?? false,
     ...exposureOf(options),
+    ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
   const sockets = new Set<TestSocket>();
   return {
