@@ -1,5 +1,6 @@
 import { InputGate } from "./input-gate.js";
 import { RoomClosedError } from "./room-closed.js";
+import { eventEnded as watchEnded, eventStarted as watchStarted, type EventLabel } from "./running-event.js";
 import type { ServerInstance } from "./party-definition.js";
 
 /**
@@ -18,8 +19,14 @@ export class RoomEvents {
   private starting: Promise<void> | null = null;
   private closedFor: string | null = null;
 
-  /** `build` constructs a fresh server instance (constructor only; onStart is run here). */
-  constructor(private readonly build: () => ServerInstance) {}
+  /**
+   * `build` constructs a fresh server instance (constructor only; onStart is run here); `label`
+   * names the room to the watchdog when an event stalls the event loop.
+   */
+  constructor(
+    private readonly build: () => ServerInstance,
+    private readonly label: EventLabel = { party: "?", room: "?" },
+  ) {}
 
   /** Whether `close` was called: no event runs and no instance is built any more. */
   get isClosed(): boolean {
@@ -56,17 +63,20 @@ export class RoomEvents {
    * Runs `body` as one event: after everything that entered before it has started, once the
    * instance exists and onStart has resolved. Resolves or rejects with the handler's outcome.
    */
-  run<T>(body: (server: ServerInstance) => T | Promise<T>): Promise<Awaited<T>> {
+  run<T>(body: (server: ServerInstance) => T | Promise<T>, kind = "event"): Promise<Awaited<T>> {
     if (this.closedFor !== null) return Promise.reject(new RoomClosedError(this.closedFor));
     if (this.canRunNow()) {
       // The common case: nothing in the way, so no queueing and no wrapper promise.
       this.eventStarted();
       let result: T | Promise<T>;
+      watchStarted(this.label, kind);
       try {
         result = body(this.instance!);
       } catch (error) {
         this.eventEnded();
         return Promise.reject(error);
+      } finally {
+        watchEnded();
       }
       if (!(result instanceof Promise)) {
         this.eventEnded();
@@ -90,12 +100,15 @@ export class RoomEvents {
         this.eventStarted();
         const run = () => {
           let result: T | Promise<T>;
+          watchStarted(this.label, kind);
           try {
             result = body(this.instance!);
           } catch (error) {
             this.eventEnded();
             reject(error);
             return;
+          } finally {
+            watchEnded();
           }
           Promise.resolve(result).then(
             (value) => {
@@ -133,20 +146,23 @@ export class RoomEvents {
    * An event nobody awaits (a message, an error): a failure goes to `failed`. Handlers that
    * finish synchronously cost no promise at all.
    */
-  dispatch(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void): void {
+  dispatch(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void, kind = "event"): void {
     if (this.closedFor !== null) return; // nobody to tell: the socket is closing with the room
     if (!this.canRunNow()) {
-      this.run(body).catch(failed);
+      this.run(body, kind).catch(failed);
       return;
     }
     this.eventStarted();
     let result: unknown;
+    watchStarted(this.label, kind);
     try {
       result = body(this.instance!);
     } catch (error) {
       this.eventEnded();
       failed(error);
       return;
+    } finally {
+      watchEnded();
     }
     if (result instanceof Promise) {
       result.then(this.eventEnded, (error: unknown) => {
@@ -196,12 +212,15 @@ export class RoomEvents {
     if (this.closedFor !== null) return Promise.reject(new RoomClosedError(this.closedFor));
     if (this.starting) return this.starting;
     let result: unknown;
+    watchStarted(this.label, "onStart");
     try {
       this.instance = this.build();
       result = this.instance.onStart();
     } catch (error) {
       this.instance = null;
       return Promise.reject(error);
+    } finally {
+      watchEnded();
     }
     if (!(result instanceof Promise)) {
       this.started = true;

@@ -53,7 +53,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       const instance = this.definition.create(this.api);
       this.hibernates ??= instance.hibernate;
       return instance;
-    });
+    }, this.ref);
   }
 
   get definition(): PartyDefinition {
@@ -97,7 +97,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   async request(request: Party.Request): Promise<Response> {
     if (this.closed) return closedResponse();
     try {
-      const result = await this.events.run((server) => server.onRequest(request));
+      const result = await this.events.run((server) => server.onRequest(request), "onRequest");
       if (!(result instanceof Response)) {
         return new Response("Incorrect type for Promise: the Promise did not resolve to 'Response'.", { status: 500 });
       }
@@ -129,7 +129,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         }
         this.sockets.add(record);
         if (server.has("onConnect")) await server.onConnect(connection, ctx);
-      });
+      }, "onConnect");
     } catch (error) {
       failure = error;
       this.sockets.delete(record);
@@ -172,7 +172,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         connection.dispatch(event, (error) => this.log("error", "message listener failed", error));
       }
       return result;
-    }, this.onMessageFailed);
+    }, this.onMessageFailed, "onMessage");
   }
 
   /** The socket closed, by either side or by a dropped TCP connection. */
@@ -190,7 +190,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         );
       }
       return result;
-    })
+    }, "onClose")
       .catch((error) => this.log("error", "onClose failed", error))
       .finally(() => {
         // The wrapper is no longer reachable through the room; let it go with the record.
@@ -223,7 +223,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         connection.dispatch(new ConnectionErrorEvent(error), (e) => this.log("error", "error listener failed", e));
       }
       return result;
-    }, this.onErrorFailed);
+    }, this.onErrorFailed, "onError");
   }
 
   private readonly onMessageFailed = (error: unknown): void => this.log("error", "onMessage failed", error);
@@ -241,7 +241,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       } finally {
         storage.endAlarm(time, succeeded);
       }
-    });
+    }, "onAlarm");
   }
 
   // ---- the Party.Room surface (used by RoomApi) ------------------------------------------------
