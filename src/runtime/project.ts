@@ -35,6 +35,8 @@ export interface ProjectStats {
   /** Rooms whose server instance is in memory (not hibernated). */
   readonly resident: number;
   readonly sockets: number;
+  /** Events waiting at rooms' input gates, over all rooms (bounded by inbound backpressure). */
+  readonly pendingEvents: number;
 }
 
 export const INTERNAL_HEADER = "x-partyhouse-internal";
@@ -152,14 +154,16 @@ export class Project {
     let rooms = 0;
     let resident = 0;
     let sockets = 0;
+    let pendingEvents = 0;
     for (const party of this.parties.values()) {
       for (const room of party.rooms.values()) {
         rooms++;
         if (room.isResident) resident++;
         sockets += room.sockets.size;
+        pendingEvents += room.pendingEvents;
       }
     }
-    return { rooms, resident, sockets };
+    return { rooms, resident, sockets, pendingEvents };
   }
 
   /** The lobby given to onBeforeConnect / onBeforeRequest. */

@@ -354,6 +354,11 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     await storage?.close();
   }
 
+  /** Events waiting at the input gate (the front door pauses sockets of a room that is behind). */
+  get pendingEvents(): number {
+    return this.events.input.waitingCount;
+  }
+
   /** Closing or closed: events are refused, sockets are being closed. */
   get isClosed(): boolean {
     return this.closed;

@@ -16,6 +16,7 @@ import { rejectUpgrade } from "./upgrade-response.js";
 import { DRAINING, refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
 import { BodyBudget, BodyMeter } from "./body-budget.js";
 import { InFlight } from "./in-flight.js";
+import { afterInbound, deliverInbound } from "./inbound-flow.js";
 import type { ResolvedExposure } from "./limits.js";
 
 /** PartyKit's limit on incoming frames; larger ones close the socket with 1009. */
@@ -290,22 +291,32 @@ function internalRequest(req: IncomingMessage, bridged: Party.Request): Party.Re
 
 function onSocketMessage(this: OwnedSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  this[kRoom].socketMessage(this[kRecord], isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8"));
+  const room = this[kRoom];
+  const record = this[kRecord];
+  const message = isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8");
+  // One client may not take a whole event-loop turn, nor grow a room's queue without bound.
+  deliverInbound(this, room, buffer.byteLength, () => room.socketMessage(record, message));
 }
 
 function onSocketClose(this: OwnedSocket, code: number, reason: Buffer): void {
-  this[kRoom].socketClosed(this[kRecord], code, reason.toString("utf8"));
+  const room = this[kRoom];
+  const record = this[kRecord];
+  const text = reason.toString("utf8");
+  afterInbound(this, () => room.socketClosed(record, code, text));
 }
 
 function onSocketError(this: OwnedSocket, error: Error & { code?: string }): void {
   // An oversized message: `ws` already sent the 1009; PartyKit reports it as an error.
+  const room = this[kRoom];
+  const record = this[kRecord];
+  // Like a close, after the messages still queued for this socket (inbound-flow.ts).
   if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-    return this[kRoom].socketMessageTooLarge(this[kRecord]);
+    return afterInbound(this, () => room.socketMessageTooLarge(record));
   }
   // Other protocol violations (malformed frames) are answered by `ws` with a close frame
   // (1002, 1007, ...); the room hears about them as a close, not a transport error.
   if (typeof error.code === "string" && error.code.startsWith("WS_ERR_")) return;
-  this[kRoom].socketError(this[kRecord], error);
+  afterInbound(this, () => room.socketError(record, error));
 }
 
 /** An ArrayBuffer holding exactly these bytes (a Buffer may be a view into a larger pool). */
