@@ -7,6 +7,11 @@ import WebSocket from "ws";
 
 const [url, seconds] = [process.argv[2]!, Number(process.argv[3] ?? 10)];
 const ws = new WebSocket(url);
+// Stopped early (the soak ends it): still say how many were sent.
+process.on("SIGTERM", () => {
+  process.stdout.write(`${sent}\n`);
+  process.exit(0);
+});
 let sent = 0;
 const message = JSON.stringify({ type: "chat", text: "x".repeat(64) });
 ws.on("open", () => {

@@ -19,11 +19,14 @@ class Writer implements Party.Server {
   }
   async onMessage(message: string | ArrayBuffer) {
     messages++;
+    // A read first: events caught between their read and their write when the server stops
+    // must still be able to write (the room waits for events it already started).
+    await this.room.storage.get(`r${messages}`);
     await this.room.storage.put(`m${messages}`, String(message));
   }
 }
 
-test("frames that arrive while the server closes sockets reach no user code and rebuild nothing", async () => {
+test("frames that arrive while the server closes sockets reach no user code and rebuild nothing; started events finish", async () => {
   const errors: string[] = [];
   const logger: Logger = { log: (level, event, fields) => void (level === "error" && errors.push(`${event} ${JSON.stringify(fields)}`)) };
   const server = await startTestServer({ parties: Writer, logger });
@@ -43,5 +46,32 @@ test("frames that arrive while the server closes sockets reach no user code and 
   assert.deepEqual(new Set(await Promise.all(codes)), new Set([1012]));
   assert.equal(built, 1, "the instance was built once");
   assert.equal(started, 1, "onStart ran once");
+  assert.deepEqual(errors, []);
+});
+
+let releaseHeld: (() => void) | null = null;
+let heldWrote = false;
+
+class Holder implements Party.Server {
+  constructor(readonly room: Party.Room) {}
+  async onMessage() {
+    await new Promise<void>((resolve) => (releaseHeld = resolve));
+    await this.room.storage.put("after-stop", "written");
+    heldWrote = true;
+  }
+}
+
+test("an event running when the server stops may still use storage until it settles", async () => {
+  const errors: string[] = [];
+  const logger: Logger = { log: (level, event, fields) => void (level === "error" && errors.push(`${event} ${JSON.stringify(fields)}`)) };
+  const server = await startTestServer({ parties: Holder, logger });
+  const ws = new WebSocket(`${server.url.replace("http", "ws")}/parties/main/held`);
+  await new Promise((resolve) => ws.once("open", resolve));
+  ws.send("go");
+  while (releaseHeld === null) await new Promise((resolve) => setTimeout(resolve, 5));
+  const closing = server.close();
+  setTimeout(() => releaseHeld!(), 100);
+  await closing;
+  assert.equal(heldWrote, true);
   assert.deepEqual(errors, []);
 });

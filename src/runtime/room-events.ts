@@ -199,7 +199,28 @@ export class RoomEvents {
   private readonly eventEnded = (): void => {
     this.activeEvents--;
     this.lastActive = Date.now();
+    if (this.activeEvents === 0 && this.settledWaiters !== null) {
+      for (const resolve of this.settledWaiters) resolve();
+      this.settledWaiters = null;
+    }
   };
+
+  private settledWaiters: Array<() => void> | null = null;
+
+  /**
+   * Resolves once no event is running (or after `timeoutMs`): a closing room lets the events it
+   * already started finish their storage work before the storage handle goes away.
+   */
+  settled(timeoutMs: number): Promise<void> {
+    if (this.activeEvents === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      (this.settledWaiters ??= []).push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 
   /**
    * Builds the instance and runs onStart if needed. Returns undefined when the instance is

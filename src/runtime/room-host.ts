@@ -20,6 +20,8 @@ import { SocketTable } from "./socket-table.js";
 import { validateTags } from "./tags.js";
 
 const WS_OPEN = 1;
+/** How long a closing room waits for events it already started (within the CLI's stop bound). */
+const SETTLE_ON_SHUTDOWN_MS = 2_000;
 
 /** Completes (or abandons) the WebSocket upgrade once onConnect has run. */
 export type AcceptSocket = (record: SocketRecord) => Promise<{ ws: WebSocket } | null>;
@@ -42,6 +44,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   private readonly output = new OutputGate();
   private warnedAboutListeners = false;
   private closed = false;
+  /** Set once events that were running at shutdown have settled (or ran out of time). */
+  private storageClosed = false;
 
   constructor(
     readonly id: string,
@@ -71,7 +75,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   get storage(): RoomStorage {
     if (this.storageHandle === null) {
-      if (this.closed) throw new Error(`Room ${this.id} is closed`);
+      if (this.storageClosed) throw new Error(`Room ${this.id} is closed`);
       this.storageHandle = this.services.storage.room(this.ref, this);
     }
     return this.storageHandle;
@@ -349,6 +353,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       if (record.ws && record.ws.readyState === WS_OPEN) record.ws.close(code, reason);
       else record.ws?.terminate();
     }
+    // Events that had started before the close finish their storage work first (bounded).
+    await this.events.settled(SETTLE_ON_SHUTDOWN_MS);
+    this.storageClosed = true;
     const storage = this.storageHandle;
     this.storageHandle = null;
     await storage?.close();
