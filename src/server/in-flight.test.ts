@@ -64,7 +64,8 @@ test("a request stuck in user code gets 503 at the drain deadline and the stop c
     const got = await stuck;
     assert.equal(got.status, 503);
     assert.equal(got.retryAfter, "1");
-    assert.ok(Date.now() - started < 2000, `stopped in ${Date.now() - started} ms`);
+    // The drain (300 ms) plus the room's wait for the stuck event to settle (2 s), no more.
+    assert.ok(Date.now() - started < 4000, `stopped in ${Date.now() - started} ms`);
   } finally {
     await server.close();
   }
