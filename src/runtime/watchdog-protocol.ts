@@ -14,7 +14,9 @@ export const MAIN_HOOK = "partyhouse.watchdog";
 
 export interface WatchdogWorkerData {
   shared: SharedArrayBuffer;
-  /** Log a stall (and disarm graceful signal handling) once the loop is blocked this long. */
+  /** Give SIGTERM/SIGINT their default action (exit) once the loop is blocked this long. */
+  disarmAfterMs: number;
+  /** Log a stall once the loop is blocked this long. */
   warnAfterMs: number;
   /** End the process once the loop is blocked this long. */
   maxEventMs: number;

@@ -16,6 +16,7 @@ session.connectToMainThread();
 let lastBeat = Atomics.load(beats, HEARTBEAT);
 let lastChange = Date.now();
 let warned = false;
+let disarmed = false;
 let ending = false;
 
 setInterval(() => {
@@ -26,12 +27,18 @@ setInterval(() => {
     lastBeat = beat;
     lastChange = now;
     warned = false;
+    disarmed = false;
   }
   const blockedMs = now - lastChange;
   const shutdownBy = deadline[SHUTDOWN_DEADLINE]!;
   if (!ending && shutdownBy > 0 && now > shutdownBy) {
     end("shutdown did not finish in time; exiting", { blockedMs });
     return;
+  }
+  if (!disarmed && blockedMs >= data.disarmAfterMs) {
+    // Early and cheap: from here a SIGTERM ends the process at once (see watchdog.ts).
+    disarmed = true;
+    void askMain();
   }
   if (!warned && blockedMs >= data.warnAfterMs) {
     warned = true;

@@ -104,3 +104,18 @@ test("an event past --max-event-ms ends the process with exit code 70", async ()
   assert.ok(result.at - started < 5000, `${result.at - started} ms`);
   assert.match(server.output(), /longer than max-event-ms/);
 });
+
+test("SIGTERM half a second into a 4 s stall ends the process before the stall does", async () => {
+  const p = await project(files);
+  const server = await spawnPartyhouse(["start", "--host", "127.0.0.1", "--port", "0", "--persist", "false"], { cwd: p.dir });
+  const exit = exited(server);
+  const started = Date.now();
+  void fetch(`${server.url}/parties/main/r?ms=4000`).catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  server.child.kill("SIGTERM");
+  const result = await Promise.race([exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), 6000))]);
+  if (result === null) server.child.kill("SIGKILL");
+  assert.ok(result !== null, "the process ignored SIGTERM");
+  assert.equal(result.signal, "SIGTERM");
+  assert.ok(result.at - started < 3000, `ended ${result.at - started} ms after the stall began`);
+});

@@ -3,12 +3,15 @@
  * (a handler in `while (true) {}`, a huge synchronous job) and acts where the main thread can't.
  *
  * - The main thread bumps a shared counter every HEARTBEAT_MS from a timer; the worker polls it.
- * - Blocked for `warnAfterMs`: the worker asks the main thread, through the inspector (V8 runs
- *   the request as an interrupt, inside the blocked code), which party, room and event kind are
- *   running, logs that, and has the main thread drop its SIGTERM/SIGINT listeners so the
- *   signals' default action (exit) applies while blocked: a JS signal handler cannot run on a
- *   blocked loop, and a worker cannot receive signals at all (tested on Node 22, 24, 26).
- *   When the loop turns again, the listeners are restored.
+ * - Blocked for DISARM_AFTER_MS (200 ms): the worker has the main thread, through the
+ *   inspector (V8 runs the request as an interrupt, inside the blocked code), drop its
+ *   SIGTERM/SIGINT listeners, so the signals' default action (exit) applies while blocked: a JS
+ *   signal handler cannot run on a blocked loop, and a worker cannot receive signals at all
+ *   (tested on Node 22, 24, 26). When the loop turns again, the listeners are restored. A
+ *   signal that arrived before that point was taken by libuv for the listener that is then
+ *   dropped, so it is lost (measured); hence the short delay, kept well above ordinary turns.
+ * - Blocked for `warnAfterMs` (1 s): it asks which party, room and event kind are running, and
+ *   logs that.
  * - Blocked for `maxEventMs` (Cloudflare's CPU limit, 30 s): the process exits with 70 so a
  *   supervisor restarts it.
  * - A shutdown that has begun must end by its deadline, even if user code blocks it.
@@ -30,6 +33,7 @@ import {
 
 export const DEFAULT_MAX_EVENT_MS = 30_000;
 export const DEFAULT_STALL_WARN_MS = 1_000;
+export const DISARM_AFTER_MS = 200;
 const HEARTBEAT_MS = 50;
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 
@@ -83,7 +87,8 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  const workerData: WatchdogWorkerData = { shared, warnAfterMs, maxEventMs, pollMs: Math.min(HEARTBEAT_MS, warnAfterMs), format: options.format };
+  const disarmAfterMs = Math.min(DISARM_AFTER_MS, warnAfterMs);
+  const workerData: WatchdogWorkerData = { shared, disarmAfterMs, warnAfterMs, maxEventMs, pollMs: Math.min(HEARTBEAT_MS, warnAfterMs), format: options.format };
   const worker = new Worker(workerUrl(), { workerData, stdout: false, stderr: false });
   worker.unref();
   worker.on("error", (error) => options.logger.log("error", "watchdog failed", { error: error.message }));
