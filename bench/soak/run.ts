@@ -50,6 +50,7 @@ const base = await new Promise<string>((resolve, reject) => {
 });
 const wsBase = base.replace("http", "ws");
 
+const errorSamples = new Map<string, number>();
 const counts = { requests: 0, requestErrors: 0, joins: 0, messages: 0, slowReaderDrops: 0, flooded: 0 };
 process.on("unhandledRejection", (error) => {
   console.error("soak driver:", error);
@@ -79,7 +80,10 @@ timers.push(
     const post = Math.random() < 0.2;
     http(post ? "POST" : "GET", `/parties/main/${room()}`, post ? "x".repeat(200) : undefined).then(
       () => counts.requests++,
-      () => counts.requestErrors++,
+      (error: Error) => {
+        counts.requestErrors++;
+        errorSamples.set(error.message.slice(0, 80), (errorSamples.get(error.message.slice(0, 80)) ?? 0) + 1);
+      },
     );
   }, 25),
 );
@@ -105,31 +109,34 @@ timers.push(
   }, 200),
 );
 
-// A slow reader: joins a room that gets broadcasts, never reads; the server drops it.
+// A slow reader: joins a room that gets broadcasts and stops reading; the server drops it at
+// 8 MB queued. A paused client cannot see that, so every 15 s it reads again (then sees the
+// close if it was dropped) and a new one takes its place.
 function slowReader(): void {
   if (!running) return;
   const ws = new WebSocket(`${wsBase}/parties/main/room-0?_pk=slow-reader`);
+  let dropped = false;
   ws.on("error", () => undefined);
   ws.on("open", () => ws.pause());
-  ws.on("close", () => {
-    counts.slowReaderDrops++;
-    setTimeout(slowReader, 1000);
-  });
-  // Lots of broadcast traffic into its room, from a helper that does read.
+  ws.on("close", () => (dropped = true));
   const talker = new WebSocket(`${wsBase}/parties/main/room-0?_pk=talker`);
   talker.on("error", () => undefined);
   talker.on("open", () => {
     const big = "b".repeat(8 * 1024);
     const loop = setInterval(() => {
-      if (!running || ws.readyState !== WebSocket.OPEN) {
-        clearInterval(loop);
-        talker.close();
-        if (running && ws.readyState === WebSocket.OPEN) ws.terminate();
-        return;
-      }
+      if (!running || ws.readyState !== WebSocket.OPEN) return void clearInterval(loop);
       for (let i = 0; i < 20; i++) talker.send(big);
     }, 50);
   });
+  setTimeout(() => {
+    talker.close();
+    ws.resume();
+    setTimeout(() => {
+      if (dropped) counts.slowReaderDrops++;
+      ws.terminate();
+      slowReader();
+    }, 1000);
+  }, 15_000);
 }
 slowReader();
 
@@ -183,8 +190,10 @@ running = false;
 for (const timer of timers) clearInterval(timer);
 flooder.kill("SIGTERM");
 agent.destroy();
+const stopStarted = Date.now();
 server.kill("SIGTERM");
 const exitCode = await new Promise<number | null>((resolve) => server.once("exit", resolve));
+console.log(`server stopped ${Date.now() - stopStarted} ms after SIGTERM`);
 rmSync(project, { recursive: true, force: true });
 
 // Growth after warm-up: the first 30% of the rows warm up; later rows may not exceed the
@@ -202,9 +211,9 @@ if (mean((r) => r.fds) > reference.fds + 20) problems.push(`open fds grew from $
 if (mean((r) => r.loopP99) > reference.loopP99 * 2 + 20) problems.push(`loop delay p99 grew from ${reference.loopP99.toFixed(1)} to ${mean((r) => r.loopP99).toFixed(1)} ms`);
 const blocked = (serverLog.match(/"event loop blocked"/g) ?? []).length;
 const dropped = (serverLog.match(/dropping a client that does not keep up/g) ?? []).length;
-if (process.env.SOAK_SHOW_LOG) console.log(serverLog.slice(-3000));
+if (process.env.SOAK_SHOW_LOG || exitCode !== 0) console.log(serverLog.slice(-3000));
 console.log(
-  `HTTP errors ${counts.requestErrors}; slow clients dropped by the server ${dropped}; watchdog stall reports ${blocked}; server exit code ${exitCode} after SIGTERM`,
+  `HTTP errors ${counts.requestErrors}${errorSamples.size > 0 ? ` (${[...errorSamples].map(([m, n]) => `${n}× ${m}`).join("; ")})` : ""}; slow clients dropped by the server ${dropped}; watchdog stall reports ${blocked}; server exit code ${exitCode} after SIGTERM`,
 );
 if (exitCode !== 0) problems.push(`server exited ${exitCode} on SIGTERM`);
 if (problems.length > 0) {
