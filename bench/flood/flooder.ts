@@ -9,16 +9,21 @@ const [url, seconds] = [process.argv[2]!, Number(process.argv[3] ?? 10)];
 const ws = new WebSocket(url);
 // Stopped early (the soak ends it): still say how many were sent.
 process.on("SIGTERM", () => {
-  process.stdout.write(`${sent}\n`);
+  report();
   process.exit(0);
 });
 let sent = 0;
+let reported = false;
+function report(): void {
+  if (!reported) process.stdout.write(`${sent}\n`);
+  reported = true;
+}
 const message = JSON.stringify({ type: "chat", text: "x".repeat(64) });
 ws.on("open", () => {
   const end = Date.now() + seconds * 1000;
   const pump = () => {
-    if (Date.now() > end) {
-      process.stdout.write(`${sent}\n`);
+    if (Date.now() > end || ws.readyState !== WebSocket.OPEN) {
+      report();
       ws.terminate();
       return;
     }
@@ -28,13 +33,18 @@ ws.on("open", () => {
       setTimeout(pump, 1);
       return;
     }
-    while (ws.bufferedAmount < 1024 * 1024) {
+    // Bounded per pass, so a socket that stops counting bytes can never trap this loop.
+    for (let i = 0; i < 20_000 && ws.bufferedAmount < 1024 * 1024; i++) {
       ws.send(message);
       sent++;
     }
     setImmediate(pump);
   };
   pump();
+});
+ws.on("close", () => {
+  report();
+  process.exit(0);
 });
 ws.on("error", (error) => {
   process.stderr.write(`flooder: ${error.message}\n`);

@@ -37,7 +37,7 @@ writeFileSync(
 );
 
 const nodeArgs = (process.env.FLOOD_NODE_ARGS ?? "").split(" ").filter(Boolean);
-const server = spawn(process.execPath, [...nodeArgs, join(repoRoot, "bin/partyhouse.js"), "start", "--host", "127.0.0.1", "--port", "0", "--persist", process.env.FLOOD_PERSIST ?? join(project, "data")], {
+const server = spawn(process.execPath, [...nodeArgs, process.env.FLOOD_BIN ?? join(repoRoot, "bin/partyhouse.js"), "start", "--host", "127.0.0.1", "--port", "0", "--persist", process.env.FLOOD_PERSIST ?? join(project, "data")], {
   cwd: project,
   stdio: ["ignore", "pipe", "pipe"],
 });
