@@ -9,6 +9,7 @@ import { splitKeyValue } from "../config/vars.js";
 import { ConfigError } from "../config/errors.js";
 import type { LogLevel } from "../runtime/logger.js";
 import { LOG_LEVELS, isLogLevel } from "../logging/levels.js";
+import { parseSize } from "../config/size.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -55,6 +56,10 @@ const RUN_OPTIONS = {
   cluster: { type: "string" },
   advertise: { type: "string" },
   "cluster-lease": { type: "string" },
+  "max-body-size": { type: "string" },
+  "allowed-origins": { type: "string" },
+  "trust-proxy": { type: "boolean" },
+  "max-event-ms": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -121,6 +126,20 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
       throw new UsageError(`--advertise takes host:port, got "${values.advertise}"`);
     }
     overrides.advertise = values.advertise;
+  }
+  if (values["max-body-size"] !== undefined) {
+    const size = parseSize(values["max-body-size"]);
+    if (size === null) throw new UsageError(`--max-body-size takes bytes or a size like 100mb, got "${values["max-body-size"]}"`);
+    overrides.maxBodyBytes = size;
+  }
+  if (values["allowed-origins"] !== undefined) {
+    overrides.allowedOrigins = values["allowed-origins"].split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  }
+  if (values["trust-proxy"] !== undefined) overrides.trustProxy = values["trust-proxy"];
+  if (values["max-event-ms"] !== undefined) {
+    const ms = parseMilliseconds(values["max-event-ms"], "--max-event-ms");
+    if (ms < 1) throw new UsageError("--max-event-ms must be at least 1");
+    overrides.maxEventMs = ms;
   }
 
   const command: RunCommand = { kind: "run", mode, overrides };

@@ -36,6 +36,12 @@ const RUN_OPTIONS = `Options:
   --advertise <host:port> how other cluster nodes reach this one (default: --host:--port
                           when both are concrete)
   --cluster-lease <ms>    node lease in cluster mode (default 10000)
+  --max-body-size <size>  largest request body, bytes or e.g. 10mb (default 100mb; 413 above)
+  --allowed-origins <list>  comma-separated Origins allowed to connect (default: any); others get 403
+  --trust-proxy           believe x-forwarded-for / cf-connecting-ip / x-real-ip from clients
+                          (only behind a proxy that sets them; default off)
+  --max-event-ms <ms>     an event that blocks the event loop this long ends the process
+                          (default 30000, exit code 70)
   -h, --help              show this help
 `;
 

@@ -11,9 +11,11 @@ import { loadConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import type { PartyExports, PartyhouseOptions } from "../server/options.js";
+import { startWatchdog } from "../runtime/watchdog.js";
 import type { RunCommand } from "./args.js";
 import type { AdminOptions } from "../admin/options.js";
 import { ConfigError } from "../config/errors.js";
+import { FORCED_EXIT_AFTER_MS } from "./shutdown.js";
 // Registers LazyResponse before any bundle is imported: bundles pick it up as their Response
 // when they load (src/build/web-globals.ts).
 import "../server/lazy-response.js";
@@ -90,6 +92,14 @@ export async function startProject(
   const closeAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
+  // Off the main thread: names a handler that blocks the loop, ends the process past
+  // maxEventMs, and keeps SIGTERM working while the loop is blocked (runtime/watchdog.ts).
+  const watchdog = startWatchdog({
+    ...(config.maxEventMs !== undefined ? { maxEventMs: config.maxEventMs } : {}),
+    format: config.mode === "start" ? "json" : "pretty",
+    logger,
+  });
+  cleanups.push(() => watchdog.stop());
   try {
     if (config.serve?.build) {
       const client: ClientBuild = await startClientBuild(config, config.serve.build, {
@@ -138,7 +148,10 @@ export async function startProject(
       // One directory for both halves: the router asks it where rooms live and forwards there; the
       // runtime claims through it before building an instance (src/cluster/README.md).
       ...(cluster ? { cluster: clusterRouting(cluster.directory, { ownership: cluster.directory }) } : {}),
+      trustProxy: config.trustProxy,
     };
+    if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
+    if (config.allowedOrigins !== undefined) options.allowedOrigins = config.allowedOrigins;
     if (config.serve) {
       options.assets = {
         root: config.serve.path,
@@ -164,7 +177,11 @@ export async function startProject(
       port: running.port,
       readyText: wildcard ? `${url} (listening on all interfaces, ${config.host})` : url,
       reload: (next) => running.reload(next),
-      close: closeAll,
+      close: () => {
+        // Bounded even if user code blocks the loop while we close (the worker enforces it).
+        watchdog.shutdownStarted(FORCED_EXIT_AFTER_MS + 1_000);
+        return closeAll();
+      },
     };
   } catch (error) {
     await closeAll();

@@ -77,7 +77,7 @@ export class ClusterRouter implements RoomRouter {
     if (caller === "peer") {
       if (!(await this.servesForwarded(party, room))) return sendMoved(res);
       // A RoomMovedError of the claim comes back as 503 + x-partyhouse-moved: the edge retries.
-      return sendWebResponse(res, await this.local.request(party, room, request), { head });
+      return exchange.send(await this.local.request(party, room, request));
     }
     let body: OutboundBody | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -90,7 +90,7 @@ export class ClusterRouter implements RoomRouter {
         if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
           if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
         }
-        return sendWebResponse(res, isMoved(response) ? unmoved(response) : response, { head });
+        return exchange.send(isMoved(response) ? unmoved(response) : response);
       }
       body ??= await outboundBody(request, exchange);
       const message = outbound(request, exchange.req.url ?? "/", body, this.directory.secret);

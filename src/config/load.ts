@@ -17,6 +17,7 @@ import type {
   ResolvedServe,
   ServeConfig,
 } from "./types.js";
+import { parseSize } from "./size.js";
 import { validateConfig } from "./validate.js";
 
 export const DEFAULT_PORT = 1999;
@@ -42,6 +43,10 @@ export interface ConfigOverrides {
   cluster?: string;
   /** `--advertise <host:port>`: how other cluster nodes reach this one. */
   advertise?: string;
+  maxBodyBytes?: number;
+  allowedOrigins?: string[];
+  trustProxy?: boolean;
+  maxEventMs?: number;
 }
 
 export interface LoadConfigOptions {
@@ -92,6 +97,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     withEnv: overrides.withEnv ?? false,
     minify: overrides.minify ?? config.minify ?? false,
     crons: { ...config.crons },
+    trustProxy: overrides.trustProxy ?? config.trustProxy ?? false,
     compatibilityFlags: [...(config.compatibilityFlags ?? [])],
     warnings,
   };
@@ -104,6 +110,12 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   }
   if (config.name !== undefined) resolved.name = config.name;
   if (config.admin !== undefined) resolved.admin = { ...config.admin };
+  const maxBodyBytes = overrides.maxBodyBytes ?? (config.maxBodySize !== undefined ? parseSize(config.maxBodySize) : null);
+  if (maxBodyBytes !== null && maxBodyBytes !== undefined) resolved.maxBodyBytes = maxBodyBytes;
+  const allowedOrigins = overrides.allowedOrigins ?? config.allowedOrigins;
+  if (allowedOrigins !== undefined) resolved.allowedOrigins = allowedOrigins;
+  const maxEventMs = overrides.maxEventMs ?? config.maxEventMs;
+  if (maxEventMs !== undefined) resolved.maxEventMs = maxEventMs;
   if (config.compatibilityDate !== undefined) resolved.compatibilityDate = config.compatibilityDate;
   const serve = await resolveServe(config.serve, overrides.serve, label, root, cwd, options.mode);
   if (serve?.build?.live) warnings.push(`${label}: "serve.build.live" (live reload) is not supported yet; reload the page yourself`);

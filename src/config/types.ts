@@ -78,6 +78,14 @@ export interface PartykitConfig {
   crons?: Record<string, string>;
   /** partyhouse only: the admin listener's port (and host). */
   admin?: AdminConfig;
+  /** partyhouse only: largest request body (bytes, or "100mb"). */
+  maxBodySize?: number | string;
+  /** partyhouse only: Origins allowed to open WebSockets and send requests ("*" = any). */
+  allowedOrigins?: string[];
+  /** partyhouse only: believe client-address headers from a proxy in front. */
+  trustProxy?: boolean;
+  /** partyhouse only: an event that blocks the event loop longer than this ends the process. */
+  maxEventMs?: number;
   team?: string;
   preview?: string;
   domain?: string;
@@ -159,6 +167,14 @@ export interface ResolvedConfig {
   crons: Record<string, string>;
   /** The admin listener from the config (flags may override it). */
   admin?: AdminConfig;
+  /** Largest request body in bytes (`maxBodySize`, `--max-body-size`); undefined = the default. */
+  maxBodyBytes?: number;
+  /** `allowedOrigins` / `--allowed-origins`; undefined = every Origin. */
+  allowedOrigins?: string[];
+  /** `trustProxy` / `--trust-proxy`. */
+  trustProxy: boolean;
+  /** `maxEventMs` / `--max-event-ms`; undefined = the default. */
+  maxEventMs?: number;
   compatibilityDate?: string;
   compatibilityFlags: string[];
   /** Things worth telling the user once (e.g. Cloudflare-only keys that are ignored). */

@@ -5,6 +5,7 @@
  */
 import { Checker, type JsonObject } from "./check.js";
 import { validateAdmin } from "./admin.js";
+import { parseSize } from "./size.js";
 import type {
   ClientBuildConfig,
   ClientBuildFormat,
@@ -31,6 +32,9 @@ export const CLOUDFLARE_ONLY_KEYS = [
   "compatibilityFlags",
 ] as const;
 
+/** Keys only partyhouse reads: exposure limits for running on your own machines. */
+export const PARTYHOUSE_KEYS = ["maxBodySize", "allowedOrigins", "trustProxy", "maxEventMs"] as const;
+
 const TOP_LEVEL_KEYS = [
   "$schema",
   "name",
@@ -46,6 +50,7 @@ const TOP_LEVEL_KEYS = [
   "minify",
   "crons",
   "admin",
+  ...PARTYHOUSE_KEYS,
   ...CLOUDFLARE_ONLY_KEYS,
 ];
 
@@ -106,6 +111,20 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
   if (input.minify !== undefined) config.minify = check.boolean(input.minify, "minify");
   if (input.crons !== undefined) config.crons = validateCrons(check, input.crons);
   if (input.admin !== undefined) config.admin = validateAdmin(check, input.admin);
+  if (input.maxBodySize !== undefined) {
+    const size = input.maxBodySize;
+    if ((typeof size !== "number" && typeof size !== "string") || parseSize(size) === null) {
+      return check.fail("maxBodySize", 'must be a number of bytes or a size like "100mb"');
+    }
+    config.maxBodySize = size;
+  }
+  if (input.allowedOrigins !== undefined) config.allowedOrigins = check.stringArray(input.allowedOrigins, "allowedOrigins");
+  if (input.trustProxy !== undefined) config.trustProxy = check.boolean(input.trustProxy, "trustProxy");
+  if (input.maxEventMs !== undefined) {
+    const ms = check.number(input.maxEventMs, "maxEventMs");
+    if (!Number.isInteger(ms) || ms < 1) check.fail("maxEventMs", "must be a whole number of milliseconds (at least 1)");
+    config.maxEventMs = ms;
+  }
 
   validateCloudflareOnly(check, input, config);
   for (const key of CLOUDFLARE_ONLY_KEYS) {

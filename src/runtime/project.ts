@@ -63,6 +63,8 @@ export interface ProjectStats {
   /** Rooms whose server instance is in memory (not hibernated). */
   readonly resident: number;
   readonly sockets: number;
+  /** Events waiting at rooms' input gates, over all rooms (bounded by inbound backpressure). */
+  readonly pendingEvents: number;
 }
 
 export const INTERNAL_HEADER = "x-partyhouse-internal";
@@ -110,6 +112,7 @@ export class Project {
   private readonly releasing = new Map<string, Promise<void>>();
   private alarmPollTimer: NodeJS.Timeout | undefined;
   private readonly acquire: ((room: RoomRef) => Promise<Acquired>) | undefined;
+  private closed = false;
 
   constructor(private readonly options: ProjectOptions) {
     this.secret = options.secret ?? randomBytes(16).toString("hex");
@@ -196,6 +199,7 @@ export class Project {
   }
 
   async close(code = 1012, reason = "server restart"): Promise<void> {
+    this.closed = true;
     clearInterval(this.sweepTimer);
     clearInterval(this.alarmPollTimer);
     this.alarms.stop();
@@ -230,14 +234,16 @@ export class Project {
     let rooms = 0;
     let resident = 0;
     let sockets = 0;
+    let pendingEvents = 0;
     for (const party of this.parties.values()) {
       for (const room of party.rooms.values()) {
         rooms++;
         if (room.isResident) resident++;
         sockets += room.sockets.size;
+        pendingEvents += room.pendingEvents;
       }
     }
-    return { rooms, resident, sockets };
+    return { rooms, resident, sockets, pendingEvents };
   }
 
   /** The lobby given to onBeforeConnect / onBeforeRequest. */
@@ -258,6 +264,9 @@ export class Project {
 
   /** Sends a request to a room's onRequest, as a stub or the front door does after onBeforeRequest. */
   requestRoom(partyName: string, roomId: string, request: Request): Promise<Response> {
+    if (this.closed) {
+      return Promise.resolve(new Response("Server is shutting down; retry shortly", { status: 503, headers: { "retry-after": "1" } }));
+    }
     const party = this.parties.get(partyName);
     if (!party) return Promise.resolve(new Response(`Party ${partyName} not found`, { status: 404 }));
     if (!party.definition.hasOnRequest) return Promise.resolve(new Response("No onRequest handler", { status: 500 }));

@@ -1,4 +1,6 @@
 import { InputGate } from "./input-gate.js";
+import { RoomClosedError } from "./room-closed.js";
+import { eventEnded as watchEnded, eventStarted as watchStarted, type EventLabel } from "./running-event.js";
 import type { ServerInstance } from "./party-definition.js";
 
 /**
@@ -15,21 +17,38 @@ export class RoomEvents {
   private instance: ServerInstance | null = null;
   private started = false;
   private starting: Promise<void> | null = null;
+  private closedFor: string | null = null;
 
   /** When the instance being started began building (for `started`). */
   private buildStartedAt = 0;
 
   /**
-   * `build` constructs a fresh server instance (constructor only; onStart is run here);
-   * `started` hears how long building plus onStart took, in seconds (metrics).
-   * `prepare`, if given, runs before every build and may refuse it by rejecting (cluster mode:
-   * the room must be claimed by this node before an instance exists).
+   * `build` constructs a fresh server instance (constructor only; onStart is run here); `label`
+   * names the room to the watchdog when an event stalls the event loop; `started` hears how
+   * long building plus onStart took, in seconds (metrics). `prepare`, if given, runs before
+   * every build and may refuse it by rejecting (cluster mode: the room must be claimed by this
+   * node before an instance exists).
    */
   constructor(
     private readonly build: () => ServerInstance,
+    private readonly label: EventLabel = { party: "?", room: "?" },
     private readonly started_?: (seconds: number) => void,
     private readonly prepare?: () => Promise<unknown>,
   ) {}
+  /** Whether `close` was called: no event runs and no instance is built any more. */
+  get isClosed(): boolean {
+    return this.closedFor !== null;
+  }
+
+  /**
+   * From now on every event is refused with RoomClosedError (events already waiting at the
+   * input gate included) and the instance is dropped for good. Events already running finish.
+   */
+  close(roomId: string): void {
+    this.closedFor = roomId;
+    this.instance = null;
+    this.started = false;
+  }
 
   /** True while a server instance is in memory (not hibernated or evicted). */
   get isResident(): boolean {
@@ -51,16 +70,20 @@ export class RoomEvents {
    * Runs `body` as one event: after everything that entered before it has started, once the
    * instance exists and onStart has resolved. Resolves or rejects with the handler's outcome.
    */
-  run<T>(body: (server: ServerInstance) => T | Promise<T>): Promise<Awaited<T>> {
+  run<T>(body: (server: ServerInstance) => T | Promise<T>, kind = "event"): Promise<Awaited<T>> {
+    if (this.closedFor !== null) return Promise.reject(new RoomClosedError(this.closedFor));
     if (this.canRunNow()) {
       // The common case: nothing in the way, so no queueing and no wrapper promise.
       this.eventStarted();
       let result: T | Promise<T>;
+      watchStarted(this.label, kind);
       try {
         result = body(this.instance!);
       } catch (error) {
         this.eventEnded();
         return Promise.reject(error);
+      } finally {
+        watchEnded();
       }
       if (!(result instanceof Promise)) {
         this.eventEnded();
@@ -79,15 +102,20 @@ export class RoomEvents {
     }
     return new Promise<Awaited<T>>((resolve, reject) => {
       this.input.enter(() => {
+        // Closed while this event waited at the gate.
+        if (this.closedFor !== null) return reject(new RoomClosedError(this.closedFor));
         this.eventStarted();
         const run = () => {
           let result: T | Promise<T>;
+          watchStarted(this.label, kind);
           try {
             result = body(this.instance!);
           } catch (error) {
             this.eventEnded();
             reject(error);
             return;
+          } finally {
+            watchEnded();
           }
           Promise.resolve(result).then(
             (value) => {
@@ -103,10 +131,20 @@ export class RoomEvents {
         const starting = this.ensureStarted();
         if (starting === undefined) run();
         else
-          starting.then(run, (error: unknown) => {
-            this.eventEnded();
-            reject(error);
-          });
+          starting.then(
+            () => {
+              // onStart finished, but the room closed meanwhile.
+              if (this.closedFor !== null) {
+                this.eventEnded();
+                return reject(new RoomClosedError(this.closedFor));
+              }
+              run();
+            },
+            (error: unknown) => {
+              this.eventEnded();
+              reject(error);
+            },
+          );
       });
     });
   }
@@ -115,19 +153,23 @@ export class RoomEvents {
    * An event nobody awaits (a message, an error): a failure goes to `failed`. Handlers that
    * finish synchronously cost no promise at all.
    */
-  dispatch(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void): void {
+  dispatch(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void, kind = "event"): void {
+    if (this.closedFor !== null) return; // nobody to tell: the socket is closing with the room
     if (!this.canRunNow()) {
-      this.run(body).catch(failed);
+      this.run(body, kind).catch(failed);
       return;
     }
     this.eventStarted();
     let result: unknown;
+    watchStarted(this.label, kind);
     try {
       result = body(this.instance!);
     } catch (error) {
       this.eventEnded();
       failed(error);
       return;
+    } finally {
+      watchEnded();
     }
     if (result instanceof Promise) {
       result.then(this.eventEnded, (error: unknown) => {
@@ -168,6 +210,10 @@ export class RoomEvents {
   private readonly eventEnded = (): void => {
     this.activeEvents--;
     this.lastActive = Date.now();
+    if (this.activeEvents === 0 && this.settledWaiters !== null) {
+      for (const resolve of this.settledWaiters) resolve();
+      this.settledWaiters = null;
+    }
   };
 
   /** ensureStarted with an asynchronous step before the build; the input gate stays closed. */
@@ -175,9 +221,16 @@ export class RoomEvents {
     this.input.close();
     this.starting = prepare()
       .then(() => {
+        // A room closed while its claim was on the way builds nothing.
+        if (this.closedFor !== null) throw new RoomClosedError(this.closedFor);
         this.buildStartedAt = performance.now();
-        this.instance = this.build();
-        return this.instance.onStart();
+        watchStarted(this.label, "onStart");
+        try {
+          this.instance = this.build();
+          return this.instance.onStart();
+        } finally {
+          watchEnded();
+        }
       })
       .then(
         () => {
@@ -196,6 +249,23 @@ export class RoomEvents {
     return this.starting;
   }
 
+  private settledWaiters: Array<() => void> | null = null;
+
+  /**
+   * Resolves once no event is running (or after `timeoutMs`): a closing room lets the events it
+   * already started finish their storage work before the storage handle goes away.
+   */
+  settled(timeoutMs: number): Promise<void> {
+    if (this.activeEvents === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      (this.settledWaiters ??= []).push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /**
    * Builds the instance and runs onStart if needed. Returns undefined when the instance is
    * ready now (the common case, and a synchronous onStart), else a promise for onStart, during
@@ -204,16 +274,20 @@ export class RoomEvents {
    */
   private ensureStarted(): Promise<void> | undefined {
     if (this.started) return undefined;
+    if (this.closedFor !== null) return Promise.reject(new RoomClosedError(this.closedFor));
     if (this.starting) return this.starting;
     if (this.prepare !== undefined) return this.prepareThenStart(this.prepare);
     let result: unknown;
     this.buildStartedAt = performance.now();
+    watchStarted(this.label, "onStart");
     try {
       this.instance = this.build();
       result = this.instance.onStart();
     } catch (error) {
       this.instance = null;
       return Promise.reject(error);
+    } finally {
+      watchEnded();
     }
     if (!(result instanceof Promise)) {
       this.started = true;

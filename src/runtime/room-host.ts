@@ -13,6 +13,7 @@ import { RoomMovedError } from "./ownership.js";
 import { FencedError, type RoomRef } from "../storage/engine.js";
 import type { PartyDefinition } from "./party-definition.js";
 import { RoomApi } from "./room-api.js";
+import { RoomClosedError } from "./room-closed.js";
 import { RoomEvents } from "./room-events.js";
 import type { RoomServices } from "./room-services.js";
 import { SocketRecord, type PendingClose } from "./socket-record.js";
@@ -20,6 +21,8 @@ import { SocketTable } from "./socket-table.js";
 import { validateTags } from "./tags.js";
 
 const WS_OPEN = 1;
+/** How long a closing room waits for events it already started (within the CLI's stop bound). */
+const SETTLE_ON_SHUTDOWN_MS = 2_000;
 
 /** Completes (or abandons) the WebSocket upgrade once onConnect has run. */
 export type AcceptSocket = (record: SocketRecord) => Promise<{ ws: WebSocket } | null>;
@@ -44,6 +47,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   private closed = false;
   /** Set when the instance is dropped by hibernation, so the next start counts as a wake. */
   private wasHibernated = false;
+  /** Set once events that were running at shutdown have settled (or ran out of time). */
+  private storageClosed = false;
 
   constructor(
     readonly id: string,
@@ -58,6 +63,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         this.hibernates ??= instance.hibernate;
         return instance;
       },
+      this.ref,
       (seconds) => {
         this.services.roomStarted(seconds, this.wasHibernated);
         this.wasHibernated = false;
@@ -92,7 +98,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   get storage(): RoomStorage {
     if (this.storageHandle === null) {
-      if (this.closed) throw new Error(`Room ${this.id} is closed`);
+      if (this.storageClosed) throw new Error(`Room ${this.id} is closed`);
       this.storageHandle = this.services.storage.room(this.ref, this);
     }
     return this.storageHandle;
@@ -116,8 +122,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** HTTP request to the room (already past onBeforeRequest). */
   async request(request: Party.Request): Promise<Response> {
+    if (this.closed) return closedResponse();
     try {
-      const result = await this.events.run((server) => server.onRequest(request));
+      const result = await this.events.run((server) => server.onRequest(request), "onRequest");
       if (!(result instanceof Response)) {
         return new Response("Incorrect type for Promise: the Promise did not resolve to 'Response'.", { status: 500 });
       }
@@ -126,6 +133,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       return result;
     } catch (error) {
       if (error instanceof RoomMovedError) return error.toResponse();
+      if (error instanceof RoomClosedError) return closedResponse();
       this.log("error", "onRequest failed", error);
       return errorResponse(error);
     }
@@ -149,13 +157,13 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         }
         this.sockets.add(record);
         if (server.has("onConnect")) await server.onConnect(connection, ctx);
-      });
+      }, "onConnect");
     } catch (error) {
       this.sockets.delete(record);
       // Not this node's room: the front door answers the upgrade with the owner (503).
       if (error instanceof RoomMovedError) throw error;
       failure = error;
-      this.log("error", "onConnect failed", error);
+      if (!(error instanceof RoomClosedError)) this.log("error", "onConnect failed", error);
     }
     const accepted = await accept(record);
     if (accepted === null) {
@@ -168,7 +176,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     this.services.counters.connects++;
     if (failure !== undefined) {
       record.closed = true;
-      ws.close(1011, closeReason(failure));
+      // A room that closed meanwhile says "restart" (1012), so clients reconnect.
+      ws.close(failure instanceof RoomClosedError ? 1012 : 1011, closeReason(failure));
       return;
     }
     if (record.closed) {
@@ -182,6 +191,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** A frame from a client. Binary frames reach user code as ArrayBuffer, never Buffer. */
   socketMessage(record: SocketRecord, data: string | ArrayBuffer): void {
+    // A frame that arrives while the room closes its sockets reaches no user code.
+    if (this.closed) return;
     this.events.dispatch((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onMessage") ? server.onMessage(data, connection) : undefined;
@@ -192,7 +203,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         connection.dispatch(event, (error) => this.log("error", "message listener failed", error));
       }
       return result;
-    }, this.onMessageFailed);
+    }, this.onMessageFailed, "onMessage");
   }
 
   /** The socket closed, by either side or by a dropped TCP connection. */
@@ -210,7 +221,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         );
       }
       return result;
-    })
+    }, "onClose")
       .catch((error) => this.log("error", "onClose failed", error))
       .finally(() => {
         // The wrapper is no longer reachable through the room; let it go with the record.
@@ -243,7 +254,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
         connection.dispatch(new ConnectionErrorEvent(error), (e) => this.log("error", "error listener failed", e));
       }
       return result;
-    }, this.onErrorFailed);
+    }, this.onErrorFailed, "onError");
   }
 
   private readonly onMessageFailed = (error: unknown): void => this.log("error", "onMessage failed", error);
@@ -261,7 +272,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       } finally {
         storage.endAlarm(time, succeeded);
       }
-    });
+    }, "onAlarm");
   }
 
   // ---- the Party.Room surface (used by RoomApi) ------------------------------------------------
@@ -370,16 +381,30 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   /** Closes every socket with `code` and releases the room (server stop, dev reload). */
   async shutdown(code: number, reason: string): Promise<void> {
     this.closed = true;
+    // First, so nothing that arrives while the sockets close can rebuild the instance.
+    this.events.close(this.id);
     for (const record of [...this.sockets]) {
       record.closed = true;
       this.sockets.delete(record);
       if (record.ws && record.ws.readyState === WS_OPEN) record.ws.close(code, reason);
       else record.ws?.terminate();
     }
-    this.events.dropInstance();
+    // Events that had started before the close finish their storage work first (bounded).
+    await this.events.settled(SETTLE_ON_SHUTDOWN_MS);
+    this.storageClosed = true;
     const storage = this.storageHandle;
     this.storageHandle = null;
     await storage?.close();
+  }
+
+  /** Events waiting at the input gate (the front door pauses sockets of a room that is behind). */
+  get pendingEvents(): number {
+    return this.events.input.waitingCount;
+  }
+
+  /** Closing or closed: events are refused, sockets are being closed. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -433,4 +458,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   private log(_level: "error", event: string, error: unknown): void {
     this.services.errors.report(this.ref, event, error);
   }
+}
+
+/** What a request to a closing room gets: come back shortly (to this server's successor). */
+function closedResponse(): Response {
+  return new Response("Room is closing; retry shortly", { status: 503, headers: { "retry-after": "1" } });
 }

@@ -21,6 +21,8 @@ export interface FileResponseOptions {
   /** The request's conditional headers; a match answers 304 (only for status 200). */
   ifNoneMatch?: string | null;
   ifModifiedSince?: string | null;
+  /** The name the client asked for, when `file` is a symlink's resolved target: it decides the type. */
+  requestedName?: string;
 }
 
 /** The file as a Response, or null if it does not exist or is not a regular file. */
@@ -47,7 +49,7 @@ export async function fileResponse(file: string, options: FileResponseOptions): 
       return bytesResponse(null, 304, headers);
     }
     const size = Number(stat.size);
-    headers["content-type"] = contentTypeOf(file);
+    headers["content-type"] = contentTypeOf(options.requestedName ?? file);
     headers["content-length"] = String(size);
     if (options.head) return bytesResponse(null, options.status, headers);
 

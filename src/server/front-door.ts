@@ -18,12 +18,20 @@ import { rejectUpgrade } from "./upgrade-response.js";
 import { LocalWebSocket } from "../globals/local-websocket.js";
 import { isUpgradeResponse } from "../globals/upgrade-response.js";
 import { RoomSocketHandle } from "../runtime/room-socket-handle.js";
+import { requestTarget } from "./request-target.js";
+import { DRAINING, refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
+import { BodyBudget, BodyMeter } from "./body-budget.js";
+import { InFlight } from "./in-flight.js";
+import { afterInbound, deliverInbound } from "./inbound-flow.js";
+import type { ResolvedExposure } from "./limits.js";
 
 /** PartyKit's limit on incoming frames; larger ones close the socket with 1009. */
 export const MAX_INCOMING_FRAME_BYTES = 1024 * 1024;
 
 export interface FrontDoorOptions {
   assets: StaticAssets | undefined;
+  /** Body limits, allowed Origins, proxy trust (limits.ts). */
+  exposure: ResolvedExposure;
   /** Serve dev-only routes (`/__scheduled__?cron=` to run a cron by hand). */
   dev: boolean;
   crons: Record<string, string>;
@@ -68,6 +76,9 @@ export class FrontDoor {
   /** Where room requests go once this node has run onBefore* (the room here, or its owner). */
   readonly router: RoomRouter;
 
+  /** Request body bytes being read by user code, over all requests (limits.ts). */
+  readonly bodyBudget: BodyBudget;
+
   constructor(
     private readonly project: Project,
     private readonly options: FrontDoorOptions,
@@ -78,10 +89,23 @@ export class FrontDoor {
       accept: ({ req, socket, head }) => this.upgrade(req, socket, head),
     };
     this.router = options.router ? options.router(local) : new LocalRouter(local);
+    this.bodyBudget = new BodyBudget(options.exposure.bodyBudgetBytes);
   }
 
+  /** Requests being answered; drained on shutdown (in-flight.ts). */
+  readonly inFlight = new InFlight();
+
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    this.serveHttp(req, res).catch((error) => {
+    const refusal =
+      (this.inFlight.draining ? DRAINING : null) ??
+      refusedOrigin(req, this.options.exposure) ??
+      refusedLength(req, this.options.exposure, this.bodyBudget);
+    if (refusal !== null) return refuse(res, refusal);
+    const meter = new BodyMeter(this.bodyBudget, this.options.exposure.maxBodyBytes);
+    this.inFlight.add(res, () => meter.release());
+    this.serveHttp(req, res, meter).catch((error) => {
+      // A body cut off by its limit surfaces in user code as an error: answer why, not 500.
+      if (meter.failure !== null) return refuse(res, refusalFor(meter.failure));
       this.project.logger.log("error", "request failed", describeError(error));
       if (!res.headersSent) sendText(res, 500, error instanceof Error ? error.message : String(error));
       else res.destroy();
@@ -97,35 +121,41 @@ export class FrontDoor {
     });
   };
 
-  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async serveHttp(req: IncomingMessage, res: ServerResponse, meter: BodyMeter): Promise<void> {
     const pathname = pathnameOf(req.url);
     if (pathname === null) return sendText(res, 400, "Bad Request");
     const route = routeOf(pathname);
     const head = req.method === "HEAD";
     const caller = callerOf(req.rawHeaders, this.project.secret);
     if (caller === "forged") return sendText(res, 403, "Forbidden");
+    const send = (response: Response) => {
+      // Already answered 503 by a shutdown that could not wait any longer.
+      if (res.writableEnded) return;
+      // Whatever user code answered after its body was cut off, the client learns why.
+      return meter.failure !== null ? refuse(res, refusalFor(meter.failure)) : sendWebResponse(res, response, { head });
+    };
 
     if (route.kind === "room") {
       const party = this.project.party(route.party);
       if (!party) return sendText(res, 404, `Party ${route.party} not found`);
       // A peer already ran onBeforeRequest on the node the client reached.
       if (caller === "peer") {
-        const exchange = { req, res, head, untouched: true };
+        const exchange = { req, res, head, untouched: true, send };
         return this.router.request(route.party, route.room, peerRequest(req, true), exchange, "peer");
       }
-      const request = toWebRequest(req, {});
+      const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy });
       let forwarded: Party.Request = request;
       const hook = party.definition.onBeforeRequest;
       if (hook) {
         const hooked = await this.runHook(hook, request, route.room);
-        if ("response" in hooked) return sendWebResponse(res, httpOnly(hooked.response), { head });
+        if ("response" in hooked) return send(httpOnly(hooked.response));
         forwarded = hooked.request;
       }
-      const exchange = { req, res, head, untouched: forwarded === request };
+      const exchange = { req, res, head, untouched: forwarded === request, send };
       return this.router.request(route.party, route.room, forwarded, exchange, "client");
     }
-    const request = toWebRequest(req, {});
-    return sendWebResponse(res, httpOnly(await this.serveNonRoom(request, pathname)), { head });
+    const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy });
+    return send(httpOnly(await this.serveNonRoom(request, pathname)));
   }
 
   /** Static assets, the dev cron trigger, main's onFetch, then 404 (PartyKit's order). */
@@ -161,7 +191,12 @@ export class FrontDoor {
     const route = routeOf(pathname);
     const caller = callerOf(req.rawHeaders, this.project.secret);
     if (caller === "forged") return rejectUpgrade(socket, new Response("Forbidden", { status: 403 }));
-    const request = toWebRequest(req, {});
+    // Cross-site WebSockets are refused here, before onBeforeConnect (node-to-node and
+    // room-to-room sockets have no Origin).
+    const internal = caller === "stub" || caller === "peer";
+    const refusal = this.inFlight.draining ? DRAINING : internal ? null : refusedOrigin(req, this.options.exposure);
+    if (refusal !== null) return rejectUpgrade(socket, refusalResponse(refusal));
+    const request = toWebRequest(req, { trustProxy: this.options.exposure.trustProxy });
 
     if (route.kind !== "room") {
       const onSocket = this.project.party("main")!.definition.onSocket;
@@ -289,6 +324,16 @@ function httpOnly(response: Response): Response {
   return new Response("A WebSocket (101) response was returned to a request that is not a WebSocket upgrade", { status: 500 });
 }
 
+/** Answers a refused request at once; the connection closes after it (the body stays unread). */
+function refuse(res: ServerResponse, refusal: Refusal): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  res.writeHead(refusal.status, refusalHeaders(refusal));
+  res.end(refusal.message);
+}
+
 /** Headers the `ws` client of a room-to-room socket adds by itself, and the secret. */
 const INTERNAL_HANDSHAKE_HEADERS = new Set([
   INTERNAL_HEADER,
@@ -318,24 +363,32 @@ function onSocketMessage(this: OwnedSocket, data: Buffer | ArrayBuffer | Buffer[
   const counters = room.services.counters;
   counters.messagesIn++;
   counters.bytesIn += buffer.length;
-  room.socketMessage(this[kRecord], isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8"));
+  const record = this[kRecord];
+  const message = isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8");
+  // One client may not take a whole event-loop turn, nor grow a room's queue without bound.
+  deliverInbound(this, room, buffer.byteLength, () => room.socketMessage(record, message));
 }
 
 function onSocketClose(this: OwnedSocket, code: number, reason: Buffer): void {
   const room = this[kRoom];
   room.services.counters.disconnects++;
-  room.socketClosed(this[kRecord], code, reason.toString("utf8"));
+  const record = this[kRecord];
+  const text = reason.toString("utf8");
+  afterInbound(this, () => room.socketClosed(record, code, text));
 }
 
 function onSocketError(this: OwnedSocket, error: Error & { code?: string }): void {
   // An oversized message: `ws` already sent the 1009; PartyKit reports it as an error.
+  const room = this[kRoom];
+  const record = this[kRecord];
+  // Like a close, after the messages still queued for this socket (inbound-flow.ts).
   if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-    return this[kRoom].socketMessageTooLarge(this[kRecord]);
+    return afterInbound(this, () => room.socketMessageTooLarge(record));
   }
   // Other protocol violations (malformed frames) are answered by `ws` with a close frame
   // (1002, 1007, ...); the room hears about them as a close, not a transport error.
   if (typeof error.code === "string" && error.code.startsWith("WS_ERR_")) return;
-  this[kRoom].socketError(this[kRecord], error);
+  afterInbound(this, () => room.socketError(record, error));
 }
 
 /** An ArrayBuffer holding exactly these bytes (a Buffer may be a view into a larger pool). */
@@ -351,19 +404,7 @@ function withCf(request: Request, cf: Party.RequestCf | undefined): Party.Reques
   return request as Party.Request;
 }
 
-/** Paths the URL parser would return unchanged: no dots, nothing it percent-encodes. */
-const PLAIN_PATH = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@%/]*$/;
-
-/** The raw path of a request target, or null when it cannot be parsed. */
+/** The normalized path of a request target (the same one `req.url` gets), or null. */
 function pathnameOf(target: string | undefined): string | null {
-  if (!target) return null;
-  const end = target.search(/[?#]/);
-  const path = end < 0 ? target : target.slice(0, end);
-  // Most targets are plain; the URL parser (a few µs) is for dot segments, %2e and the rest.
-  if (PLAIN_PATH.test(path) && !/%2e/i.test(path) && !path.startsWith("//")) return path;
-  try {
-    return new URL(target, "http://partyhouse.invalid").pathname;
-  } catch {
-    return null;
-  }
+  return requestTarget(target)?.pathname ?? null;
 }

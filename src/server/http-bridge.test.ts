@@ -29,11 +29,15 @@ async function withServer(handler: Handler, body: (base: string, port: number) =
 }
 
 /** Captures the bridged request and answers 200 "ok". */
-async function bridged(send: (base: string, port: number) => Promise<unknown>, origin?: string): Promise<BridgedRequest> {
+async function bridged(
+  send: (base: string, port: number) => Promise<unknown>,
+  origin?: string,
+  trustProxy = false,
+): Promise<BridgedRequest> {
   let captured: BridgedRequest | undefined;
   await withServer(
     async (req, res) => {
-      captured = toWebRequest(req, origin === undefined ? {} : { origin });
+      captured = toWebRequest(req, origin === undefined ? { trustProxy } : { origin, trustProxy });
       res.end("ok");
     },
     async (base, port) => {
@@ -80,15 +84,19 @@ test("GET becomes a Request with the full URL, headers, no body and a cf object"
   assert.ok(request instanceof Request);
 });
 
-test("client address headers come from the socket, keeping what the client sent", async () => {
+test("client address headers come from the socket; what a client sends is believed only with trustProxy", async () => {
   const plain = await bridged((base) => fetch(base));
   assert.equal(plain.headers.get("cf-connecting-ip"), "127.0.0.1");
   assert.equal(plain.headers.get("x-real-ip"), "127.0.0.1");
   assert.equal(plain.headers.get("x-forwarded-for"), "127.0.0.1");
 
-  const proxied = await bridged((base) =>
-    fetch(base, { headers: { "x-forwarded-for": "203.0.113.7", "cf-connecting-ip": "203.0.113.7", "X-Real-IP": "203.0.113.8" } }),
-  );
+  const spoofing = { "x-forwarded-for": "203.0.113.7", "cf-connecting-ip": "203.0.113.7", "X-Real-IP": "203.0.113.8" };
+  const untrusted = await bridged((base) => fetch(base, { headers: spoofing }));
+  assert.equal(untrusted.headers.get("x-forwarded-for"), "127.0.0.1");
+  assert.equal(untrusted.headers.get("cf-connecting-ip"), "127.0.0.1");
+  assert.equal(untrusted.headers.get("x-real-ip"), "127.0.0.1");
+
+  const proxied = await bridged((base) => fetch(base, { headers: spoofing }), undefined, true);
   assert.equal(proxied.headers.get("x-forwarded-for"), "203.0.113.7, 127.0.0.1");
   assert.equal(proxied.headers.get("cf-connecting-ip"), "203.0.113.7");
   assert.equal(proxied.headers.get("x-real-ip"), "203.0.113.8");

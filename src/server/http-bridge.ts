@@ -6,15 +6,24 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { RequestCf } from "../types/party.js";
+import type { BodyMeter } from "./body-budget.js";
 import { atEndOfTurn } from "./end-of-turn.js";
 import { LazyResponse } from "./lazy-response.js";
 import { requestBodyOf } from "./request-body.js";
+import { requestTarget } from "./request-target.js";
 
 export type BridgedRequest = Request & { cf: RequestCf };
 
 export interface ToWebRequestInfo {
   /** Used when the Host header is missing or unusable, e.g. "http://127.0.0.1:1999". */
   origin?: string;
+  /** Counts the body as user code reads it (limit and process-wide budget). */
+  meter?: BodyMeter;
+  /**
+   * Believe client-sent x-forwarded-for / cf-connecting-ip / x-real-ip (a proxy in front sets
+   * them). Off: they are replaced by the socket's address, so per-IP logic cannot be spoofed.
+   */
+  trustProxy?: boolean;
 }
 
 /** A host[:port] as it may appear in a Host header; anything else could re-shape the URL. */
@@ -37,12 +46,17 @@ export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}):
   const url = originOf(seen.host, info.origin, encrypted) + pathOf(req.url);
   const method = req.method ?? "GET";
   const headers = new Headers();
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const trustProxy = info.trustProxy === true;
+  if (trustProxy || !(seen.clientIp || seen.realIp || seen.forwardedFor)) {
+    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  } else {
+    for (let i = 0; i < raw.length; i += 2) if (!isClientAddressHeader(raw[i]!)) headers.append(raw[i]!, raw[i + 1]!);
+  }
   const remoteAddress = req.socket?.remoteAddress;
-  if (remoteAddress !== undefined) addClientAddress(headers, seen, remoteAddress);
+  if (remoteAddress !== undefined) addClientAddress(headers, trustProxy ? seen : NOTHING_SENT, remoteAddress);
   const init: StreamingRequestInit = { method, headers };
   if (method !== "GET" && method !== "HEAD" && seen.hasBody) {
-    init.body = requestBodyOf(req);
+    init.body = requestBodyOf(req, info.meter);
     init.duplex = "half";
   }
   const request = new Request(url, init) as BridgedRequest;
@@ -56,6 +70,17 @@ interface SeenHeaders {
   hasBody: boolean;
   clientIp: boolean;
   realIp: boolean;
+  forwardedFor: boolean;
+}
+
+/** As if the client sent no address headers (they are dropped when the proxy is not trusted). */
+const NOTHING_SENT: SeenHeaders = { host: undefined, hasBody: false, clientIp: false, realIp: false, forwardedFor: false };
+
+function isClientAddressHeader(name: string): boolean {
+  const length = name.length;
+  if (length !== 9 && length !== 15 && length !== 16) return false;
+  const lower = name.toLowerCase();
+  return lower === "x-real-ip" || lower === "x-forwarded-for" || lower === "cf-connecting-ip";
 }
 
 /**
@@ -63,7 +88,7 @@ interface SeenHeaders {
  * Node build its lowercased header object, which a plain GET otherwise never pays for.
  */
 function scanHeaders(raw: string[]): SeenHeaders {
-  const seen: SeenHeaders = { host: undefined, hasBody: false, clientIp: false, realIp: false };
+  const seen: SeenHeaders = { host: undefined, hasBody: false, clientIp: false, realIp: false, forwardedFor: false };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     // Switch on length first so most names are never lowercased.
@@ -76,6 +101,9 @@ function scanHeaders(raw: string[]): SeenHeaders {
         break;
       case 14:
         if (name.toLowerCase() === "content-length" && raw[i + 1] !== "0") seen.hasBody = true;
+        break;
+      case 15:
+        if (name.toLowerCase() === "x-forwarded-for") seen.forwardedFor = true;
         break;
       case 16:
         if (name.toLowerCase() === "cf-connecting-ip") seen.clientIp = true;
@@ -93,21 +121,16 @@ function originOf(host: string | undefined, fallback: string | undefined, encryp
   return fallback ?? "http://localhost";
 }
 
-/** Origin-form paths pass through; absolute-form (proxy style) keeps only its path. */
+/** The normalized path and query routing used (request-target.ts); "/" for a target nothing parses. */
 function pathOf(rawUrl: string | undefined): string {
-  if (rawUrl === undefined || rawUrl === "") return "/";
-  if (rawUrl.charCodeAt(0) === 47 /* / */) return rawUrl;
-  try {
-    const parsed = new URL(rawUrl);
-    return parsed.pathname + parsed.search;
-  } catch {
-    return "/";
-  }
+  const target = requestTarget(rawUrl);
+  return target === null ? "/" : target.pathname + target.search;
 }
 
 /**
- * What Cloudflare's edge would add and PartyKit code reads. Values a client already sent are
- * kept (there is no trusted-proxy setting yet); x-forwarded-for gets this hop appended.
+ * What Cloudflare's edge would add and PartyKit code reads. With trustProxy, values the client
+ * (the proxy) sent are kept and x-forwarded-for gets this hop appended; without it the caller
+ * dropped them and passes NOTHING_SENT, so all three are the socket's address.
  */
 function addClientAddress(headers: Headers, seen: SeenHeaders, remoteAddress: string): void {
   const ip = remoteAddress.startsWith("::ffff:") ? remoteAddress.slice(7) : remoteAddress;

@@ -4,6 +4,8 @@ import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import type { AdminServer } from "../admin/server.js";
 import { FrontDoor } from "./front-door.js";
+import { DEFAULT_DRAIN_MS } from "./in-flight.js";
+import { resolveExposure } from "./limits.js";
 import type { PartyExports, PartyhouseOptions } from "./options.js";
 
 export type { PartyExports, PartyhouseOptions, StaticAssetsOptions } from "./options.js";
@@ -75,6 +77,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
           },
         }
       : {}),
+    exposure: resolveExposure(options),
   });
   if (cluster) project.routing = door.router;
   const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);
@@ -114,7 +117,11 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
       closing ??= (async () => {
         // The admin listener stays up to the end, answering /readyz with 503 meanwhile.
         admin?.drain();
+        // Stop accepting, let requests in flight finish (new ones get 503 + Retry-After), then
+        // hand rooms back (cluster) and close them: no event reaches user code after that, and
+        // no instance is built.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
         await door.router.drain();
         await project.close();
         door.closePairSockets(1012, "server restart");

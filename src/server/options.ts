@@ -7,6 +7,7 @@ import type { Logger } from "../runtime/logger.js";
 import type { HeldRooms, LocalDelivery, RoomRouter } from "./room-router.js";
 import type { AdminOptions } from "../admin/options.js";
 import type { RoomOwnership } from "../runtime/ownership.js";
+import type { ExposureOptions } from "./limits.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
 export type PartyExports = Record<string, unknown>;
@@ -19,7 +20,7 @@ export interface StaticAssetsOptions {
   edgeTTL?: number | null;
 }
 
-export interface PartyhouseOptions {
+export interface PartyhouseOptions extends ExposureOptions {
   /** Party name to its export; must contain "main". */
   parties: PartyExports;
   /** `room.env` / `lobby.env` (vars with their JSON types). */
@@ -39,6 +40,8 @@ export interface PartyhouseOptions {
   /** Idle time (no sockets, no events) before any room is evicted from memory. Default 15 s. */
   evictAfterMs?: number;
   logger?: Logger;
+  /** How long a shutdown waits for HTTP requests in flight before answering them 503. Default 5 s. */
+  drainTimeoutMs?: number;
   /** First retry delay of a throwing onAlarm, doubling up to 6 retries. Default 2 s (Cloudflare's). */
   alarmRetryBaseMs?: number;
   /** Cluster mode: several nodes, one live instance per room. Absent: every room is in this process. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { BodyTooLargeError, type BodyMeter } from "./body-budget.js";
 
 /**
  * A request's body as a web stream that touches the socket only when someone reads it.
@@ -8,8 +9,12 @@ import type { IncomingMessage } from "node:http";
  * an unread body by itself once the response is sent, so this stream stays lazy
  * (highWaterMark 0: nothing is pulled before the first read) and hands over one chunk per
  * read; a cancelled body is discarded the same way.
+ *
+ * With a `meter`, every chunk is counted before user code sees it: past the body limit or the
+ * process-wide budget the stream fails and reading stops (the socket stays paused, so the rest
+ * of the body is never buffered); the front door then answers 413 or 503 and closes.
  */
-export function requestBodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
+export function requestBodyOf(req: IncomingMessage, meter?: BodyMeter): ReadableStream<Uint8Array> {
   let listening = false;
   let settled = false;
   const onCancel = () => {
@@ -22,8 +27,14 @@ export function requestBodyOf(req: IncomingMessage): ReadableStream<Uint8Array> 
         if (!listening) {
           listening = true;
           req.on("data", (chunk: Buffer) => {
-            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
             req.pause();
+            if (meter !== undefined && !meter.add(chunk.byteLength)) {
+              req.removeAllListeners("data");
+              const why = meter.failure === 413 ? "is larger than the limit" : "does not fit in the server's body budget now";
+              settle(new BodyTooLargeError(`Request body ${why}`));
+              return;
+            }
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           });
           const settle = (error?: Error) => {
             if (settled) return;
@@ -38,7 +49,7 @@ export function requestBodyOf(req: IncomingMessage): ReadableStream<Uint8Array> 
             if (!req.complete) settle(new Error("The client closed the connection before the request body was complete"));
           });
         }
-        req.resume();
+        if (!settled) req.resume();
       },
       cancel: onCancel,
     },

@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import type * as Party from "../types/party.js";
-import { sendWebResponse } from "./http-bridge.js";
 
 /** An HTTP exchange the router answers. */
 export interface HttpExchange {
@@ -21,6 +20,8 @@ export interface HttpExchange {
    * read straight from `req` instead of through a web stream.
    */
   readonly untouched: boolean;
+  /** Writes the room's answer (the front door first checks what the body limits cut off). */
+  send(response: Response): Promise<void> | void;
 }
 
 /** A WebSocket upgrade the router completes (or rejects with an HTTP answer). */
@@ -73,8 +74,7 @@ export class LocalRouter implements RoomRouter {
   constructor(private readonly local: LocalDelivery) {}
 
   async request(party: string, room: string, request: Party.Request, exchange: HttpExchange): Promise<void> {
-    const response = await this.local.request(party, room, request);
-    return sendWebResponse(exchange.res, response, { head: exchange.head });
+    return exchange.send(await this.local.request(party, room, request));
   }
 
   connect(party: string, room: string, request: Party.Request, upgrade: UpgradeExchange): Promise<void> {

@@ -355,3 +355,30 @@ test("a missing root folder is a miss everywhere, not an error", async () => {
   assert.equal(await assets.notFound(), null);
   assert.equal(await assets.fetch("/index.html"), null);
 });
+
+test("symlinks are followed only while they stay inside the served folder", async () => {
+  const { symlink } = await import("node:fs/promises");
+  const linkRoot = join(dir, "linked");
+  await mkdir(join(linkRoot, "inner"), { recursive: true });
+  await writeFile(join(linkRoot, "inner", "ok.txt"), "inside");
+  await symlink(join(dir, "secret.txt"), join(linkRoot, "leak.txt"));
+  await symlink(dir, join(linkRoot, "up"));
+  await symlink("/etc", join(linkRoot, "etc"));
+  await symlink(join(linkRoot, "inner"), join(linkRoot, "alias"));
+  await symlink(join(linkRoot, "inner", "ok.txt"), join(linkRoot, "same.js"));
+  await withAssets({ root: linkRoot }, async (port, assets) => {
+    for (const path of ["/leak.txt", "/up/secret.txt", "/up/public/index.html", "/etc/hostname", "/etc/passwd"]) {
+      const got = await get(port, path);
+      assert.equal(got.status, 404, path);
+      assert.doesNotMatch(got.body.toString(), /SECRET|root:/, path);
+      assert.equal(await assets.fetch(path), null, path);
+    }
+    const inside = await get(port, "/alias/ok.txt");
+    assert.equal(inside.status, 200);
+    assert.equal(inside.body.toString(), "inside");
+    // The type comes from the name asked for, not the link's target.
+    const renamed = await get(port, "/same.js");
+    assert.equal(renamed.status, 200);
+    assert.match(String(renamed.headers["content-type"]), /javascript/);
+  });
+});

@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import type { StaticAssetsOptions } from "./options.js";
 import { assetFileOf, decodeAssetPath } from "./asset-path.js";
+import { RealRoot } from "./confine.js";
 import { fileResponse } from "./file-response.js";
 import { mimeTypeOf } from "./mime.js";
 
@@ -18,9 +19,11 @@ export class StaticAssets {
   private readonly root: string;
   private readonly singlePageApp: boolean;
   private readonly cacheControl: string;
+  private readonly realRoot: RealRoot;
 
   constructor(options: StaticAssetsOptions) {
     this.root = resolve(options.root);
+    this.realRoot = new RealRoot(this.root);
     this.singlePageApp = options.singlePageApp === true;
     this.cacheControl = cacheControlOf(options.browserTTL, options.edgeTTL);
   }
@@ -63,15 +66,18 @@ export class StaticAssets {
     return !isPartyPath || path.endsWith(".html") || mimeTypeOf(path) === undefined;
   }
 
-  private serve(
+  private async serve(
     path: string,
     head: boolean,
     status: number,
     conditional: { ifNoneMatch?: string | null; ifModifiedSince?: string | null },
   ): Promise<Response | null> {
-    const file = assetFileOf(this.root, path);
-    if (file === null) return Promise.resolve(null);
-    return fileResponse(file, { head, status, cacheControl: this.cacheControl, ...conditional });
+    const named = assetFileOf(this.root, path);
+    if (named === null) return null;
+    // Symlinks are followed only while they stay inside the served folder.
+    const file = await this.realRoot.confine(named);
+    if (file === null) return null;
+    return fileResponse(file, { head, status, cacheControl: this.cacheControl, requestedName: named, ...conditional });
   }
 }
 

@@ -9,10 +9,11 @@ import WebSocket from "ws";
 import { silentLogger, type Logger } from "../runtime/logger.js";
 import { startPartyhouse, type PartyExports, type RunningPartyhouse, type StaticAssetsOptions } from "../server/index.js";
 import type { ClusterServerOptions } from "../server/options.js";
+import type { ExposureOptions } from "../server/limits.js";
 import { createStorageService } from "../storage/index.js";
 import type { AdminOptions } from "../admin/options.js";
 
-export interface TestServerOptions {
+export interface TestServerOptions extends ExposureOptions {
   /** Party name to its class or object; a single class is the main party. */
   parties: PartyExports | (new (...args: never[]) => unknown);
   env?: Record<string, unknown>;
@@ -31,6 +32,7 @@ export interface TestServerOptions {
   cluster?: ClusterServerOptions;
   /** Start the admin listener too (e.g. `{ port: 0 }`); its URL is `server.adminUrl`. */
   admin?: AdminOptions;
+  drainTimeoutMs?: number;
 }
 
 export interface TestServer {
@@ -66,6 +68,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.cluster ? { cluster: options.cluster } : {}),
     ...(options.admin ? { admin: options.admin } : {}),
     dev: options.dev ?? false,
+    ...exposureOf(options),
+    ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
   const sockets = new Set<TestSocket>();
   return {
@@ -166,4 +170,14 @@ export class TestSocket {
   terminate(): void {
     this.ws.terminate();
   }
+}
+
+/** Only the exposure options that were given (exactOptionalPropertyTypes). */
+function exposureOf(options: ExposureOptions): ExposureOptions {
+  const picked: ExposureOptions = {};
+  if (options.maxBodyBytes !== undefined) picked.maxBodyBytes = options.maxBodyBytes;
+  if (options.bodyBudgetBytes !== undefined) picked.bodyBudgetBytes = options.bodyBudgetBytes;
+  if (options.allowedOrigins !== undefined) picked.allowedOrigins = options.allowedOrigins;
+  if (options.trustProxy !== undefined) picked.trustProxy = options.trustProxy;
+  return picked;
 }

@@ -1,0 +1,98 @@
+/**
+ * The watchdog's thread (see watchdog.ts). Writes its log lines with writeSync on fd 2 itself:
+ * a worker's console goes through the main thread, which is exactly what is blocked.
+ */
+import { writeSync } from "node:fs";
+import { Session } from "node:inspector";
+import { workerData as rawWorkerData } from "node:worker_threads";
+import { HEARTBEAT, MAIN_HOOK, SHUTDOWN_DEADLINE, STALL_EXIT_CODE, type StallReport, type WatchdogWorkerData } from "./watchdog-protocol.js";
+
+const data = rawWorkerData as WatchdogWorkerData;
+const beats = new Int32Array(data.shared, 0, 1);
+const deadline = new Float64Array(data.shared);
+const session = new Session();
+session.connectToMainThread();
+
+let lastBeat = Atomics.load(beats, HEARTBEAT);
+let lastChange = Date.now();
+let warned = false;
+let disarmed = false;
+let ending = false;
+
+setInterval(() => {
+  const now = Date.now();
+  const beat = Atomics.load(beats, HEARTBEAT);
+  if (beat !== lastBeat) {
+    if (warned) log("warn", "event loop running again", { blockedMs: now - lastChange });
+    lastBeat = beat;
+    lastChange = now;
+    warned = false;
+    disarmed = false;
+  }
+  const blockedMs = now - lastChange;
+  const shutdownBy = deadline[SHUTDOWN_DEADLINE]!;
+  if (!ending && shutdownBy > 0 && now > shutdownBy) {
+    end("shutdown did not finish in time; exiting", { blockedMs });
+    return;
+  }
+  if (!disarmed && blockedMs >= data.disarmAfterMs) {
+    // Early and cheap: from here a SIGTERM ends the process at once (see watchdog.ts).
+    disarmed = true;
+    void askMain();
+  }
+  if (!warned && blockedMs >= data.warnAfterMs) {
+    warned = true;
+    void askMain().then((report) => {
+      if (!ending) log("error", "event loop blocked", { ...describe(report), blockedMs: Date.now() - lastChange, maxEventMs: data.maxEventMs });
+    });
+  }
+  if (!ending && blockedMs >= data.maxEventMs) {
+    void askMain().then((report) => end("event blocked the event loop longer than max-event-ms; exiting", { ...describe(report), blockedMs }));
+    ending = true;
+  }
+}, data.pollMs);
+
+/** Runs the main thread's hook inside the blocked code; null if it cannot answer (native code). */
+function askMain(): Promise<StallReport | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), 500);
+    session.post(
+      "Runtime.evaluate",
+      { expression: `globalThis[Symbol.for(${JSON.stringify(MAIN_HOOK)})]?.stalled()`, returnByValue: true },
+      (error, result) => {
+        clearTimeout(timer);
+        resolve(error ? null : ((result?.result?.value as StallReport | undefined) ?? null));
+      },
+    );
+  });
+}
+
+function describe(report: StallReport | null): Record<string, unknown> {
+  if (report === null) return { running: "unknown (blocked outside JavaScript)" };
+  if (report.kind === "") return { running: "not a room event (startup or server code)" };
+  return report.active
+    ? { party: report.party, room: report.room, kind: report.kind }
+    : { party: report.party, room: report.room, kind: report.kind, running: "code after an await or a timer; last event started named" };
+}
+
+/** Exits from the main thread if it can still run an interrupt, else kills the process. */
+function end(event: string, fields: Record<string, unknown>): void {
+  ending = true;
+  log("error", event, { ...fields, exitCode: STALL_EXIT_CODE });
+  session.post("Runtime.evaluate", { expression: `process.exit(${STALL_EXIT_CODE})` }, () => undefined);
+  setTimeout(() => process.kill(process.pid, "SIGKILL"), 1000).unref();
+}
+
+function log(level: "warn" | "error", event: string, fields: Record<string, unknown>): void {
+  const line =
+    data.format === "json"
+      ? JSON.stringify({ time: new Date().toISOString(), level, event, ...fields })
+      : `[${level}] ${event} ${Object.entries(fields)
+          .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+          .join(" ")}`;
+  try {
+    writeSync(2, line + "\n");
+  } catch {
+    // stderr gone: nothing else to tell
+  }
+}

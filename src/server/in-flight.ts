@@ -1,0 +1,51 @@
+/**
+ * The HTTP requests being answered right now, so a shutdown can let them finish instead of
+ * resetting them (issue 11): once draining, new requests get 503 with Retry-After, and the
+ * ones in flight get until the deadline; any still unanswered then get 503 too.
+ */
+import type { ServerResponse } from "node:http";
+import { DRAINING, refusalHeaders } from "./admission.js";
+
+/** How long a shutdown waits for requests in flight (under the CLI's 10 s forced exit). */
+export const DEFAULT_DRAIN_MS = 5_000;
+
+export class InFlight {
+  private readonly open = new Set<ServerResponse>();
+  private idle: (() => void) | null = null;
+  draining = false;
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Tracks `res` until it closes; `done` runs then too (one listener per request). */
+  add(res: ServerResponse, done: () => void): void {
+    this.open.add(res);
+    res.once("close", () => {
+      this.open.delete(res);
+      done();
+      if (this.open.size === 0) this.idle?.();
+    });
+  }
+
+  /** Stops taking requests and waits up to `timeoutMs` for those in flight. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    if (this.open.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+      this.idle = null;
+    }
+    for (const res of this.open) {
+      if (res.headersSent) res.destroy();
+      else {
+        res.writeHead(DRAINING.status, refusalHeaders(DRAINING));
+        res.end(DRAINING.message);
+      }
+    }
+  }
+}
