@@ -219,8 +219,8 @@ export class RoomEvents {
   /** ensureStarted with an asynchronous step before the build; the input gate stays closed. */
   private prepareThenStart(prepare: () => Promise<unknown>): Promise<void> {
     this.input.close();
-    this.starting = prepare()
-      .then(() => {
+    return this.gateUntilStarted(
+      prepare().then(() => {
         // A room closed while its claim was on the way builds nothing.
         if (this.closedFor !== null) throw new RoomClosedError(this.closedFor);
         this.buildStartedAt = performance.now();
@@ -231,21 +231,29 @@ export class RoomEvents {
         } finally {
           watchEnded();
         }
-      })
-      .then(
-        () => {
-          this.started = true;
-          this.starting = null;
-          this.reportStarted();
-          this.input.open();
-        },
-        (error: unknown) => {
-          this.instance = null;
-          this.starting = null;
-          this.input.open();
-          throw error;
-        },
-      );
+      }),
+    );
+  }
+
+  /**
+   * The input gate (closed by the caller) stays closed until `onStart` settles: then the room is
+   * started, or the instance is discarded so that the next event tries again with a fresh one.
+   */
+  private gateUntilStarted(onStart: Promise<unknown>): Promise<void> {
+    this.starting = onStart.then(
+      () => {
+        this.started = true;
+        this.starting = null;
+        this.reportStarted();
+        this.input.open();
+      },
+      (error: unknown) => {
+        this.instance = null;
+        this.starting = null;
+        this.input.open();
+        throw error;
+      },
+    );
     return this.starting;
   }
 
@@ -295,20 +303,6 @@ export class RoomEvents {
       return undefined;
     }
     this.input.close();
-    this.starting = result.then(
-      () => {
-        this.started = true;
-        this.starting = null;
-        this.reportStarted();
-        this.input.open();
-      },
-      (error: unknown) => {
-        this.instance = null;
-        this.starting = null;
-        this.input.open();
-        throw error;
-      },
-    );
-    return this.starting;
+    return this.gateUntilStarted(result);
   }
 }
