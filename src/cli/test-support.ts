@@ -1,12 +1,13 @@
 /**
  * Helpers for tests that run the `partyhouse` bin as a child process (not a test file itself):
- * start it and wait for its ready line, run it to its exit, find a free port.
+ * start it and wait for its ready line, run it to its exit, find a free port, read a client's next message.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import type PartySocket from "partysocket";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const bin = fileURLToPath(new URL("../../bin/partyhouse.js", import.meta.url));
@@ -146,4 +147,19 @@ function staleSources(): string[] {
   };
   walk(join(repoRoot, "src"));
   return stale;
+}
+
+/** The next message a partysocket client receives, as text; rejects after `timeoutMs`. */
+export function nextMessage(socket: PartySocket, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no message in time")), timeoutMs);
+    socket.addEventListener(
+      "message",
+      (event) => {
+        clearTimeout(timer);
+        resolve(String((event as MessageEvent).data));
+      },
+      { once: true },
+    );
+  });
 }

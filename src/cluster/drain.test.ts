@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
 import type * as Party from "../types/party.js";
-import { freePort } from "../cli/test-support.js";
+import { freePort, nextMessage } from "../cli/test-support.js";
 import { TestSocket } from "../testing/index.js";
 import { startTestCluster } from "./test-cluster.js";
 
@@ -21,19 +21,6 @@ class Room implements Party.Server {
   }
 }
 
-function nextMessage(socket: PartySocket, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no message in time")), timeoutMs);
-    socket.addEventListener(
-      "message",
-      (event) => {
-        clearTimeout(timer);
-        resolve(String((event as MessageEvent).data));
-      },
-      { once: true },
-    );
-  });
-}
 
 describe("graceful drain", () => {
   it("hands rooms back with 1012; partysocket reconnects through its edge to the next owner", async () => {

@@ -5,23 +5,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
-import { freePort, spawnPartyhouse, type SpawnedServer } from "../../src/cli/test-support.js";
+import { freePort, nextMessage, spawnPartyhouse, type SpawnedServer } from "../../src/cli/test-support.js";
 
 const config = "test/fixtures/echo/partykit.json";
 
-function nextMessage(socket: PartySocket, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no message in time")), timeoutMs);
-    socket.addEventListener(
-      "message",
-      (event) => {
-        clearTimeout(timer);
-        resolve(String((event as MessageEvent).data));
-      },
-      { once: true },
-    );
-  });
-}
 
 describe("partysocket, unchanged, against partyhouse start", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "partyhouse-ps-"));
