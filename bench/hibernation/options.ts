@@ -1,4 +1,5 @@
 // Command-line options of bench/hibernation/run.ts and its two sizes of run (quick and full).
+import { readFlags } from "../lib/options.js";
 
 export const ALL_FIGURES = ["memory", "fanout", "wake", "rooms"] as const;
 export type Figure = (typeof ALL_FIGURES)[number];
@@ -33,16 +34,7 @@ const USAGE = `usage: node --import tsx bench/hibernation/run.ts [--quick] [--fi
   [--memory-steps 1000,5000,15000] [--fanout-sizes 1000,10000] [--idle-rooms <n>] [--hibernate-after <ms>]`;
 
 export function parseHibernationOptions(argv: string[]): HibernationSettings {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--quick") flags.set("quick", "1");
-    else if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (arg.startsWith("--") && i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]!);
-    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
-  }
+  const flags = readFlags(argv, USAGE);
   const quick = flags.has("quick");
   const numbers = (key: string, fallback: number[]): number[] => {
     const value = flags.get(key);

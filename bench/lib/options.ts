@@ -31,16 +31,7 @@ const USAGE = `usage: node --import tsx bench/run.ts [--quick] [--partykit-dir <
   [--windows <n>] [--window-ms <ms>] [--fanout-in-flight <n>] [--idle-sockets <n>]`;
 
 export function parseOptions(argv: string[]): Settings {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--quick") flags.set("quick", "1");
-    else if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (arg.startsWith("--") && i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]);
-    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
-  }
+  const flags = readFlags(argv, USAGE);
   const quick = flags.has("quick");
   const list = <T extends string>(key: string, all: T[]): T[] => {
     const value = flags.get(key);
@@ -68,4 +59,22 @@ export function parseOptions(argv: string[]): Settings {
     idleProcesses: quick ? 1 : 2,
     payloadBytes: 32,
   };
+}
+
+/**
+ * The flags of a bench command line: `--quick` (no value), `--help` (prints `usage`, exits),
+ * and `--name value` pairs; anything else is an error that shows `usage`.
+ */
+export function readFlags(argv: string[], usage: string): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--quick") flags.set("quick", "1");
+    else if (arg === "--help" || arg === "-h") {
+      console.log(usage);
+      process.exit(0);
+    } else if (arg.startsWith("--") && i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]!);
+    else throw new Error(`unknown argument ${arg}\n${usage}`);
+  }
+  return flags;
 }

@@ -1,4 +1,5 @@
 // Options of bench/yjs/run.ts and its two sizes of run.
+import { readFlags } from "../lib/options.js";
 export const ALL_FIGURES = ["memory", "wake", "fanout"] as const;
 export type Figure = (typeof ALL_FIGURES)[number];
 
@@ -27,16 +28,7 @@ export interface YBenchSettings {
 const USAGE = `usage: node --import tsx bench/yjs/run.ts [--quick] [--figures ${ALL_FIGURES.join(",")}] [--rounds <n>] [--docs <n>]`;
 
 export function parseYBenchOptions(argv: string[]): YBenchSettings {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--quick") flags.set("quick", "1");
-    else if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (arg.startsWith("--") && i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]!);
-    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
-  }
+  const flags = readFlags(argv, USAGE);
   const quick = flags.has("quick");
   const figures = (flags.get("figures")?.split(",") ?? [...ALL_FIGURES]) as Figure[];
   for (const figure of figures) if (!ALL_FIGURES.includes(figure)) throw new Error(`unknown figure "${figure}"\n${USAGE}`);
