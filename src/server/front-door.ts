@@ -122,8 +122,9 @@ export class FrontDoor {
   };
 
   private async serveHttp(req: IncomingMessage, res: ServerResponse, meter: BodyMeter): Promise<void> {
-    const pathname = pathnameOf(req.url);
-    if (pathname === null) return sendText(res, 400, "Bad Request");
+    const target = requestTarget(req.url);
+    if (target === null) return sendText(res, 400, "Bad Request");
+    const pathname = target.pathname;
     const route = routeOf(pathname);
     const head = req.method === "HEAD";
     const caller = callerOf(req.rawHeaders, this.project.secret);
@@ -143,7 +144,7 @@ export class FrontDoor {
         const exchange = { req, res, head, untouched: true, send };
         return this.router.request(route.party, route.room, peerRequest(req, true), exchange, "peer");
       }
-      const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy });
+      const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy, target });
       let forwarded: Party.Request = request;
       const hook = party.definition.onBeforeRequest;
       if (hook) {
@@ -154,7 +155,7 @@ export class FrontDoor {
       const exchange = { req, res, head, untouched: forwarded === request, send };
       return this.router.request(route.party, route.room, forwarded, exchange, "client");
     }
-    const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy });
+    const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy, target });
     return send(httpOnly(await this.serveNonRoom(request, pathname)));
   }
 
@@ -186,8 +187,9 @@ export class FrontDoor {
     if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
       return rejectUpgrade(socket, new Response("Expected a WebSocket upgrade", { status: 400 }));
     }
-    const pathname = pathnameOf(req.url);
-    if (pathname === null) return rejectUpgrade(socket, new Response("Bad Request", { status: 400 }));
+    const target = requestTarget(req.url);
+    if (target === null) return rejectUpgrade(socket, new Response("Bad Request", { status: 400 }));
+    const pathname = target.pathname;
     const route = routeOf(pathname);
     const caller = callerOf(req.rawHeaders, this.project.secret);
     if (caller === "forged") return rejectUpgrade(socket, new Response("Forbidden", { status: 403 }));
@@ -196,7 +198,7 @@ export class FrontDoor {
     const internal = caller === "stub" || caller === "peer";
     const refusal = this.inFlight.draining ? DRAINING : internal ? null : refusedOrigin(req, this.options.exposure);
     if (refusal !== null) return rejectUpgrade(socket, refusalResponse(refusal));
-    const request = toWebRequest(req, { trustProxy: this.options.exposure.trustProxy });
+    const request = toWebRequest(req, { trustProxy: this.options.exposure.trustProxy, target });
 
     if (route.kind !== "room") {
       const onSocket = this.project.party("main")!.definition.onSocket;
@@ -402,9 +404,4 @@ function toArrayBuffer(buffer: Buffer): ArrayBuffer {
 function withCf(request: Request, cf: Party.RequestCf | undefined): Party.Request {
   if (cf !== undefined) Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true });
   return request as Party.Request;
-}
-
-/** The normalized path of a request target (the same one `req.url` gets), or null. */
-function pathnameOf(target: string | undefined): string | null {
-  return requestTarget(target)?.pathname ?? null;
 }

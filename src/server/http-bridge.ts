@@ -10,7 +10,7 @@ import type { BodyMeter } from "./body-budget.js";
 import { atEndOfTurn } from "./end-of-turn.js";
 import { LazyResponse } from "./lazy-response.js";
 import { requestBodyOf } from "./request-body.js";
-import { requestTarget } from "./request-target.js";
+import { requestTarget, type RequestTarget } from "./request-target.js";
 
 export type BridgedRequest = Request & { cf: RequestCf };
 
@@ -24,6 +24,8 @@ export interface ToWebRequestInfo {
    * them). Off: they are replaced by the socket's address, so per-IP logic cannot be spoofed.
    */
   trustProxy?: boolean;
+  /** The target the caller already normalized for routing; parsed from `req.url` when absent. */
+  target?: RequestTarget;
 }
 
 /** A host[:port] as it may appear in a Host header; anything else could re-shape the URL. */
@@ -43,7 +45,7 @@ export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}):
   const raw = req.rawHeaders;
   const seen = scanHeaders(raw);
   const encrypted = (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
-  const url = originOf(seen.host, info.origin, encrypted) + pathOf(req.url);
+  const url = originOf(seen.host, info.origin, encrypted) + pathOf(info.target ?? requestTarget(req.url));
   const method = req.method ?? "GET";
   const headers = new Headers();
   const trustProxy = info.trustProxy === true;
@@ -122,8 +124,7 @@ function originOf(host: string | undefined, fallback: string | undefined, encryp
 }
 
 /** The normalized path and query routing used (request-target.ts); "/" for a target nothing parses. */
-function pathOf(rawUrl: string | undefined): string {
-  const target = requestTarget(rawUrl);
+function pathOf(target: RequestTarget | null): string {
   return target === null ? "/" : target.pathname + target.search;
 }
 
