@@ -66,6 +66,11 @@ export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}):
   return request;
 }
 
+/** Whether Node will read a body for this request (the rule scanHeaders applies). */
+export function hasRequestBody(raw: string[]): boolean {
+  return scanHeaders(raw).hasBody;
+}
+
 interface SeenHeaders {
   host: string | undefined;
   /** Node's parser frames a body only with Content-Length (non-zero) or Transfer-Encoding. */

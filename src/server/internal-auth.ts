@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type * as Party from "../types/party.js";
 import { INTERNAL_HEADER } from "../runtime/project.js";
+import { hasRequestBody } from "./http-bridge.js";
 import { requestBodyOf } from "./request-body.js";
 
 export { INTERNAL_HEADER };
@@ -91,22 +92,13 @@ export function peerRequest(req: IncomingMessage, withBody: boolean): Party.Requ
   }
   const method = req.method ?? "GET";
   const init: RequestInit & { duplex?: "half" } = { method, headers };
-  if (withBody && method !== "GET" && method !== "HEAD" && hasBody(raw)) {
+  if (withBody && method !== "GET" && method !== "HEAD" && hasRequestBody(raw)) {
     init.body = requestBodyOf(req);
     init.duplex = "half";
   }
   const request = new Request(url ?? "http://partyhouse.invalid/", init);
   Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true, writable: true });
   return request as Party.Request;
-}
-
-function hasBody(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === "transfer-encoding") return true;
-    if (name === "content-length" && raw[i + 1] !== "0") return true;
-  }
-  return false;
 }
 
 function parseCf(text: string): Party.RequestCf | undefined {
