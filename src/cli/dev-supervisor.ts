@@ -29,7 +29,13 @@ export interface DevChildMessage {
 const BIN = fileURLToPath(new URL("../../bin/partyhouse.js", import.meta.url));
 
 export function isDevChild(): boolean {
-  return process.env[DEV_CHILD_ENV] !== undefined;
+  return devChildRestarts() !== undefined;
+}
+
+/** In a dev child: how many children ran before it (0 for the first); else undefined. */
+export function devChildRestarts(): number | undefined {
+  const value = process.env[DEV_CHILD_ENV];
+  return value === undefined ? undefined : Number(value);
 }
 
 export function bundleBudgetBytes(): number {

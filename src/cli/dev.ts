@@ -15,7 +15,7 @@ import { atLeast } from "../logging/levels.js";
 import { adminOptionsFor } from "./admin-options.js";
 import type { RunCommand } from "./args.js";
 import { watchConfigFiles } from "./config-watch.js";
-import { bundleBudgetBytes, DEV_CHILD_ENV, isDevChild, RESTART_EXIT_CODE, type DevChildMessage } from "./dev-supervisor.js";
+import { bundleBudgetBytes, devChildRestarts, RESTART_EXIT_CODE, type DevChildMessage } from "./dev-supervisor.js";
 import type { CliContext } from "./context.js";
 import {
   bundleFolder,
@@ -32,7 +32,8 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
   const admin = adminOptionsFor(command, config, cli.env ?? process.env);
 
   let project: RunningProject | undefined;
-  const child = isDevChild();
+  const restarts = devChildRestarts();
+  const child = restarts !== undefined;
   const budget = bundleBudgetBytes();
   let loadedBytes = 0;
   let watcher: Awaited<ReturnType<typeof watchProject>> | undefined;
@@ -112,7 +113,8 @@ export async function runDev(command: RunCommand, cli: CliContext): Promise<() =
   stopConfigWatch = await watchConfigFiles(config, (names) =>
     logger.log("warn", `${names.join(", ")} changed; restart partyhouse dev to apply it`),
   );
-  if (!child || process.env[DEV_CHILD_ENV] === "0") cli.writeOut(`partyhouse ready on ${running.readyText}\n`);
+  // The ready line once per session; a replacement child says so instead.
+  if (!restarts) cli.writeOut(`partyhouse ready on ${running.readyText}\n`);
   else logger.log("info", "reloaded in a fresh process");
   if (child) {
     process.send?.({ type: "ready", port: running.port } satisfies DevChildMessage);
