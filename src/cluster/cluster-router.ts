@@ -1,7 +1,7 @@
 /**
  * The RoomRouter of cluster mode: asks the RoomDirectory where a room lives and delivers here
- * or forwards to the owner (HTTP over kept-open connections, WebSockets spliced to an upstream
- * socket). A stale route — the owner answers "moved" or cannot be reached — is re-located and
+ * or forwards to the owner (HTTP over kept-open connections, WebSockets as byte tunnels to the
+ * owner). A stale route — the owner answers "moved" or cannot be reached — is re-located and
  * retried. A request a peer forwarded is served here or answered "moved", never forwarded again,
  * so routes cannot loop.
  *
@@ -22,9 +22,8 @@ import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, Upgrad
 import { rejectUpgrade } from "../server/upgrade-response.js";
 import type { RoomDirectory, RoomLocation } from "./directory.js";
 import { isReplayable, outbound, outboundBody, relayResponse, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
-import { openUpstream } from "./forward-socket.js";
 import { PeerAgents } from "./peer-agents.js";
-import { SocketSplice } from "./socket-splice.js";
+import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
 
 /** Waits before each retry of a stale route: 100 ms × 2ⁿ (Rivet Guard's recipe), 3 retries. */
 export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
@@ -55,7 +54,7 @@ export class ClusterRouter implements RoomRouter {
   private readonly delays: readonly number[];
   private readonly runtimeClaims: boolean;
   private readonly agents = new PeerAgents();
-  private readonly splices = new Set<SocketSplice>();
+  private readonly tunnels = new Set<WebSocketTunnel>();
   /** Rooms being handed back: nothing may build them here again until the release is done. */
   private readonly releasing = new Map<string, Promise<void>>();
 
@@ -153,8 +152,8 @@ export class ClusterRouter implements RoomRouter {
           return rejectUpgrade(upgrade.socket, new Response(unavailableText("moved"), { status: 503, headers: { "retry-after": "1" } }));
         }
       }
-      const opened = await openUpstream(location.address, upgrade.req.url ?? "/", request, this.directory.secret);
-      if (opened.kind === "open") return this.splice(opened.upstream, upgrade);
+      const opened = await openTunnel(location.address, upgrade.req.url ?? "/", request, upgrade.req, this.directory.secret);
+      if (opened.kind === "open") return this.tunnel(opened, upgrade);
       if (opened.kind === "rejected") return rejectUpgrade(upgrade.socket, opened.response);
       if (!(await this.retry(party, room, location, opened, attempt, true))) {
         return rejectUpgrade(upgrade.socket, new Response(unavailableText(opened.kind), { status: 503, headers: { "retry-after": "1" } }));
@@ -162,15 +161,14 @@ export class ClusterRouter implements RoomRouter {
     }
   }
 
-  private async splice(upstream: import("ws").WebSocket, upgrade: UpgradeExchange): Promise<void> {
-    const client = await this.local.accept(upgrade);
-    if (client === null) {
+  private tunnel(opened: Extract<TunnelOpen, { kind: "open" }>, upgrade: UpgradeExchange): void {
+    if (upgrade.socket.destroyed || !upgrade.socket.writable) {
       // The client left while the owner was accepting: the owner sees the socket drop.
-      upstream.terminate();
+      opened.upstream.destroy();
       return;
     }
-    const splice = new SocketSplice(client, upstream, (ended) => this.splices.delete(ended));
-    this.splices.add(splice);
+    const tunnel = new WebSocketTunnel(upgrade.socket, opened.upstream, opened, upgrade.head, (ended) => this.tunnels.delete(ended));
+    this.tunnels.add(tunnel);
   }
 
   // ---- placement ----------------------------------------------------------------------------
@@ -221,8 +219,8 @@ export class ClusterRouter implements RoomRouter {
       const handedBack = this.local.drop(party, room, 1012, "node draining").then(() => this.directory.release(party, room));
       await this.guard(party, room, handedBack);
     }
-    for (const splice of this.splices) splice.shutdown(1012, "node draining");
-    this.splices.clear();
+    for (const tunnel of this.tunnels) tunnel.shutdown(1012, "node draining");
+    this.tunnels.clear();
     this.agents.destroy();
   }
 

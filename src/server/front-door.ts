@@ -86,7 +86,6 @@ export class FrontDoor {
     const local: LocalDelivery = {
       request: (party, room, request) => this.project.requestRoom(party, room, request),
       connect: (party, room, request, upgrade) => this.connectHere(party, room, request, upgrade),
-      accept: ({ req, socket, head }) => this.upgrade(req, socket, head),
     };
     this.router = options.router ? options.router(local) : new LocalRouter(local);
     this.bodyBudget = new BodyBudget(options.exposure.bodyBudgetBytes);

@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { WebSocket } from "ws";
 import type * as Party from "../types/party.js";
 
 /** An HTTP exchange the router answers. */
@@ -40,8 +39,6 @@ export interface LocalDelivery {
   request(party: string, room: string, request: Party.Request): Promise<Response>;
   /** Connects the socket to the room here: onConnect, then the 101. */
   connect(party: string, room: string, request: Party.Request, upgrade: UpgradeExchange): Promise<void>;
-  /** Completes the client's handshake without a room (for proxying); null if the client left. */
-  accept(upgrade: UpgradeExchange): Promise<WebSocket | null>;
 }
 
 /** What cluster mode also needs from this node: the rooms it holds, and dropping one. */
