@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import type * as Party from "../types/party.js";
-import { TestSocket } from "../testing/index.js";
+import { startTestServer, TestSocket } from "../testing/index.js";
 import { startTestCluster, type TestCluster } from "./test-cluster.js";
 
 /** Every instance built, as "node:room", across all nodes of this process. */
@@ -207,7 +208,35 @@ describe("cluster routing: the shared secret", () => {
     // Without the header the same requests are ordinary ones.
     assert.equal((await cluster.nodes.a!.fetch("/parties/main/guarded/x")).status, 200);
   });
+
+  it("switches to a peer link only for a caller with the secret", async () => {
+    assert.equal(await linkUpgradeStatus(cluster.nodes.a!.port, { "x-partyhouse-internal": "guess" }), 403);
+    assert.equal(await linkUpgradeStatus(cluster.nodes.a!.port, {}), 403);
+    const single = await startTestServer({ parties: { main: Room }, memory: true });
+    try {
+      assert.equal(await linkUpgradeStatus(single.port, {}), 403, "no secret, no link");
+    } finally {
+      await single.close();
+    }
+  });
 });
+
+/** The status a peer-link upgrade gets (101 when the node switches). */
+function linkUpgradeStatus(port: number, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path: "/", headers: { connection: "Upgrade", upgrade: "partyhouse-link", ...headers } });
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 describe("cluster routing: WebSockets through a node that does not own the room", () => {
   let cluster: TestCluster;

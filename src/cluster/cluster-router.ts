@@ -13,6 +13,7 @@
  * (StaticCluster) the receiving node asks `locate` instead.
  */
 import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { RoomMovedError } from "../runtime/ownership.js";
 import type * as Party from "../types/party.js";
 import { describeError, type Logger } from "../runtime/logger.js";
@@ -21,7 +22,9 @@ import { MOVED_HEADER } from "../server/internal-auth.js";
 import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, UpgradeExchange } from "../server/room-router.js";
 import { rejectUpgrade } from "../server/upgrade-response.js";
 import type { RoomDirectory, RoomLocation } from "./directory.js";
-import { isReplayable, outbound, outboundBody, relayResponse, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
+import { isReplayable, outbound, outboundBody, relayResponse, requestMeta, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
+import { EdgeLink, isMovedAnswer, linkedToWebResponse, relayLinked, type LinkedResponse } from "./link-edge.js";
+import { OwnerLink } from "./link-owner.js";
 import { PeerAgents } from "./peer-agents.js";
 import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
 
@@ -54,6 +57,9 @@ export class ClusterRouter implements RoomRouter {
   private readonly delays: readonly number[];
   private readonly runtimeClaims: boolean;
   private readonly agents = new PeerAgents();
+  /** One link per peer this node forwards to, and the links peers opened to this node. */
+  private readonly edgeLinks = new Map<string, EdgeLink>();
+  private readonly ownerLinks = new Set<OwnerLink>();
   private readonly tunnels = new Set<WebSocketTunnel>();
   /** Rooms being handed back: nothing may build them here again until the release is done. */
   private readonly releasing = new Map<string, Promise<void>>();
@@ -92,10 +98,17 @@ export class ClusterRouter implements RoomRouter {
         return exchange.send(isMoved(response) ? unmoved(response) : response);
       }
       body ??= await outboundBody(request, exchange);
+      if (body.kind !== "stream") {
+        const answer = await this.viaLink(location, party, room, request, body);
+        if (answer.kind === "response") return relayLinked(answer.response, res, head);
+        if (!(await this.retry(party, room, location, answer, attempt, true))) return sendUnavailable(res, answer.kind);
+        continue;
+      }
+      // A streamed body (large or unsized) goes once, over a connection of its own.
       const message = outbound(request, exchange.req.url ?? "/", body, this.directory.secret);
       const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
       if (answer.kind === "response") return relayResponse(answer.response, res, head);
-      if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) {
+      if (!(await this.retry(party, room, location, answer, attempt, false))) {
         return sendUnavailable(res, answer.kind);
       }
     }
@@ -115,6 +128,14 @@ export class ClusterRouter implements RoomRouter {
         return isMoved(response) ? unmoved(response) : response;
       }
       body ??= await outboundBody(partyRequest, undefined);
+      if (body.kind !== "stream") {
+        const answer = await this.viaLink(location, party, room, partyRequest, body);
+        if (answer.kind === "response") return linkedToWebResponse(answer.response, request.method);
+        if (!(await this.retry(party, room, location, answer, attempt, true))) {
+          return new Response(unavailableText(answer.kind), { status: 503, headers: { "retry-after": "1" } });
+        }
+        continue;
+      }
       const url = new URL(request.url);
       const message = outbound(partyRequest, url.pathname + url.search, body, this.directory.secret);
       const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
@@ -123,6 +144,39 @@ export class ClusterRouter implements RoomRouter {
         return new Response(unavailableText(answer.kind), { status: 503, headers: { "retry-after": "1" } });
       }
     }
+  }
+
+  /** One attempt over the peer link to the owner: its answer, or why there is none. */
+  private async viaLink(
+    location: Extract<RoomLocation, { kind: "remote" }>,
+    party: string,
+    room: string,
+    request: Party.Request,
+    body: Exclude<OutboundBody, { kind: "stream" }>,
+  ): Promise<{ readonly kind: "response"; readonly response: LinkedResponse } | StaleAnswer> {
+    let link = this.edgeLinks.get(location.address);
+    if (!link) this.edgeLinks.set(location.address, (link = new EdgeLink(location.address, this.directory.secret)));
+    const answer = await link.request(requestMeta(party, room, request), body.kind === "buffer" ? body.data : undefined);
+    if (answer.kind !== "response" || !isMovedAnswer(answer.response.head)) return answer;
+    answer.response.cancel();
+    return { kind: "moved" };
+  }
+
+  /** A peer's link: requests it forwards to rooms here arrive on it (see link-owner.ts). */
+  acceptLink(socket: Socket, head: Buffer): void {
+    const link: OwnerLink = new OwnerLink(
+      socket,
+      head,
+      (party, room, request) => this.serveLinked(party, room, request),
+      (error) => this.logger.log("error", "request failed", describeError(error)),
+    );
+    this.ownerLinks.add(link);
+    socket.once("close", () => this.ownerLinks.delete(link));
+  }
+
+  private async serveLinked(party: string, room: string, request: Party.Request): Promise<Response> {
+    if (!(await this.servesForwarded(party, room))) return movedResponse();
+    return this.local.request(party, room, request);
   }
 
   // ---- WebSocket ----------------------------------------------------------------------------
@@ -222,6 +276,10 @@ export class ClusterRouter implements RoomRouter {
     for (const tunnel of this.tunnels) tunnel.shutdown(1012, "node draining");
     this.tunnels.clear();
     this.agents.destroy();
+    for (const link of this.edgeLinks.values()) link.close();
+    this.edgeLinks.clear();
+    for (const link of this.ownerLinks) link.close();
+    this.ownerLinks.clear();
   }
 
   private async locate(party: string, room: string): Promise<RoomLocation> {

@@ -9,6 +9,7 @@ import { Readable, pipeline } from "node:stream";
 import type * as Party from "../types/party.js";
 import { CF_HEADER, INTERNAL_HEADER, MOVED_HEADER, URL_HEADER } from "../server/internal-auth.js";
 import type { HttpExchange } from "../server/room-router.js";
+import type { RequestMeta } from "./link-owner.js";
 import { splitAddress } from "./peer-agents.js";
 
 /**
@@ -103,6 +104,19 @@ export function outbound(request: Party.Request, path: string, body: OutboundBod
   return { method: request.method, path, headers, body };
 }
 
+/** The request as a peer link carries it: the edge's view, minus what describes the hop. */
+export function requestMeta(party: string, room: string, request: Party.Request): RequestMeta {
+  const headers: string[] = [];
+  let host = false;
+  for (const [name, value] of request.headers) {
+    if (HOP_HEADERS.has(name) || name === "content-length") continue;
+    if (name === "host") host = true;
+    headers.push(name, value);
+  }
+  if (!host) headers.push("host", new URL(request.url).host);
+  return { party, room, method: request.method, url: request.url, headers, cf: request.cf ?? {} };
+}
+
 /** One attempt. "moved": the peer no longer owns the room; "unreachable": no answer at all. */
 export function sendToPeer(agent: Agent, address: string, message: Outbound): Promise<PeerAnswer> {
   const { host, port } = splitAddress(address);
@@ -136,6 +150,10 @@ export function sendToPeer(agent: Agent, address: string, message: Outbound): Pr
 
 /** Hop headers of a response, and the owner's "moved" marker, stay on the hop. */
 const RESPONSE_HOP_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", MOVED_HEADER]);
+
+export function isResponseHopHeader(name: string): boolean {
+  return RESPONSE_HOP_HEADERS.has(name.toLowerCase());
+}
 
 /** Relays the owner's answer to the client, streaming, Set-Cookie lines and all. */
 export function relayResponse(response: IncomingMessage, res: ServerResponse, head: boolean): void {

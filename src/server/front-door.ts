@@ -11,7 +11,7 @@ import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
 import { callerOf, INTERNAL_HEADER, peerRequest } from "./internal-auth.js";
-import { LocalRouter, type LocalDelivery, type RoomRouter, type UpgradeExchange } from "./room-router.js";
+import { LocalRouter, PEER_LINK_UPGRADE, type LocalDelivery, type RoomRouter, type UpgradeExchange } from "./room-router.js";
 import { routeOf } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
@@ -183,7 +183,9 @@ export class FrontDoor {
   }
 
   private async serveUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+    const protocol = (req.headers.upgrade ?? "").toLowerCase();
+    if (protocol === PEER_LINK_UPGRADE) return this.serveLink(req, socket, head);
+    if (protocol !== "websocket") {
       return rejectUpgrade(socket, new Response("Expected a WebSocket upgrade", { status: 400 }));
     }
     const target = requestTarget(req.url);
@@ -219,6 +221,16 @@ export class FrontDoor {
     const hooked = await this.runHook(party.definition.onBeforeConnect, request, route.room);
     if ("response" in hooked) return this.answerUpgrade(req, socket, head, hooked.response);
     await this.router.connect(route.party, route.room, hooked.request, upgrade, "client");
+  }
+
+  /** A peer node asks for a link (cluster mode only, and only with the cluster's secret). */
+  private serveLink(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> | void {
+    const caller = callerOf(req.rawHeaders, this.project.secret);
+    if (caller !== "stub" && caller !== "peer") return rejectUpgrade(socket, new Response("Forbidden", { status: 403 }));
+    if (!this.router.acceptLink) return rejectUpgrade(socket, new Response("This node is not in a cluster", { status: 400 }));
+    if (this.inFlight.draining) return rejectUpgrade(socket, refusalResponse(DRAINING));
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${PEER_LINK_UPGRADE}\r\n\r\n`);
+    this.router.acceptLink(socket, head);
   }
 
   /** Today's path: the room on this node runs onConnect, then the handshake completes. */

@@ -49,6 +49,9 @@ export interface HeldRooms {
   drop(party: string, room: string, code: number, reason: string): Promise<void>;
 }
 
+/** The `Upgrade` value of a node-to-node link (cluster mode): many forwarded requests on one connection. */
+export const PEER_LINK_UPGRADE = "partyhouse-link";
+
 export interface RoomRouter {
   /** Answers an HTTP request for a room. */
   request(party: string, room: string, request: Party.Request, exchange: HttpExchange, caller: Caller): Promise<void>;
@@ -56,6 +59,11 @@ export interface RoomRouter {
   connect(party: string, room: string, request: Party.Request, upgrade: UpgradeExchange, caller: Caller): Promise<void>;
   /** `stub.fetch()` from a room: the room's onRequest wherever it lives, bypassing onBeforeRequest. */
   fetch(party: string, room: string, request: Request): Promise<Response>;
+  /**
+   * Takes over a connection a peer node switched to PEER_LINK_UPGRADE (the front door checked
+   * the cluster secret and answered 101). Absent outside cluster mode.
+   */
+  acceptLink?(socket: Socket, head: Buffer): void;
   /** Whether this node runs the room's events now (alarms ask before firing). */
   isLocal(party: string, room: string): Promise<boolean>;
   /**

@@ -1,0 +1,311 @@
+/**
+ * The edge's end of a peer link: opened on first use with an HTTP upgrade that carries the
+ * cluster secret, then shared by every request this node forwards to that peer. A request is
+ * one frame; its answer comes back as a LinkedResponse, whole or streamed.
+ */
+import { request as httpRequest, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { INTERNAL_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
+import { PEER_LINK_UPGRADE } from "../server/room-router.js";
+import { LinkConnection } from "./link-connection.js";
+import { decodeMeta, encodeFrame, encodeMetaFrame, FrameType, type Frame } from "./link-frames.js";
+import { isResponseHopHeader } from "./forward-http.js";
+import type { RequestMeta, ResponseMeta } from "./link-owner.js";
+import { splitAddress } from "./peer-agents.js";
+
+/** How long opening a link may take before the peer counts as unreachable. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Above this many body bytes buffered for a slow consumer, the owner is asked to pause. */
+const STREAM_HIGH_WATER_BYTES = 1024 * 1024;
+
+export type LinkAnswer = { readonly kind: "response"; readonly response: LinkedResponse } | { readonly kind: "unreachable"; readonly error: Error };
+
+interface BodyConsumer {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(error: Error): void;
+}
+
+/**
+ * The owner's answer. `body` is set when it came whole; otherwise chunks follow and are held
+ * until `consume()` attaches a reader (a whole answer that arrived in one read counts as whole).
+ */
+export class LinkedResponse {
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private ended = false;
+  private cancelled = false;
+  private failure: Error | undefined;
+  private consumer: BodyConsumer | undefined;
+  private paused = false;
+
+  constructor(
+    readonly head: ResponseMeta,
+    public body: Buffer | undefined,
+    private readonly control: (type: typeof FrameType.Pause | typeof FrameType.Resume | typeof FrameType.Cancel) => void,
+  ) {}
+
+  /** The whole body, if it is all here already. */
+  get complete(): Buffer | undefined {
+    if (this.body !== undefined) return this.body;
+    if (!this.ended || this.failure !== undefined || this.consumer !== undefined) return undefined;
+    return (this.body = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held));
+  }
+
+  /** Delivers the body to `consumer`: what is held now, then the rest as it comes. */
+  consume(consumer: BodyConsumer): void {
+    this.consumer = consumer;
+    for (const chunk of this.held) consumer.data(chunk);
+    this.held = [];
+    this.heldBytes = 0;
+    if (this.failure) consumer.error(this.failure);
+    else if (this.ended) consumer.end();
+  }
+
+  pause(): void {
+    if (this.paused || this.ended || this.cancelled) return;
+    this.paused = true;
+    this.control(FrameType.Pause);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.control(FrameType.Resume);
+  }
+
+  /** The client went away: the owner stops producing. */
+  cancel(): void {
+    if (this.ended || this.cancelled) return;
+    this.cancelled = true;
+    this.held = [];
+    this.control(FrameType.Cancel);
+  }
+
+  /** @internal frames from the link */
+  chunk(data: Buffer): void {
+    if (this.cancelled) return;
+    if (this.consumer) return this.consumer.data(data);
+    this.held.push(data);
+    this.heldBytes += data.length;
+    if (this.heldBytes > STREAM_HIGH_WATER_BYTES) this.pause();
+  }
+
+  /** @internal */
+  finish(error?: Error): void {
+    if (this.ended || this.cancelled) return;
+    this.ended = true;
+    this.failure = error;
+    if (!this.consumer) return;
+    if (error) this.consumer.error(error);
+    else this.consumer.end();
+  }
+}
+
+interface Pending {
+  resolve(answer: LinkAnswer): void;
+  response?: LinkedResponse;
+}
+
+export class EdgeLink {
+  private connection: LinkConnection | undefined;
+  private opening: Promise<LinkConnection> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextStream = 1;
+
+  constructor(
+    private readonly address: string,
+    private readonly secret: string,
+  ) {}
+
+  /** Sends one request; resolves with the owner's head (and body, when whole) or "unreachable". */
+  async request(meta: RequestMeta, body: Buffer | undefined): Promise<LinkAnswer> {
+    let connection: LinkConnection;
+    try {
+      connection = this.connection?.isOpen ? this.connection : await this.open();
+    } catch (error) {
+      return { kind: "unreachable", error: error as Error };
+    }
+    const stream = this.nextStream;
+    this.nextStream = this.nextStream >= 0xffff_fff0 ? 1 : this.nextStream + 1;
+    return new Promise((resolve) => {
+      this.pending.set(stream, { resolve });
+      connection.send(encodeMetaFrame(FrameType.Request, stream, meta, body));
+    });
+  }
+
+  close(): void {
+    this.connection?.close();
+  }
+
+  private open(): Promise<LinkConnection> {
+    this.opening ??= connect(this.address, this.secret).then(
+      ({ socket, head }) => {
+        this.opening = undefined;
+        const connection = new LinkConnection(socket, head, (frame) => this.receive(connection, frame), (error) => this.lost(connection, error));
+        this.connection = connection;
+        return connection;
+      },
+      (error: unknown) => {
+        this.opening = undefined;
+        throw error;
+      },
+    );
+    return this.opening;
+  }
+
+  private receive(connection: LinkConnection, frame: Frame): void {
+    const pending = this.pending.get(frame.stream);
+    if (!pending) return;
+    switch (frame.type) {
+      case FrameType.Response: {
+        const { meta, body } = decodeMeta<ResponseMeta>(frame.payload);
+        this.pending.delete(frame.stream);
+        pending.resolve({ kind: "response", response: new LinkedResponse(meta, body, () => {}) });
+        return;
+      }
+      case FrameType.Head: {
+        const { meta } = decodeMeta<ResponseMeta>(frame.payload);
+        const response = new LinkedResponse(meta, undefined, (type) => {
+          if (type === FrameType.Cancel) this.pending.delete(frame.stream);
+          connection.send(encodeFrame(type, frame.stream));
+        });
+        pending.response = response;
+        pending.resolve({ kind: "response", response });
+        return;
+      }
+      case FrameType.Body:
+        pending.response?.chunk(frame.payload);
+        return;
+      case FrameType.End:
+        this.pending.delete(frame.stream);
+        pending.response?.finish();
+        return;
+      case FrameType.Error:
+        this.pending.delete(frame.stream);
+        pending.response?.finish(new Error(`the owner's response failed: ${frame.payload.toString()}`));
+        return;
+    }
+  }
+
+  /** The link broke: requests without an answer yet were never served by this link's end. */
+  private lost(connection: LinkConnection, error: Error): void {
+    if (this.connection === connection) this.connection = undefined;
+    for (const pending of this.pending.values()) {
+      if (pending.response) pending.response.finish(error);
+      else pending.resolve({ kind: "unreachable", error });
+    }
+    this.pending.clear();
+  }
+}
+
+/** Asks the peer to switch a fresh connection to the link protocol. */
+function connect(address: string, secret: string): Promise<{ socket: Socket; head: Buffer }> {
+  const { host, port } = splitAddress(address);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host,
+      port,
+      path: "/",
+      agent: false,
+      headers: { connection: "Upgrade", upgrade: PEER_LINK_UPGRADE, [INTERNAL_HEADER]: secret },
+    });
+    req.setTimeout(CONNECT_TIMEOUT_MS, () => req.destroy(new Error(`no peer link from ${address} in ${CONNECT_TIMEOUT_MS} ms`)));
+    req.on("upgrade", (_res, socket: Socket, head: Buffer) => resolve({ socket, head }));
+    req.on("response", (res) => {
+      res.resume();
+      reject(new Error(`${address} refused a peer link: ${res.statusCode}`));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Relays the owner's answer to the client: whole in one write when it is, else streamed with backpressure. */
+export function relayLinked(response: LinkedResponse, res: ServerResponse, head: boolean): void {
+  const { status, statusText } = response.head;
+  const headers = clientHeaders(response.head.headers);
+  const complete = response.complete;
+  if (complete !== undefined || head) {
+    const bodyless = head || status === 204 || status === 304;
+    if (!bodyless && !hasHeader(headers, "content-length")) headers.push("content-length", String(complete!.length));
+    res.writeHead(status, statusText || undefined, headers);
+    if (bodyless || complete === undefined) {
+      response.cancel();
+      return void res.end();
+    }
+    return void res.end(complete);
+  }
+  res.writeHead(status, statusText || undefined, headers);
+  let finished = false;
+  res.on("close", () => {
+    if (!finished) response.cancel();
+  });
+  response.consume({
+    data(chunk) {
+      if (!res.write(chunk)) {
+        response.pause();
+        res.once("drain", () => response.resume());
+      }
+    },
+    end() {
+      finished = true;
+      res.end();
+    },
+    error() {
+      finished = true;
+      res.destroy();
+    },
+  });
+}
+
+/** The owner's answer as a web Response, for `stub.fetch()`. */
+export function linkedToWebResponse(response: LinkedResponse, method: string): Response {
+  const { status, statusText } = response.head;
+  const pairs = clientHeaders(response.head.headers);
+  const headers = new Headers();
+  for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!);
+  const empty = method === "HEAD" || status === 204 || status === 205 || status === 304;
+  const complete = response.complete;
+  if (empty || complete !== undefined) {
+    if (complete === undefined) response.cancel();
+    return new Response(empty ? null : (complete as unknown as BodyInit), { status, statusText, headers });
+  }
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        response.consume({
+          data(chunk) {
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            if ((controller.desiredSize ?? 0) <= 0) response.pause();
+          },
+          end: () => controller.close(),
+          error: (error) => controller.error(error),
+        });
+      },
+      pull: () => response.resume(),
+      cancel: () => response.cancel(),
+    },
+    { highWaterMark: STREAM_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+  );
+  return new Response(body, { status, statusText, headers });
+}
+
+/** The owner's headers without those that describe the hop. */
+function clientHeaders(pairs: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < pairs.length; i += 2) if (!isResponseHopHeader(pairs[i]!)) kept.push(pairs[i]!, pairs[i + 1]!);
+  return kept;
+}
+
+/** Whether the owner said "moved" (503 + the marker): the edge re-locates and retries. */
+export function isMovedAnswer(head: ResponseMeta): boolean {
+  if (head.status !== 503) return false;
+  for (let i = 0; i < head.headers.length; i += 2) if (head.headers[i]!.toLowerCase() === MOVED_HEADER) return true;
+  return false;
+}
+
+function hasHeader(pairs: string[], name: string): boolean {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i]!.toLowerCase() === name) return true;
+  return false;
+}

@@ -1,0 +1,169 @@
+/**
+ * The owner's end of a peer link: each Request frame becomes a web Request for the room here,
+ * and the room's Response goes back whole (one frame) when its body is known up front, else as
+ * a head and body chunks that follow the edge's Pause / Resume and stop on Cancel.
+ */
+import type { Socket } from "node:net";
+import type * as Party from "../types/party.js";
+import { LazyResponse } from "../server/lazy-response.js";
+import { LinkConnection } from "./link-connection.js";
+import { decodeMeta, encodeFrame, encodeMetaFrame, FrameType, MAX_CHUNK_BYTES, type Frame } from "./link-frames.js";
+
+/** What the edge sends about a request: the room, and the request as the edge saw it past onBeforeRequest. */
+export interface RequestMeta {
+  readonly party: string;
+  readonly room: string;
+  readonly method: string;
+  readonly url: string;
+  /** Flat [name, value, …] pairs. */
+  readonly headers: string[];
+  readonly cf: Party.RequestCf;
+}
+
+/** A response head. */
+export interface ResponseMeta {
+  readonly status: number;
+  readonly statusText: string;
+  /** Flat [name, value, …] pairs, every Set-Cookie line its own pair. */
+  readonly headers: string[];
+}
+
+/** Serves one linked request (the router: claim check, then the room). */
+export type LinkedRequestHandler = (party: string, room: string, request: Party.Request) => Promise<Response>;
+
+/** A body being sent: paused by the edge, or cancelled. */
+class Outgoing {
+  paused = false;
+  cancelled = false;
+  private wake: (() => void) | undefined;
+
+  waitForResume(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+    this.wake = undefined;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.resume();
+  }
+}
+
+export class OwnerLink {
+  private readonly connection: LinkConnection;
+  private readonly outgoing = new Map<number, Outgoing>();
+
+  constructor(
+    socket: Socket,
+    head: Buffer,
+    private readonly handle: LinkedRequestHandler,
+    private readonly onFailure: (error: unknown) => void,
+  ) {
+    this.connection = new LinkConnection(socket, head, (frame) => this.receive(frame), () => {
+      for (const body of this.outgoing.values()) body.cancel();
+      this.outgoing.clear();
+    });
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  private receive(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.Request:
+        this.serve(frame.stream, frame.payload).catch(this.onFailure);
+        return;
+      case FrameType.Pause: {
+        const body = this.outgoing.get(frame.stream);
+        if (body) body.paused = true;
+        return;
+      }
+      case FrameType.Resume:
+        this.outgoing.get(frame.stream)?.resume();
+        return;
+      case FrameType.Cancel:
+        this.outgoing.get(frame.stream)?.cancel();
+        return;
+    }
+  }
+
+  private async serve(stream: number, payload: Buffer): Promise<void> {
+    const { meta, body } = decodeMeta<RequestMeta>(payload);
+    let response: Response;
+    try {
+      response = await this.handle(meta.party, meta.room, linkedRequest(meta, body));
+    } catch (error) {
+      // As the front door answers a request whose handling threw.
+      this.onFailure(error);
+      response = new Response(error instanceof Error ? error.message : String(error), { status: 500 });
+    }
+    await this.respond(stream, response, meta.method === "HEAD");
+  }
+
+  private async respond(stream: number, response: Response, head: boolean): Promise<void> {
+    const lazy = LazyResponse.unwrap(response);
+    if (lazy !== undefined) {
+      const headers = lazy.headers ? pairsOf(lazy.headers) : [];
+      if (lazy.defaultType !== undefined && !lazy.headers?.has("content-type")) headers.push("content-type", lazy.defaultType);
+      const body = lazy.body === null || head ? undefined : typeof lazy.body === "string" ? Buffer.from(lazy.body) : lazy.body;
+      return this.connection.send(encodeMetaFrame(FrameType.Response, stream, metaOf(lazy.status, lazy.statusText, headers), body));
+    }
+    const meta = metaOf(response.status, response.statusText, pairsOf(response.headers));
+    const source = response.body;
+    if (source === null || head) {
+      source?.cancel().catch(() => {});
+      return this.connection.send(encodeMetaFrame(FrameType.Response, stream, meta));
+    }
+    this.connection.send(encodeMetaFrame(FrameType.Head, stream, meta));
+    const body = new Outgoing();
+    this.outgoing.set(stream, body);
+    const reader = source.getReader();
+    try {
+      for (;;) {
+        if (body.paused) await body.waitForResume();
+        if (this.connection.congested && !body.cancelled) await this.connection.drained();
+        if (body.cancelled || !this.connection.isOpen) {
+          await reader.cancel().catch(() => {});
+          return;
+        }
+        const { done, value } = await reader.read();
+        if (done) break;
+        for (let at = 0; at < value.byteLength; at += MAX_CHUNK_BYTES) {
+          this.connection.send(encodeFrame(FrameType.Body, stream, value.subarray(at, at + MAX_CHUNK_BYTES)));
+        }
+      }
+      this.connection.send(encodeFrame(FrameType.End, stream));
+    } catch (error) {
+      this.connection.send(encodeFrame(FrameType.Error, stream, Buffer.from(error instanceof Error ? error.message : String(error))));
+    } finally {
+      this.outgoing.delete(stream);
+    }
+  }
+}
+
+/** The Request the room sees: the edge's URL, headers and `cf`. */
+function linkedRequest(meta: RequestMeta, body: Buffer): Party.Request {
+  const headers = new Headers();
+  for (let i = 0; i < meta.headers.length; i += 2) headers.append(meta.headers[i]!, meta.headers[i + 1]!);
+  const init: RequestInit = { method: meta.method, headers };
+  if (body.length > 0 && meta.method !== "GET" && meta.method !== "HEAD") init.body = body as unknown as BodyInit;
+  const request = new Request(meta.url, init);
+  Object.defineProperty(request, "cf", { value: meta.cf, enumerable: true, configurable: true, writable: true });
+  return request as Party.Request;
+}
+
+function metaOf(status: number, statusText: string, headers: string[]): ResponseMeta {
+  return { status, statusText, headers };
+}
+
+/** Headers as flat pairs; iterating Headers yields each Set-Cookie line on its own. */
+function pairsOf(headers: Headers): string[] {
+  const pairs: string[] = [];
+  for (const [name, value] of headers) pairs.push(name, value);
+  return pairs;
+}

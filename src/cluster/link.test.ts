@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { EdgeLink, linkedToWebResponse, type LinkAnswer } from "./link-edge.js";
+import { OwnerLink, type LinkedRequestHandler, type RequestMeta } from "./link-owner.js";
+
+/**
+ * Both ends of a peer link over real sockets on 127.0.0.1: an HTTP server that switches every
+ * upgrade to an OwnerLink running `handler`, and an EdgeLink to it. (The front door's own check
+ * of the secret is tested in cluster-router.test.ts.)
+ */
+interface Rig {
+  edge: EdgeLink;
+  /** The owner's link sockets. */
+  sockets: Socket[];
+  close(): void;
+}
+
+async function startRig(handler: LinkedRequestHandler): Promise<Rig> {
+  const sockets: Socket[] = [];
+  const server: Server = createServer();
+  server.on("upgrade", (_req, socket: Socket, head: Buffer) => {
+    sockets.push(socket);
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: partyhouse-link\r\n\r\n");
+    new OwnerLink(socket, head, handler, () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const edge = new EdgeLink(`127.0.0.1:${(server.address() as AddressInfo).port}`, "secret");
+  return {
+    edge,
+    sockets,
+    close() {
+      edge.close();
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+function meta(room: string, method = "GET"): RequestMeta {
+  return { party: "main", room, method, url: `http://edge.example/parties/main/${room}`, headers: ["x-seen", "edge"], cf: { country: "NZ" } };
+}
+
+function responseOf(answer: LinkAnswer): Response {
+  assert.equal(answer.kind, "response");
+  if (answer.kind !== "response") throw new Error("unreachable");
+  return linkedToWebResponse(answer.response, "GET");
+}
+
+describe("peer link", () => {
+  describe("requests and whole answers", () => {
+    let rig: Rig;
+    before(async () => {
+      rig = await startRig(async (party, room, request) => {
+        const body = await request.text();
+        return Response.json({ party, room, url: request.url, seen: request.headers.get("x-seen"), cf: request.cf, method: request.method, body }, { headers: { "set-cookie": "a=1" } });
+      });
+    });
+    after(() => rig.close());
+
+    it("gives the owner the edge's URL, headers, cf, method and body", async () => {
+      const response = responseOf(await rig.edge.request(meta("r1", "POST"), Buffer.from("payload")));
+      assert.deepEqual(await response.json(), {
+        party: "main",
+        room: "r1",
+        url: "http://edge.example/parties/main/r1",
+        seen: "edge",
+        cf: { country: "NZ" },
+        method: "POST",
+        body: "payload",
+      });
+      assert.equal(response.headers.get("set-cookie"), "a=1");
+    });
+
+    it("carries many requests on one connection", async () => {
+      const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => rig.edge.request(meta(`room-${i}`), undefined)));
+      const rooms = await Promise.all(answers.map(async (answer) => ((await responseOf(answer).json()) as { room: string }).room));
+      assert.deepEqual(rooms, Array.from({ length: 200 }, (_, i) => `room-${i}`));
+      assert.equal(rig.sockets.length, 1, "one link connection");
+    });
+  });
+
+  describe("streamed answers", () => {
+    let rig: Rig;
+    let produced = 0;
+    let cancelled = false;
+    before(async () => {
+      rig = await startRig(async () => {
+        produced = 0;
+        cancelled = false;
+        const chunk = new Uint8Array(64 * 1024).fill(5);
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (produced >= 48 * 1024 * 1024) return controller.close();
+            produced += chunk.length;
+            controller.enqueue(chunk);
+          },
+          cancel() {
+            cancelled = true;
+          },
+        });
+        return new Response(body);
+      });
+    });
+    after(() => rig.close());
+
+    it("stops the owner's stream while the edge does not read, and delivers every byte after", async () => {
+      const response = responseOf(await rig.edge.request(meta("big"), undefined));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(produced < 24 * 1024 * 1024, `the owner produced ${produced} bytes for a reader that read nothing`);
+      let received = 0;
+      const reader = response.body!.getReader();
+      for (let part = await reader.read(); !part.done; part = await reader.read()) received += part.value.byteLength;
+      assert.equal(received, 48 * 1024 * 1024);
+    });
+
+    it("cancels the owner's stream when the edge's reader goes away", async () => {
+      const response = responseOf(await rig.edge.request(meta("big"), undefined));
+      const reader = response.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+      const deadline = Date.now() + 5_000;
+      while (!cancelled && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(cancelled, true, "the room's body stream was cancelled");
+    });
+  });
+
+  it("answers 'unreachable' for requests in flight when the link breaks, and reconnects for the next", async () => {
+    let calls = 0;
+    const rig = await startRig(async (): Promise<Response> => {
+      calls++;
+      if (calls === 1) {
+        rig.sockets[0]!.destroy(); // the owner dies while serving
+        return new Promise(() => {});
+      }
+      return new Response("second");
+    });
+    try {
+      const first = await rig.edge.request(meta("r"), undefined);
+      assert.equal(first.kind, "unreachable");
+      const second = responseOf(await rig.edge.request(meta("r"), undefined));
+      assert.equal(await second.text(), "second");
+      assert.equal(rig.sockets.length, 2, "a new link");
+    } finally {
+      rig.close();
+    }
+  });
+
+  it("answers 'unreachable' when nothing listens", async () => {
+    const edge = new EdgeLink("127.0.0.1:1", "secret");
+    const answer = await edge.request(meta("r"), undefined);
+    assert.equal(answer.kind, "unreachable");
+  });
+});
+
