@@ -14,6 +14,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { RoomMovedError } from "../runtime/ownership.js";
 import type * as Party from "../types/party.js";
 import { describeError, type Logger } from "../runtime/logger.js";
@@ -25,6 +26,7 @@ import type { RoomDirectory, RoomLocation } from "./directory.js";
 import { isReplayable, outbound, outboundBody, relayResponse, requestMeta, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
 import { EdgeLink, isMovedAnswer, linkedToWebResponse, relayLinked, type LinkedResponse } from "./link-edge.js";
 import { OwnerLink } from "./link-owner.js";
+import { LinkStream } from "./link-stream.js";
 import { PeerAgents } from "./peer-agents.js";
 import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
 
@@ -154,22 +156,26 @@ export class ClusterRouter implements RoomRouter {
     request: Party.Request,
     body: Exclude<OutboundBody, { kind: "stream" }>,
   ): Promise<{ readonly kind: "response"; readonly response: LinkedResponse } | StaleAnswer> {
-    let link = this.edgeLinks.get(location.address);
-    if (!link) this.edgeLinks.set(location.address, (link = new EdgeLink(location.address, this.directory.secret)));
-    const answer = await link.request(requestMeta(party, room, request), body.kind === "buffer" ? body.data : undefined);
+    const answer = await this.linkTo(location.address).request(requestMeta(party, room, request), body.kind === "buffer" ? body.data : undefined);
     if (answer.kind !== "response" || !isMovedAnswer(answer.response.head)) return answer;
     answer.response.cancel();
     return { kind: "moved" };
   }
 
+  /** This node's link to a peer, opened on first use. */
+  private linkTo(address: string): EdgeLink {
+    let link = this.edgeLinks.get(address);
+    if (!link) this.edgeLinks.set(address, (link = new EdgeLink(address, this.directory.secret)));
+    return link;
+  }
+
   /** A peer's link: requests it forwards to rooms here arrive on it (see link-owner.ts). */
-  acceptLink(socket: Socket, head: Buffer): void {
-    const link: OwnerLink = new OwnerLink(
-      socket,
-      head,
-      (party, room, request) => this.serveLinked(party, room, request),
-      (error) => this.logger.log("error", "request failed", describeError(error)),
-    );
+  acceptLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void {
+    const link: OwnerLink = new OwnerLink(socket, head, {
+      request: (party, room, request) => this.serveLinked(party, room, request),
+      connection: serve,
+      failure: (error) => this.logger.log("error", "request failed", describeError(error)),
+    });
     this.ownerLinks.add(link);
     socket.once("close", () => this.ownerLinks.delete(link));
   }
@@ -206,7 +212,10 @@ export class ClusterRouter implements RoomRouter {
           return rejectUpgrade(upgrade.socket, new Response(unavailableText("moved"), { status: 503, headers: { "retry-after": "1" } }));
         }
       }
-      const opened = await openTunnel(location.address, upgrade.req.url ?? "/", request, upgrade.req, this.directory.secret);
+      const connection = await this.linkTo(location.address).openStream();
+      const opened = connection instanceof LinkStream
+        ? await openTunnel(connection, upgrade.req.url ?? "/", request, upgrade.req, this.directory.secret)
+        : connection;
       if (opened.kind === "open") return this.tunnel(opened, upgrade);
       if (opened.kind === "rejected") return rejectUpgrade(upgrade.socket, opened.response);
       if (!(await this.retry(party, room, location, opened, attempt, true))) {

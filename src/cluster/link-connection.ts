@@ -10,6 +10,8 @@ import { FrameReader, type Frame } from "./link-frames.js";
 
 /** Above this many unsent bytes, producers of response bodies wait for 'drain'. */
 export const LINK_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** How long a closing link may take to flush before it is cut. */
+const CLOSE_TIMEOUT_MS = 2_000;
 
 export class LinkConnection {
   private readonly reader = new FrameReader();
@@ -38,6 +40,8 @@ export class LinkConnection {
     };
     socket.on("data", receive);
     socket.on("error", (error) => (this.closedError ??= error));
+    // The peer ended its side: nothing more will come, so end ours too (after what is queued).
+    socket.on("end", () => this.close());
     socket.on("close", () => this.closed());
     if (head.length > 0) queueMicrotask(() => receive(head));
   }
@@ -70,6 +74,7 @@ export class LinkConnection {
       this.corked = true;
       this.socket.cork();
       setImmediate(() => {
+        if (!this.corked) return;
         this.corked = false;
         this.socket.uncork();
       });
@@ -77,8 +82,15 @@ export class LinkConnection {
     for (const part of parts) this.socket.write(part);
   }
 
+  /** Sends what is queued (a close frame a room just wrote, say), then ends the connection. */
   close(): void {
-    this.socket.destroy();
+    if (this.socket.destroyed) return;
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
   }
 
   private closed(): void {

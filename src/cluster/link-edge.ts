@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import { INTERNAL_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
 import { PEER_LINK_UPGRADE } from "../server/room-router.js";
 import { LinkConnection } from "./link-connection.js";
+import { LinkStream } from "./link-stream.js";
 import { decodeMeta, encodeFrame, encodeMetaFrame, FrameType, type Frame } from "./link-frames.js";
 import { isResponseHopHeader } from "./forward-http.js";
 import type { RequestMeta, ResponseMeta } from "./link-owner.js";
@@ -111,6 +112,7 @@ export class EdgeLink {
   private connection: LinkConnection | undefined;
   private opening: Promise<LinkConnection> | undefined;
   private readonly pending = new Map<number, Pending>();
+  private readonly streams = new Map<number, LinkStream>();
   private nextStream = 1;
 
   constructor(
@@ -126,16 +128,35 @@ export class EdgeLink {
     } catch (error) {
       return { kind: "unreachable", error: error as Error };
     }
-    const stream = this.nextStream;
-    this.nextStream = this.nextStream >= 0xffff_fff0 ? 1 : this.nextStream + 1;
+    const stream = this.allocate();
     return new Promise((resolve) => {
       this.pending.set(stream, { resolve });
       connection.send(encodeMetaFrame(FrameType.Request, stream, meta, body));
     });
   }
 
+  /** Opens a virtual connection to the peer's HTTP server (a proxied WebSocket runs over it). */
+  async openStream(): Promise<LinkStream | { readonly kind: "unreachable"; readonly error: Error }> {
+    let connection: LinkConnection;
+    try {
+      connection = this.connection?.isOpen ? this.connection : await this.open();
+    } catch (error) {
+      return { kind: "unreachable", error: error as Error };
+    }
+    const stream = new LinkStream(connection, this.allocate(), (gone) => this.streams.delete(gone.id));
+    this.streams.set(stream.id, stream);
+    connection.send(encodeFrame(FrameType.StreamOpen, stream.id));
+    return stream;
+  }
+
   close(): void {
     this.connection?.close();
+  }
+
+  private allocate(): number {
+    const id = this.nextStream;
+    this.nextStream = this.nextStream >= 0xffff_fff0 ? 1 : this.nextStream + 1;
+    return id;
   }
 
   private open(): Promise<LinkConnection> {
@@ -156,7 +177,7 @@ export class EdgeLink {
 
   private receive(connection: LinkConnection, frame: Frame): void {
     const pending = this.pending.get(frame.stream);
-    if (!pending) return;
+    if (!pending) return this.streams.get(frame.stream)?.received(frame.type, frame.payload);
     switch (frame.type) {
       case FrameType.Response: {
         const { meta, body } = decodeMeta<ResponseMeta>(frame.payload);
@@ -196,6 +217,8 @@ export class EdgeLink {
       else pending.resolve({ kind: "unreachable", error });
     }
     this.pending.clear();
+    for (const stream of this.streams.values()) stream.linkLost(error);
+    this.streams.clear();
   }
 }
 

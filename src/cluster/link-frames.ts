@@ -1,6 +1,6 @@
 /**
  * The frames of a peer link (one TCP connection between two nodes that carries many forwarded
- * HTTP exchanges at once). Each frame is
+ * HTTP exchanges and proxied WebSockets at once). Each frame is
  *
  *   u32 length (of what follows) | u8 type | u32 stream id | payload
  *
@@ -10,11 +10,20 @@
 export const FrameType = {
   /** edge → owner: a whole request (meta + body). */
   Request: 1,
-  /** edge → owner: stop / go on sending this stream's body (the client reads slower). */
+  /**
+   * Stop / go on sending on this stream: edge → owner for a response body (the client reads
+   * slower), either way for a virtual connection (link-stream.ts).
+   */
   Pause: 2,
   Resume: 3,
   /** edge → owner: the client is gone; stop producing the body. */
   Cancel: 4,
+  /** edge → owner: a virtual connection (a proxied WebSocket) starts; the owner serves it as a socket. */
+  StreamOpen: 5,
+  /** Either way on a virtual connection: bytes, half-close, abort. */
+  StreamData: 6,
+  StreamEnd: 7,
+  StreamReset: 8,
   /** owner → edge: a whole response (meta + body). */
   Response: 16,
   /** owner → edge: a response head; Body frames and one End or Error follow. */

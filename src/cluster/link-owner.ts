@@ -1,12 +1,16 @@
 /**
  * The owner's end of a peer link: each Request frame becomes a web Request for the room here,
  * and the room's Response goes back whole (one frame) when its body is known up front, else as
- * a head and body chunks that follow the edge's Pause / Resume and stop on Cancel.
+ * a head and body chunks that follow the edge's Pause / Resume and stop on Cancel. A StreamOpen
+ * becomes a virtual connection this node's HTTP server serves like any other (a proxied
+ * WebSocket's handshake, then its frames).
  */
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type * as Party from "../types/party.js";
 import { LazyResponse } from "../server/lazy-response.js";
 import { LinkConnection } from "./link-connection.js";
+import { LinkStream } from "./link-stream.js";
 import { decodeMeta, encodeFrame, encodeMetaFrame, FrameType, MAX_CHUNK_BYTES, type Frame } from "./link-frames.js";
 
 /** What the edge sends about a request: the room, and the request as the edge saw it past onBeforeRequest. */
@@ -53,19 +57,30 @@ class Outgoing {
   }
 }
 
+/** What the owner's end needs from this node. */
+export interface OwnerLinkHandlers {
+  /** Serves one linked request (the router: claim check, then the room). */
+  readonly request: LinkedRequestHandler;
+  /** Serves a virtual connection as if it had just been accepted (node:http's 'connection'). */
+  readonly connection: (stream: Duplex) => void;
+  readonly failure: (error: unknown) => void;
+}
+
 export class OwnerLink {
   private readonly connection: LinkConnection;
   private readonly outgoing = new Map<number, Outgoing>();
+  private readonly streams = new Map<number, LinkStream>();
 
   constructor(
     socket: Socket,
     head: Buffer,
-    private readonly handle: LinkedRequestHandler,
-    private readonly onFailure: (error: unknown) => void,
+    private readonly handlers: OwnerLinkHandlers,
   ) {
-    this.connection = new LinkConnection(socket, head, (frame) => this.receive(frame), () => {
+    this.connection = new LinkConnection(socket, head, (frame) => this.receive(frame), (error) => {
       for (const body of this.outgoing.values()) body.cancel();
       this.outgoing.clear();
+      for (const stream of this.streams.values()) stream.linkLost(error);
+      this.streams.clear();
     });
   }
 
@@ -76,19 +91,31 @@ export class OwnerLink {
   private receive(frame: Frame): void {
     switch (frame.type) {
       case FrameType.Request:
-        this.serve(frame.stream, frame.payload).catch(this.onFailure);
+        this.serve(frame.stream, frame.payload).catch(this.handlers.failure);
         return;
+      case FrameType.StreamOpen: {
+        const stream = new LinkStream(this.connection, frame.stream, (gone) => this.streams.delete(gone.id));
+        this.streams.set(frame.stream, stream);
+        this.handlers.connection(stream);
+        return;
+      }
       case FrameType.Pause: {
         const body = this.outgoing.get(frame.stream);
         if (body) body.paused = true;
+        else this.streams.get(frame.stream)?.received(frame.type, frame.payload);
         return;
       }
-      case FrameType.Resume:
-        this.outgoing.get(frame.stream)?.resume();
+      case FrameType.Resume: {
+        const body = this.outgoing.get(frame.stream);
+        if (body) body.resume();
+        else this.streams.get(frame.stream)?.received(frame.type, frame.payload);
         return;
+      }
       case FrameType.Cancel:
         this.outgoing.get(frame.stream)?.cancel();
         return;
+      default:
+        this.streams.get(frame.stream)?.received(frame.type, frame.payload);
     }
   }
 
@@ -96,10 +123,10 @@ export class OwnerLink {
     const { meta, body } = decodeMeta<RequestMeta>(payload);
     let response: Response;
     try {
-      response = await this.handle(meta.party, meta.room, linkedRequest(meta, body));
+      response = await this.handlers.request(meta.party, meta.room, linkedRequest(meta, body));
     } catch (error) {
       // As the front door answers a request whose handling threw.
-      this.onFailure(error);
+      this.handlers.failure(error);
       response = new Response(error instanceof Error ? error.message : String(error), { status: 500 });
     }
     await this.respond(stream, response, meta.method === "HEAD");

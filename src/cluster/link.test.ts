@@ -23,7 +23,7 @@ async function startRig(handler: LinkedRequestHandler): Promise<Rig> {
   server.on("upgrade", (_req, socket: Socket, head: Buffer) => {
     sockets.push(socket);
     socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: partyhouse-link\r\n\r\n");
-    new OwnerLink(socket, head, handler, () => {});
+    new OwnerLink(socket, head, { request: handler, connection: (stream) => server.emit("connection", stream), failure: () => {} });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const edge = new EdgeLink(`127.0.0.1:${(server.address() as AddressInfo).port}`, "secret");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import type * as Party from "../types/party.js";
@@ -33,13 +33,14 @@ async function startRig(): Promise<Rig> {
     });
   });
   await new Promise<void>((resolve) => owner.listen(0, "127.0.0.1", resolve));
-  const ownerAddress = `127.0.0.1:${(owner.address() as AddressInfo).port}`;
+  const ownerPort = (owner.address() as AddressInfo).port;
 
   const tunnels: Array<(entry: { tunnel: WebSocketTunnel; client: Socket }) => void> = [];
   const edge = createHttpServer();
   edge.on("upgrade", async (req, socket: Socket, head: Buffer) => {
     const request = new Request(`http://127.0.0.1${req.url}`, { headers: { "x-test": "1" } }) as Party.Request;
-    const opened = await openTunnel(ownerAddress, req.url ?? "/", request, req, "secret");
+    // A TCP connection stands in for the peer link's virtual connection.
+    const opened = await openTunnel(connect(ownerPort, "127.0.0.1"), req.url ?? "/", request, req, "secret");
     assert.equal(opened.kind, "open");
     if (opened.kind !== "open") return;
     const tunnel = new WebSocketTunnel(socket, opened.upstream, opened, head, () => {});
@@ -70,7 +71,7 @@ function binaryFrame(size: number, fill = 7): Buffer {
   return Buffer.concat([header, Buffer.alloc(size, fill)]);
 }
 
-async function connect(rig: Rig) {
+async function connectClient(rig: Rig) {
   const ownerSocket = rig.ownerSocket();
   const tunnel = rig.tunnel();
   const ws = new WebSocket(`ws://127.0.0.1:${rig.edgePort}/parties/main/room`);
@@ -89,7 +90,7 @@ describe("WebSocketTunnel", () => {
   after(() => rig.close());
 
   it("relays the owner's frames and the client's, byte for byte", async () => {
-    const { ws, owner } = await connect(rig);
+    const { ws, owner } = await connectClient(rig);
     const fromClient = new Promise<Buffer>((resolve) => owner.once("data", resolve));
     ws.send("hi");
     const masked = await fromClient;
@@ -103,7 +104,7 @@ describe("WebSocketTunnel", () => {
   });
 
   it("on drain, finishes the frame in flight, then closes the client with 1012", async () => {
-    const { ws, owner, tunnel } = await connect(rig);
+    const { ws, owner, tunnel } = await connectClient(rig);
     const frame = binaryFrame(100_000);
     const messages: number[] = [];
     ws.on("message", (data) => messages.push((data as Buffer).length));
@@ -119,7 +120,7 @@ describe("WebSocketTunnel", () => {
   });
 
   it("stops reading the owner while the client does not read (TCP backpressure)", async () => {
-    const { ws, owner, client } = await connect(rig);
+    const { ws, owner, client } = await connectClient(rig);
     ws.pause();
     const payload = 64 * 1024;
     const frame = binaryFrame(payload);
@@ -152,7 +153,7 @@ describe("WebSocketTunnel", () => {
   });
 
   it("ends the client when the owner goes away", async () => {
-    const { ws, owner } = await connect(rig);
+    const { ws, owner } = await connectClient(rig);
     const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
     owner.destroy();
     assert.equal(await closed, 1006);

@@ -12,14 +12,14 @@
  */
 import { request as httpRequest, STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type * as Party from "../types/party.js";
 import { CF_HEADER, INTERNAL_HEADER, MOVED_HEADER, URL_HEADER } from "../server/internal-auth.js";
 import type { UpgradeExchange } from "../server/room-router.js";
 import { FrameBoundary, serverCloseFrame } from "./frame-boundary.js";
-import { splitAddress } from "./peer-agents.js";
 
 export type TunnelOpen =
-  | { readonly kind: "open"; readonly upstream: Socket; readonly answer: IncomingMessage; readonly head: Buffer }
+  | { readonly kind: "open"; readonly upstream: Duplex; readonly answer: IncomingMessage; readonly head: Buffer }
   | { readonly kind: "moved" }
   | { readonly kind: "rejected"; readonly response: Response }
   | { readonly kind: "unreachable"; readonly error: Error };
@@ -52,7 +52,7 @@ const HOP_HEADERS = new Set([
  * room); the room sees `request.url`, its headers and `cf` as the edge had them after
  * onBeforeConnect.
  */
-export function openTunnel(address: string, path: string, request: Party.Request, client: UpgradeExchange["req"], secret: string): Promise<TunnelOpen> {
+export function openTunnel(connection: Duplex, path: string, request: Party.Request, client: UpgradeExchange["req"], secret: string): Promise<TunnelOpen> {
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers) if (!HOP_HEADERS.has(name)) headers[name] = value;
   for (const name of HANDSHAKE_HEADERS) {
@@ -66,13 +66,14 @@ export function openTunnel(address: string, path: string, request: Party.Request
   headers[URL_HEADER] = request.url;
   headers[CF_HEADER] = JSON.stringify(request.cf ?? {});
 
-  const { host, port } = splitAddress(address);
   return new Promise((resolve) => {
-    // A fresh connection per tunnel (no pool): it becomes the tunnel.
-    const req = httpRequest({ host, port, path, method: "GET", headers, agent: false, setHost: false });
-    req.setTimeout(HANDSHAKE_TIMEOUT_MS, () => req.destroy(new Error(`no handshake answer from ${address} in ${HANDSHAKE_TIMEOUT_MS} ms`)));
-    req.on("upgrade", (answer: IncomingMessage, upstream: Socket, head: Buffer) => {
-      upstream.setTimeout(0);
+    // The handshake runs over `connection` (a virtual connection on the peer link), which then
+    // becomes the tunnel's upstream.
+    const req = httpRequest({ path, method: "GET", headers, setHost: false, createConnection: () => connection as Socket });
+    const timer = setTimeout(() => req.destroy(new Error(`no handshake answer in ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
+    req.on("close", () => clearTimeout(timer));
+    req.on("upgrade", (answer: IncomingMessage, upstream: Duplex, head: Buffer) => {
+      clearTimeout(timer);
       resolve({ kind: "open", upstream, answer, head });
     });
     req.on("response", (res) => {
@@ -82,6 +83,7 @@ export function openTunnel(address: string, path: string, request: Party.Request
       res.on("end", () => {
         const code = res.statusCode ?? 502;
         const status = code >= 200 && code <= 599 ? code : 502;
+        connection.destroy();
         if (status === 503 && res.headers[MOVED_HEADER] !== undefined) return resolve({ kind: "moved" });
         const answer = new Headers();
         const raw = res.rawHeaders;
@@ -90,7 +92,10 @@ export function openTunnel(address: string, path: string, request: Party.Request
       });
     });
     // After the promise settled, resolving again does nothing.
-    req.on("error", (error) => resolve({ kind: "unreachable", error }));
+    req.on("error", (error) => {
+      connection.destroy();
+      resolve({ kind: "unreachable", error });
+    });
     req.end();
   });
 }
@@ -107,14 +112,13 @@ export class WebSocketTunnel {
    */
   constructor(
     private readonly client: Socket,
-    private readonly upstream: Socket,
+    private readonly upstream: Duplex,
     opened: { readonly answer: IncomingMessage; readonly head: Buffer },
     clientHead: Buffer,
     private readonly onEnd: (tunnel: WebSocketTunnel) => void,
   ) {
     client.setTimeout(0);
     client.setNoDelay(true);
-    upstream.setNoDelay(true);
     client.write(switchingProtocols(opened.answer));
     if (opened.head.length > 0) this.fromOwner(opened.head);
     if (clientHead.length > 0) upstream.write(clientHead);
@@ -173,7 +177,7 @@ export class WebSocketTunnel {
     setTimeout(() => this.client.destroy(), CLOSE_GRACE_MS).unref();
   }
 
-  private gone(other: Socket): void {
+  private gone(other: Duplex): void {
     if (!other.destroyed) {
       // Flush what is queued toward the other side, end it, and read on to see its FIN; one
       // that never closes is cut after the time `ws` itself gives a closing peer.

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
@@ -93,6 +93,14 @@ export class FrontDoor {
 
   /** Requests being answered; drained on shutdown (in-flight.ts). */
   readonly inFlight = new InFlight();
+  private server: Server | undefined;
+
+  /** Serves `server`'s requests and upgrades (and connections peer links carry, in a cluster). */
+  attach(server: Server): void {
+    this.server = server;
+    server.on("request", this.handleRequest);
+    server.on("upgrade", this.handleUpgrade);
+  }
 
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const refusal =
@@ -229,8 +237,11 @@ export class FrontDoor {
     if (caller !== "stub" && caller !== "peer") return rejectUpgrade(socket, new Response("Forbidden", { status: 403 }));
     if (!this.router.acceptLink) return rejectUpgrade(socket, new Response("This node is not in a cluster", { status: 400 }));
     if (this.inFlight.draining) return rejectUpgrade(socket, refusalResponse(DRAINING));
+    const server = this.server;
+    if (!server) return rejectUpgrade(socket, new Response("Not listening", { status: 503 }));
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${PEER_LINK_UPGRADE}\r\n\r\n`);
-    this.router.acceptLink(socket, head);
+    // node:http serves any Duplex emitted as a 'connection' (its documented way to inject one).
+    this.router.acceptLink(socket, head, (connection) => server.emit("connection", connection));
   }
 
   /** Today's path: the room on this node runs onConnect, then the handshake completes. */

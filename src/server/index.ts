@@ -80,8 +80,8 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     exposure: resolveExposure(options),
   });
   if (cluster) project.routing = door.router;
-  const server = createServer({ keepAliveTimeout: 5_000 }, door.handleRequest);
-  server.on("upgrade", door.handleUpgrade);
+  const server = createServer({ keepAliveTimeout: 5_000 });
+  door.attach(server);
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     else socket.destroy();

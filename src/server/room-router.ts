@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type * as Party from "../types/party.js";
 
 /** An HTTP exchange the router answers. */
@@ -61,9 +62,11 @@ export interface RoomRouter {
   fetch(party: string, room: string, request: Request): Promise<Response>;
   /**
    * Takes over a connection a peer node switched to PEER_LINK_UPGRADE (the front door checked
-   * the cluster secret and answered 101). Absent outside cluster mode.
+   * the cluster secret and answered 101). Virtual connections the link carries are handed to
+   * `serve`, which serves them as this node's HTTP server serves any connection. Absent outside
+   * cluster mode.
    */
-  acceptLink?(socket: Socket, head: Buffer): void;
+  acceptLink?(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void;
   /** Whether this node runs the room's events now (alarms ask before firing). */
   isLocal(party: string, room: string): Promise<boolean>;
   /**
