@@ -14,6 +14,9 @@ try {
   process.stderr.write("partyhouse: not built yet (run `npm run build` in the partyhouse package)\n");
   process.exit(1);
 }
+// `start` re-executes itself once with memory settings that only apply at start-up
+// (src/cli/server-flags.ts); other commands run as they are.
+cli.relaunchWithServerFlags(process.argv.slice(2), process.argv[1]);
 const code = await cli.main(process.argv.slice(2));
 // Exit once both streams have flushed: a piped stdout may still hold the last lines.
 process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));

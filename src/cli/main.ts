@@ -10,6 +10,8 @@ import { isDevChild, superviseDev } from "./dev-supervisor.js";
 import { DEV_HELP, START_HELP, TOP_HELP } from "./help.js";
 import { onShutdownSignal } from "./shutdown.js";
 
+export { relaunchWithServerFlags } from "./server-flags.js";
+
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;

@@ -387,10 +387,14 @@ function onSocketMessage(this: OwnedSocket, data: Buffer | ArrayBuffer | Buffer[
   const counters = room.services.counters;
   counters.messagesIn++;
   counters.bytesIn += buffer.length;
-  const record = this[kRecord];
   const message = isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8");
   // One client may not take a whole event-loop turn, nor grow a room's queue without bound.
-  deliverInbound(this, room, buffer.byteLength, () => room.socketMessage(record, message));
+  deliverInbound(this, room, buffer.byteLength, message, deliverSocketMessage);
+}
+
+/** Hands a message to the socket's room (inbound-flow.ts calls it, now or in a later turn). */
+function deliverSocketMessage(ws: OwnedSocket, message: string | ArrayBuffer): void {
+  ws[kRoom].socketMessage(ws[kRecord], message);
 }
 
 function onSocketClose(this: OwnedSocket, code: number, reason: Buffer): void {

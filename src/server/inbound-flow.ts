@@ -11,6 +11,8 @@
  *   queue for the next turn and the socket is paused (public `ws` API): nothing more is read
  *   from it, so the rest stays in the kernel and TCP pushes back on the client. The queue holds
  *   at most what was already read (about one chunk). Close and error events wait behind it.
+ * - Queued messages are kept as they are, with no closure or wrapper object per message: a flood
+ *   queues most of every read, and that garbage showed in the flood benchmark's GC time.
  * - Per room: while a room has more than MAX_PENDING events waiting at its input gate (storage
  *   reads or blockConcurrencyWhile hold them), its sockets get no share: the room's queue is
  *   bounded by MAX_PENDING plus what was already read.
@@ -27,12 +29,25 @@ export interface FlowRoom {
   readonly pendingEvents: number;
 }
 
+export type InboundMessage = string | ArrayBuffer;
+/** Hands one message to the room; one function for all sockets, so no closure per message. */
+export type DeliverMessage<S extends WebSocket> = (ws: S, message: InboundMessage) => void;
+/** A close or an error: rare, so a closure is fine. */
+type InboundEvent = () => void;
+
 interface FlowState {
   turn: number;
   used: number;
-  /** Deliveries that wait for a later turn, in arrival order; null when none wait. */
-  queue: Array<{ bytes: number; run: () => void }> | null;
   room: FlowRoom;
+  deliver: DeliverMessage<WebSocket>;
+  /**
+   * Messages and events that wait for a later turn, in arrival order, from `head` on; null when
+   * none wait. A flood queues most of each 64 KiB read (~700 messages), so entries are the
+   * message itself and its size in a parallel array: no object per message.
+   */
+  queue: Array<InboundMessage | InboundEvent> | null;
+  sizes: number[];
+  head: number;
 }
 
 const kFlow = Symbol("partyhouse.flow");
@@ -42,32 +57,49 @@ let turn = 0;
 let turnScheduled = false;
 const waiting = new Set<Flowing>();
 
-/** Runs `deliver` now if `ws` has share left in this turn, else queues it and pauses `ws`. */
-export function deliverInbound(ws: WebSocket, room: FlowRoom, bytes: number, deliver: () => void): void {
+/**
+ * Calls `deliver(ws, message)` now if `ws` has share left in this turn, else queues the message
+ * and pauses `ws`. `deliver` must be the same function for every message of a socket.
+ */
+export function deliverInbound<S extends WebSocket>(ws: S, room: FlowRoom, bytes: number, message: InboundMessage, deliver: DeliverMessage<S>): void {
   const flowing = ws as Flowing;
   let state = flowing[kFlow];
-  if (state === undefined) state = flowing[kFlow] = { turn, used: 0, queue: null, room };
-  else if (state.turn !== turn) {
+  if (state === undefined) {
+    state = { turn, used: 0, room, deliver: deliver as DeliverMessage<WebSocket>, queue: null, sizes: [], head: 0 };
+    flowing[kFlow] = state;
+  } else if (state.turn !== turn) {
     state.turn = turn;
     state.used = 0;
   }
   if (state.queue === null && state.used < SHARE_BYTES && room.pendingEvents <= MAX_PENDING) {
     state.used += bytes + PER_MESSAGE_COST;
     scheduleTurn();
-    deliver();
+    deliver(ws, message);
     return;
   }
-  (state.queue ??= []).push({ bytes, run: deliver });
-  if (!ws.isPaused) ws.pause();
-  waiting.add(flowing);
-  scheduleTurn();
+  enqueue(flowing, state, message, bytes);
 }
 
 /** Runs `event` (a close, an error) after the messages still queued for `ws`. */
-export function afterInbound(ws: WebSocket, event: () => void): void {
+export function afterInbound(ws: WebSocket, event: InboundEvent): void {
   const state = (ws as Flowing)[kFlow];
-  if (state?.queue) state.queue.push({ bytes: 0, run: event });
-  else event();
+  if (state?.queue) {
+    state.queue.push(event);
+    state.sizes.push(0);
+  } else event();
+}
+
+function enqueue(ws: Flowing, state: FlowState, item: InboundMessage, bytes: number): void {
+  if (state.queue === null) {
+    state.queue = [];
+    state.sizes.length = 0;
+    state.head = 0;
+  }
+  state.queue.push(item);
+  state.sizes.push(bytes);
+  if (!ws.isPaused) ws.pause();
+  waiting.add(ws);
+  scheduleTurn();
 }
 
 function scheduleTurn(): void {
@@ -79,34 +111,50 @@ function scheduleTurn(): void {
 function nextTurn(): void {
   turnScheduled = false;
   turn++;
+  let anyReady = false;
   for (const ws of waiting) {
     const state = ws[kFlow]!;
     state.turn = turn;
     state.used = 0;
-    const queue = state.queue!;
     if (state.room.pendingEvents > MAX_PENDING) continue;
-    while (queue.length > 0 && state.used < SHARE_BYTES) {
-      const item = queue.shift()!;
-      state.used += item.bytes + PER_MESSAGE_COST;
-      item.run();
-    }
-    if (queue.length === 0) {
-      state.queue = null;
-      waiting.delete(ws);
-      ws.resume();
-    }
+    anyReady = true;
+    drainShare(ws, state);
   }
   if (waiting.size > 0) {
     // A room that is behind drains by itself: look again after some I/O, without spinning.
     turnScheduled = true;
-    if ([...waiting].every((ws) => ws[kFlow]!.room.pendingEvents > MAX_PENDING)) setTimeout(nextTurn, 1);
-    else setImmediate(nextTurn);
+    if (anyReady) setImmediate(nextTurn);
+    else setTimeout(nextTurn, 1);
+  }
+}
+
+/** Delivers queued entries of `ws` up to its share; resumes reading once its queue is empty. */
+function drainShare(ws: Flowing, state: FlowState): void {
+  const queue = state.queue!;
+  while (state.head < queue.length && state.used < SHARE_BYTES) {
+    const index = state.head++;
+    const item = queue[index]!;
+    // Let the delivered message be collected even while the rest of the queue waits.
+    queue[index] = "";
+    state.used += state.sizes[index]! + PER_MESSAGE_COST;
+    if (typeof item === "function") item();
+    else state.deliver(ws, item);
+  }
+  if (state.head === queue.length) {
+    state.queue = null;
+    state.sizes.length = 0;
+    state.head = 0;
+    waiting.delete(ws);
+    ws.resume();
   }
 }
 
 /** For tests: sockets with deliveries waiting, and how many wait in all. */
 export function waitingInbound(): { sockets: number; deliveries: number } {
   let deliveries = 0;
-  for (const ws of waiting) deliveries += ws[kFlow]!.queue?.length ?? 0;
+  for (const ws of waiting) {
+    const state = ws[kFlow]!;
+    deliveries += (state.queue?.length ?? 0) - state.head;
+  }
   return { sockets: waiting.size, deliveries };
 }

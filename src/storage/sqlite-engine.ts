@@ -4,11 +4,29 @@
  * - `locking_mode=EXCLUSIVE` holds an OS lock on the file for the life of the connection. That
  *   is the one-process-per-folder guard (the OS drops the lock when the process dies, even by
  *   SIGKILL), and without shared memory point reads are about twice as fast.
- * - `synchronous=FULL` (durability "full", the default) fsyncs the WAL on every commit, so an
- *   acknowledged write survives power loss; "normal" survives a process kill only.
+ * - SQLite itself never fsyncs (`synchronous=OFF`): an fsync on the main thread blocked every
+ *   room for up to 38 ms under load (issue 11). This engine orders and issues the syncs itself,
+ *   with fs.fdatasync on libuv's threadpool, while the main thread keeps serving:
+ *   - durability "full" (the default): after a commit's frames are written to the WAL, the WAL
+ *     is fdatasynced before commit() resolves, so an acknowledged write survives power loss
+ *     (what `synchronous=FULL` gives). "normal": no sync per commit (survives a process kill).
+ *   - A checkpoint first makes the WAL durable (before any database page is overwritten from
+ *     it), copies frames with SQLite syncing nothing, then fdatasyncs the database file before
+ *     the next commit may run. That next commit is what can restart the WAL, i.e. overwrite
+ *     frames from its start, so those frames must be safe in the database file by then. With
+ *     both rules the WAL's header after a restart is durable before anything it governs is
+ *     checkpointed (SQLite's reason for syncing that header), and recovery after power loss
+ *     sees what `synchronous=FULL` (or NORMAL) would leave.
+ *   - Commits and checkpoints run one at a time, in order (`inDiskOrder`). Until a commit's
+ *     sync ends, its rows are readable through this connection but not acknowledged: rooms keep
+ *     them in their overlay and hold output (room-storage.ts); only an admin reading the engine
+ *     directly may see them a sync earlier.
+ *   - A failed sync leaves the page cache in an unknown state (the kernel may have dropped the
+ *     dirty pages), so the engine refuses every later call instead of acknowledging anything.
  * - The automatic checkpoint would stall a commit for tens of milliseconds every ~1,000 pages,
  *   so it is off, and a passive checkpoint runs on an unref'd timer after commits happened.
- * - Work is synchronous inside (better-sqlite3); the async signatures are the engine contract.
+ * - SQLite work is synchronous inside (better-sqlite3); the async signatures are the engine
+ *   contract, and commits and checkpoints really wait for their syncs.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -56,10 +74,19 @@ export class SqliteEngine implements StorageEngine {
   private readonly checkpointTimer: NodeJS.Timeout;
   private commitsSinceCheckpoint = 0;
   private closed = false;
+  /** Commits and checkpoints, one after another: each waits for the syncs of the one before. */
+  private diskTail: Promise<void> = Promise.resolve();
+  private checkpointQueued = false;
+  /** Frames were written to the WAL since it was last synced ("normal" durability only). */
+  private walUnsynced = false;
+  /** Set when a sync failed: nothing is acknowledged or read after that. */
+  private failure: Error | undefined;
 
   private constructor(
     private readonly db: Database.Database,
     file: string,
+    private readonly files: DurableFiles,
+    private readonly durability: Durability,
     checkpointIntervalMs: number,
   ) {
     this.file = file;
@@ -79,7 +106,8 @@ export class SqliteEngine implements StorageEngine {
       // keeps the WAL index in heap memory instead of a shared-memory file.
       db.pragma("locking_mode = EXCLUSIVE");
       db.pragma("journal_mode = WAL");
-      db.pragma(`synchronous = ${options.durability === "normal" ? "NORMAL" : "FULL"}`);
+      // The engine syncs (see the top of this file); SQLite must never block the thread on it.
+      db.pragma("synchronous = OFF");
       db.pragma("wal_autocheckpoint = 0");
       // BEGIN EXCLUSIVE takes the write lock now, and exclusive locking mode never releases it.
       db.exec("BEGIN EXCLUSIVE");
@@ -90,7 +118,14 @@ export class SqliteEngine implements StorageEngine {
       if (isBusyError(error)) throw new DataFolderInUseError(dir, file);
       throw error;
     }
-    return new SqliteEngine(db, file, options.checkpointIntervalMs ?? 250);
+    let files: DurableFiles;
+    try {
+      files = openDurableFiles(dir, file);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new SqliteEngine(db, file, files, options.durability ?? "full", options.checkpointIntervalMs ?? 250);
   }
 
   async claim(_room: RoomRef): Promise<FenceToken> {
@@ -160,15 +195,7 @@ export class SqliteEngine implements StorageEngine {
       else fenced.push(write.room);
     }
     if (accepted.length === 0) return { fenced };
-    const created: string[] = [];
-    try {
-      this.applyAll(accepted, created);
-    } catch (error) {
-      // The transaction rolled back, so rooms it created do not exist.
-      for (const key of created) this.roomIds.delete(key);
-      throw error;
-    }
-    this.commitsSinceCheckpoint++;
+    await this.inDiskOrder(() => this.commitDurably(accepted));
     return { fenced };
   }
 
@@ -176,15 +203,78 @@ export class SqliteEngine implements StorageEngine {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.checkpointTimer);
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    await this.diskTail;
+    if (this.failure === undefined) {
+      // Off the serving path now: let SQLite sync the WAL, then the database, before it
+      // truncates the WAL.
+      this.db.pragma("synchronous = FULL");
+      this.db.pragma("wal_checkpoint(TRUNCATE)");
+    }
     this.db.close();
+    closeDurableFiles(this.files);
   }
 
-  /** Runs a passive checkpoint now if anything was committed since the last one. */
-  checkpointIfNeeded(): void {
-    if (this.closed || this.commitsSinceCheckpoint === 0) return;
-    this.commitsSinceCheckpoint = 0;
-    this.db.pragma("wal_checkpoint(PASSIVE)");
+  /**
+   * Queues a passive checkpoint if anything was committed since the last one. Resolves when it
+   * is done, its syncs included; a failure is kept in `failure` (every later call throws it).
+   */
+  checkpointIfNeeded(): Promise<void> {
+    if (this.closed || this.failure !== undefined || this.commitsSinceCheckpoint === 0 || this.checkpointQueued) {
+      return this.diskTail;
+    }
+    this.checkpointQueued = true;
+    return this.inDiskOrder(() => {
+      this.checkpointQueued = false;
+      this.commitsSinceCheckpoint = 0;
+      return this.checkpointDurably();
+    }).catch(() => {});
+  }
+
+  /** Runs `step` after every commit and checkpoint queued before it has finished. */
+  private inDiskOrder(step: () => Promise<void>): Promise<void> {
+    const run = this.diskTail.then(step);
+    this.diskTail = run.catch(() => {});
+    return run;
+  }
+
+  /** One transaction, then (durability "full") the WAL sync that makes it acknowledged. */
+  private async commitDurably(writes: readonly RoomWrite[]): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    const created: string[] = [];
+    try {
+      this.applyAll(writes, created);
+    } catch (error) {
+      // The transaction rolled back, so rooms it created do not exist.
+      for (const key of created) this.roomIds.delete(key);
+      throw error;
+    }
+    this.commitsSinceCheckpoint++;
+    if (this.durability === "full") await this.sync(this.files.wal, "WAL");
+    else this.walUnsynced = true;
+  }
+
+  /**
+   * Checkpoint with the syncs SQLite would do, off the main thread: the WAL before database
+   * pages are overwritten from it, the database before a commit may restart the WAL.
+   */
+  private async checkpointDurably(): Promise<void> {
+    if (this.walUnsynced) {
+      this.walUnsynced = false;
+      await this.sync(this.files.wal, "WAL");
+    }
+    const [result] = this.db.pragma("wal_checkpoint(PASSIVE)") as Array<{ checkpointed: number }>;
+    if ((result?.checkpointed ?? 0) > 0) await this.sync(this.files.database, "database");
+  }
+
+  /** fdatasync on libuv's threadpool; a failure disables the engine for good. */
+  private sync(fd: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(fd, (error) => {
+        if (error === null) return resolve();
+        this.failure ??= new Error(`storage engine stopped: syncing the ${what} file failed (${error.message})`, { cause: error });
+        reject(this.failure);
+      });
+    });
   }
 
   private applyAll(writes: readonly RoomWrite[], created: string[]): void {
@@ -255,7 +345,45 @@ export class SqliteEngine implements StorageEngine {
 
   private assertOpen(): void {
     if (this.closed) throw new Error("storage engine is closed");
+    if (this.failure !== undefined) throw this.failure;
   }
+}
+
+/** Descriptors the engine syncs through; Linux syncs a file's data whichever fd names it. */
+interface DurableFiles {
+  readonly wal: number;
+  readonly database: number;
+}
+
+/**
+ * Opens the WAL and the database file for syncing, and makes the start state durable: both
+ * files and their directory entries (SQLite would sync the directory of a new file; with
+ * synchronous=OFF it does not). In exclusive locking mode SQLite keeps the WAL file for the
+ * life of the connection (it only truncates it, at close), so these fds stay the right files.
+ */
+function openDurableFiles(dir: string, file: string): DurableFiles {
+  const opened: number[] = [];
+  try {
+    const wal = fs.openSync(`${file}-wal`, "r+");
+    opened.push(wal);
+    const database = fs.openSync(file, "r+");
+    opened.push(database);
+    const directory = fs.openSync(dir, "r");
+    opened.push(directory);
+    fs.fdatasyncSync(wal);
+    fs.fsyncSync(database);
+    fs.fsyncSync(directory);
+    fs.closeSync(opened.pop()!);
+    return { wal, database };
+  } catch (error) {
+    for (const fd of opened) fs.closeSync(fd);
+    throw error;
+  }
+}
+
+function closeDurableFiles(files: DurableFiles): void {
+  fs.closeSync(files.wal);
+  fs.closeSync(files.database);
 }
 
 function prepareStatements(db: Database.Database) {

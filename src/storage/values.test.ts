@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import v8 from "node:v8";
 import { encodeValue, StoredValue } from "./values.js";
 
 function roundTrip<T>(value: T): T {
@@ -109,5 +110,29 @@ test("a plain object with an own __proto__ key keeps it", () => {
     const copy = stored.read() as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(copy), Object.prototype);
     assert.deepEqual(Object.keys(copy).sort(), ["__proto__", "a"]);
+  }
+});
+
+test("strings are written in v8.serialize's exact bytes, and read back", () => {
+  // Literals: V8 holds Latin-1 ones as one-byte strings and the others as two-byte, as the
+  // direct encoder chooses. Lengths cross the varint boundaries, so padding varies too.
+  const strings = ["", "a", "x".repeat(64), "é".repeat(3), "€", "😀", "\ud800 lone", "a\udc00"];
+  for (const length of [127, 128, 16383, 16384]) strings.push("y".repeat(length), "ÿ".repeat(length), "ж".repeat(length), "ж".repeat(length / 2));
+  for (const value of strings) {
+    const bytes = encodeValue(value).bytes;
+    assert.deepEqual(Buffer.from(bytes), v8.serialize(value), `bytes of a ${value.length}-character string`);
+    assert.equal(roundTrip(value), value);
+    assert.equal(v8.deserialize(bytes), value);
+  }
+});
+
+test("an oversized string is refused with the size v8.serialize would give", () => {
+  const fits = "x".repeat(131072 + 32 - 6);
+  assert.equal(encodeValue(fits).bytes.byteLength, v8.serialize(fits).byteLength);
+  for (const value of ["x".repeat(131072 + 32 - 5), "ж".repeat(70_000)]) {
+    assert.throws(() => encodeValue(value), {
+      name: "RangeError",
+      message: `Values cannot be larger than 131072 bytes. A value of size ${v8.serialize(value).byteLength} was provided.`,
+    });
   }
 });

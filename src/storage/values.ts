@@ -4,6 +4,7 @@
  * snapshot when a cheaper exact copy exists: primitives need none, and a plain tree of plain
  * objects, dense arrays and primitives is copied by a small recursive walk.
  */
+import { endianness } from "node:os";
 import v8 from "node:v8";
 import { checkValueSize } from "./limits.js";
 
@@ -74,6 +75,7 @@ export class StoredValue {
 /** Serializes a value for storage, throwing what Durable Objects throw for uncloneable or
  *  oversized values. */
 export function encodeValue(value: unknown): StoredValue {
+  if (typeof value === "string" && WRITES_STRINGS_DIRECTLY) return new StoredValue(encodeString(value), value, Shape.Primitive);
   let bytes: Uint8Array;
   try {
     bytes = v8.serialize(value);
@@ -83,6 +85,62 @@ export function encodeValue(value: unknown): StoredValue {
   checkValueSize(bytes.byteLength);
   const primitive = value === null || (typeof value !== "object" && typeof value !== "function");
   return new StoredValue(bytes, primitive ? value : undefined, primitive ? Shape.Primitive : Shape.Unknown);
+}
+
+/**
+ * Strings are the most common value (chat messages, a flood's payloads), and v8.serialize
+ * builds a native Serializer object per call: in the flood benchmark (issue 11) it took ~15% of
+ * the main thread plus the garbage of those objects. A string's serialized form is simple, so it
+ * is written directly, in V8's format: header (0xFF, version), then either a one-byte string
+ * ('"', varint length, Latin-1 bytes) or a two-byte one (a 0 padding byte when needed so the
+ * characters start at an even offset, 'c', varint byte length, UTF-16 in the machine's byte
+ * order, which is why big-endian machines keep v8.serialize). v8.deserialize reads both.
+ * V8 picks one-byte by its internal representation; this picks it whenever every character
+ * fits, so a Latin-1 string that V8 held as two-byte gets the shorter, equally valid form.
+ */
+const WRITES_STRINGS_DIRECTLY = endianness() === "LE";
+/** 0xFF and the format version, as this V8 writes them. */
+const HEADER = v8.serialize("").subarray(0, 2);
+const ONE_BYTE_STRING = 0x22;
+const TWO_BYTE_STRING = 0x63;
+const PADDING = 0x00;
+
+function encodeString(value: string): Uint8Array {
+  const oneByte = isLatin1(value);
+  const byteLength = oneByte ? value.length : value.length * 2;
+  const lengthBytes = varintBytes(byteLength);
+  const padding = !oneByte && (HEADER.length + 1 + lengthBytes) % 2 === 1 ? 1 : 0;
+  const total = HEADER.length + padding + 1 + lengthBytes + byteLength;
+  checkValueSize(total);
+  // Not from Buffer's shared pool: a stored value must not keep 8 KiB of other data alive.
+  const bytes = Buffer.allocUnsafeSlow(total);
+  bytes.set(HEADER, 0);
+  let offset = HEADER.length;
+  if (padding === 1) bytes[offset++] = PADDING;
+  bytes[offset++] = oneByte ? ONE_BYTE_STRING : TWO_BYTE_STRING;
+  for (let rest = byteLength; ; rest >>>= 7) {
+    if (rest < 0x80) {
+      bytes[offset++] = rest;
+      break;
+    }
+    bytes[offset++] = (rest & 0x7f) | 0x80;
+  }
+  bytes.write(value, offset, oneByte ? "latin1" : "utf16le");
+  return bytes;
+}
+
+function isLatin1(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+function varintBytes(value: number): number {
+  let bytes = 1;
+  while (value >= 0x80) {
+    value >>>= 7;
+    bytes++;
+  }
+  return bytes;
 }
 
 /** node:v8 throws a plain Error; structuredClone, browsers and workerd throw a DataCloneError. */
