@@ -126,7 +126,7 @@ function lastBefore(lines: number[], index: number): number {
   return lines.filter((line) => line < index).at(-1) ?? -1;
 }
 
-test("a write is acknowledged only after a WAL sync that followed it, and the main thread never syncs", { skip: !straceWorks && "strace cannot trace here", timeout: 120_000 }, async () => {
+test("a write is acknowledged only after a WAL sync that followed it, and the main thread never syncs", { skip: !straceWorks && "strace cannot trace here (install it: apt-get install strace)", timeout: 120_000 }, async () => {
   const dir = makeTempDir();
   const traceFile = path.join(dir, "trace.txt");
   try {
