@@ -83,6 +83,14 @@ class Hooked extends Room {
   }
 }
 
+/** The sharding pattern: onBeforeConnect hands the client to another room with stub.fetch(). */
+class Sharded extends Room {
+  static onBeforeConnect(req: Party.Request, lobby: Party.Lobby) {
+    const to = new URL(req.url).searchParams.get("to")!;
+    return lobby.parties.plain!.get(to).fetch(req);
+  }
+}
+
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
     if (check()) return;
@@ -241,7 +249,7 @@ function linkUpgradeStatus(port: number, headers: Record<string, string>): Promi
 describe("cluster routing: WebSockets through a node that does not own the room", () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startTestCluster(["a", "b"], { main: Hooked, plain: Room });
+    cluster = await startTestCluster(["a", "b"], { main: Hooked, plain: Room, shard: Sharded });
     cluster.table.assign("main", "ws-1", "a");
   });
   after(() => cluster.close());
@@ -289,6 +297,17 @@ describe("cluster routing: WebSockets through a node that does not own the room"
 
   it("rejects on the edge with onBeforeConnect's status", async () => {
     await assert.rejects(TestSocket.open(url("b", "/parties/main/ws-1?deny=1")), (error: Error & { status?: number }) => error.status === 401);
+  });
+
+  it("connects a client to a room on another node that onBeforeConnect picked with stub.fetch()", async () => {
+    cluster.table.assign("plain", "shard-target", "a");
+    const socket = await TestSocket.open(url("b", "/parties/shard/entry?to=shard-target"));
+    const hello = JSON.parse(await socket.nextText());
+    assert.equal(hello.node, "a", "the target room's onConnect ran on its owner");
+    assert.match(hello.url, /\/parties\/plain\/shard-target$/, "the room sees its own URL, as with a local stub.fetch()");
+    socket.send("hi");
+    assert.equal(await socket.nextText(), "a:hi");
+    socket.ws.close();
   });
 
   it("echoes the first subprotocol through the proxy", async () => {

@@ -13,6 +13,7 @@ import { definePartyFromExport, type PartyDefinition } from "./party-definition.
 import { RoomHost } from "./room-host.js";
 import type { RoomServices } from "./room-services.js";
 import { WebSocketUpgradeResponse } from "../globals/upgrade-response.js";
+import { RemoteRoomHandle } from "./remote-room-handle.js";
 import { RoomSocketHandle } from "./room-socket-handle.js";
 import { createParties, type StubTransport } from "./stubs.js";
 import { unavailableBinding, unavailableBindings } from "./unavailable.js";
@@ -127,7 +128,13 @@ export class Project {
       origin: options.origin,
       request: (party, roomId, request) =>
         this.routing ? this.routing.fetch(party, roomId, request) : this.requestRoom(party, roomId, request),
-      connect: (party, roomId, request) => this.connectRoom(party, roomId, request),
+      connect: async (party, roomId, request) => {
+        // A room another node owns is connected when the Response reaches a client.
+        if (this.routing && !(await this.routing.isLocal(party, roomId))) {
+          return new WebSocketUpgradeResponse(new RemoteRoomHandle(party, roomId, request as Party.Request));
+        }
+        return this.connectRoom(party, roomId, request);
+      },
       internalHeader: INTERNAL_HEADER,
       secret: this.secret,
     };

@@ -17,6 +17,7 @@ import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
 import { LocalWebSocket } from "../globals/local-websocket.js";
 import { isUpgradeResponse } from "../globals/upgrade-response.js";
+import { RemoteRoomHandle } from "../runtime/remote-room-handle.js";
 import { RoomSocketHandle } from "../runtime/room-socket-handle.js";
 import { requestTarget } from "./request-target.js";
 import { DRAINING, refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
@@ -263,6 +264,9 @@ export class FrontDoor {
   private async answerUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, response: Response): Promise<void> {
     if (!isUpgradeResponse(response)) return rejectUpgrade(socket, response);
     const target = response.webSocket;
+    if (target instanceof RemoteRoomHandle && target.claim()) {
+      return this.router.connect(target.party, target.room, target.request, { req, socket, head }, "stub");
+    }
     if (target instanceof RoomSocketHandle && target.claim()) {
       target.attached(await this.acceptRoomSocket(req, socket, head, target.room, target.record));
       return;

@@ -1,0 +1,53 @@
+/**
+ * The `webSocket` of the 101 Response that `stub.fetch()` gives for an upgrade request to a room
+ * another cluster node owns. Nothing runs yet: when that Response reaches the front door
+ * (returned from onBeforeConnect or onFetch), the client's socket is routed to the room as a
+ * room-to-room socket would be (no onBeforeConnect; forwarded to the owner, whose onConnect runs
+ * then). A Response nobody returns to a client costs nothing. Used in-process, it fails clearly.
+ */
+import type * as Party from "../types/party.js";
+import type { UpgradeTarget } from "../globals/upgrade-response.js";
+import { NotSupportedError } from "./unavailable.js";
+
+export class RemoteRoomHandle implements UpgradeTarget {
+  readonly CONNECTING = 0;
+  readonly readyState = 0;
+  private claimed = false;
+
+  constructor(
+    readonly party: string,
+    readonly room: string,
+    /** The stub's request: the room's URL and the headers the caller gave. */
+    readonly request: Party.Request,
+  ) {}
+
+  get isAttachable(): boolean {
+    return !this.claimed;
+  }
+
+  /** Takes the handle for one client; false if it was taken already. */
+  claim(): boolean {
+    if (this.claimed) return false;
+    this.claimed = true;
+    return true;
+  }
+
+  accept(): never {
+    return unsupported();
+  }
+  send(): never {
+    return unsupported();
+  }
+  close(): never {
+    return unsupported();
+  }
+  addEventListener(): never {
+    return unsupported();
+  }
+}
+
+function unsupported(): never {
+  throw new NotSupportedError(
+    "the webSocket of a stub.fetch() upgrade can only be returned to a client (from onBeforeConnect or onFetch); to talk to a room over a socket in-process, use `await stub.socket()`",
+  );
+}
