@@ -1,7 +1,8 @@
 /**
  * Room storage on PostgreSQL, with the SQLite engine's semantics (the shared storage suites run
  * against both). Values and keys are bytea, so keys sort in UTF-8 byte order. A group commit is
- * one transaction: it starts with the fence of every room in the batch (spec §5.6 d, verified in
+ * one statement, so one round trip and one transaction (COMMIT_SQL): it starts with the fence of
+ * every room in the batch (spec §5.6 d, verified in
  * §5.9), `SELECT … FOR SHARE` on the rooms' ph_rooms rows with this node as owner at the
  * room's epoch. FOR SHARE conflicts with a takeover's row lock, so a takeover in flight is waited
  * for and then re-checked against the new row. Rooms whose fence fails are reported as fenced
@@ -30,12 +31,55 @@ export interface FenceAuthority {
   fenced(room: RoomRef, epoch: number): void;
 }
 
-const FENCE_SQL = `
-SELECT r.party, r.room, r.owner_epoch FROM ph_rooms r
-JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS w(party, room, epoch)
-  ON r.party = w.party AND r.room = w.room AND r.owner_epoch = w.epoch
-WHERE r.owner_node = $4 AND r.owner_incarnation = $5
-FOR SHARE OF r`;
+/**
+ * One group commit as ONE statement (one round trip, its own transaction): the fence first
+ * (`FOR SHARE`, which waits for a takeover in flight and re-checks the row after it), then every
+ * write filtered to the rooms that passed it. Data-modifying WITH queries share one snapshot and
+ * must not touch a row twice, so a room's wipe (deleteAll) spares the keys the same batch puts;
+ * puts and single-key deletes of one batch touch distinct keys (write-batch.ts). The statement
+ * returns the rooms that passed the fence. The fence locks rows in (party, room) order, the order
+ * batched claims and releases lock them in (pg-directory.ts), so a commit and a takeover of
+ * several of its rooms never deadlock.
+ */
+const COMMIT_SQL = `
+WITH fence AS (
+  SELECT r.party, r.room, r.owner_epoch FROM ph_rooms r
+  JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS w(party, room, epoch)
+    ON r.party = w.party AND r.room = w.room AND r.owner_epoch = w.epoch
+  WHERE r.owner_node = $4 AND r.owner_incarnation = $5
+  ORDER BY r.party, r.room
+  FOR SHARE OF r
+),
+puts AS (
+  SELECT p.party, p.room, p.key, p.value FROM unnest($8::text[], $9::text[], $10::bytea[], $11::bytea[]) AS p(party, room, key, value)
+  WHERE (p.party, p.room) IN (SELECT party, room FROM fence)
+),
+wiped AS (
+  DELETE FROM ph_kv k USING unnest($6::text[], $7::text[]) AS x(party, room)
+  WHERE k.party = x.party AND k.room = x.room
+    AND (x.party, x.room) IN (SELECT party, room FROM fence)
+    AND NOT EXISTS (SELECT 1 FROM puts p WHERE p.party = k.party AND p.room = k.room AND p.key = k.key)
+),
+deleted AS (
+  DELETE FROM ph_kv k USING unnest($12::text[], $13::text[], $14::bytea[]) AS d(party, room, key)
+  WHERE k.party = d.party AND k.room = d.room AND k.key = d.key
+    AND (d.party, d.room) IN (SELECT party, room FROM fence)
+),
+stored AS (
+  INSERT INTO ph_kv (party, room, key, value) SELECT party, room, key, value FROM puts
+  ON CONFLICT (party, room, key) DO UPDATE SET value = excluded.value
+),
+cleared AS (
+  DELETE FROM ph_alarms a USING unnest($15::text[], $16::text[]) AS c(party, room)
+  WHERE a.party = c.party AND a.room = c.room AND (c.party, c.room) IN (SELECT party, room FROM fence)
+),
+alarmed AS (
+  INSERT INTO ph_alarms (party, room, time)
+  SELECT s.party, s.room, s.time FROM unnest($17::text[], $18::text[], $19::bigint[]) AS s(party, room, time)
+  WHERE (s.party, s.room) IN (SELECT party, room FROM fence)
+  ON CONFLICT (party, room) DO UPDATE SET time = excluded.time
+)
+SELECT party, room, owner_epoch FROM fence`;
 
 export class PostgresEngine implements StorageEngine {
   readonly kind = "postgres";
@@ -117,36 +161,18 @@ export class PostgresEngine implements StorageEngine {
   async commit(writes: readonly RoomWrite[]): Promise<CommitOutcome> {
     this.assertOpen();
     if (writes.length === 0) return { fenced: [] };
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query("BEGIN");
-      const fence = await client.query<{ party: string; room: string; owner_epoch: string }>(FENCE_SQL, [
-        writes.map((write) => write.room.party),
-        writes.map((write) => write.room.room),
-        writes.map((write) => write.fence),
-        this.authority.nodeId,
-        this.authority.incarnation,
-      ]);
-      const passed = new Set(fence.rows.map((row) => `${row.party}\0${row.room}\0${row.owner_epoch}`));
-      const accepted: RoomWrite[] = [];
-      const fenced: RoomWrite[] = [];
-      for (const write of writes) {
-        if (passed.has(`${write.room.party}\0${write.room.room}\0${write.fence}`)) accepted.push(write);
-        else fenced.push(write);
-      }
-      await applyWrites(client, accepted);
-      await client.query("COMMIT");
-      for (const write of fenced) this.authority.fenced(write.room, write.fence);
-      return { fenced: fenced.map((write) => write.room) };
-    } catch (error) {
-      broken = error instanceof Error ? error : new Error(String(error));
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      // A connection that failed mid-transaction is not trusted again.
-      client.release(broken);
-    }
+    const result = await this.pool.query<{ party: string; room: string; owner_epoch: string }>(COMMIT_SQL, [
+      writes.map((write) => write.room.party),
+      writes.map((write) => write.room.room),
+      writes.map((write) => write.fence),
+      this.authority.nodeId,
+      this.authority.incarnation,
+      ...commitParameters(writes),
+    ]);
+    const passed = new Set(result.rows.map((row) => `${row.party}\0${row.room}\0${row.owner_epoch}`));
+    const fenced = writes.filter((write) => !passed.has(`${write.room.party}\0${write.room.room}\0${write.fence}`));
+    for (const write of fenced) this.authority.fenced(write.room, write.fence);
+    return { fenced: fenced.map((write) => write.room) };
   }
 
   async close(): Promise<void> {
@@ -159,15 +185,15 @@ export class PostgresEngine implements StorageEngine {
 }
 
 /**
- * The accepted rooms' writes, as set-based statements (one per kind, whatever the number of
- * rooms). Order: deleteAll first; puts and deletes of one batch touch distinct keys.
+ * The batch's writes as COMMIT_SQL's columns ($6 … $19): wipes, puts, single-key deletes, alarm
+ * clears and alarm sets, each as parallel arrays (one statement whatever the number of rooms).
  */
-async function applyWrites(client: pg.PoolClient, writes: readonly RoomWrite[]): Promise<void> {
+function commitParameters(writes: readonly RoomWrite[]): unknown[] {
   const wipe = { party: [] as string[], room: [] as string[] };
   const puts = { party: [] as string[], room: [] as string[], key: [] as Buffer[], value: [] as Buffer[] };
   const deletes = { party: [] as string[], room: [] as string[], key: [] as Buffer[] };
-  const alarms = { party: [] as string[], room: [] as string[], time: [] as number[] };
   const clears = { party: [] as string[], room: [] as string[] };
+  const alarms = { party: [] as string[], room: [] as string[], time: [] as number[] };
   for (const write of writes) {
     const { party, room } = write.room;
     if (write.deleteAll) {
@@ -196,37 +222,11 @@ async function applyWrites(client: pg.PoolClient, writes: readonly RoomWrite[]):
       alarms.time.push(write.alarm);
     }
   }
-  if (wipe.party.length > 0) {
-    await client.query(
-      "DELETE FROM ph_kv WHERE (party, room) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-      [wipe.party, wipe.room],
-    );
-  }
-  if (deletes.party.length > 0) {
-    await client.query(
-      "DELETE FROM ph_kv WHERE (party, room, key) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]))",
-      [deletes.party, deletes.room, deletes.key],
-    );
-  }
-  if (puts.party.length > 0) {
-    await client.query(
-      `INSERT INTO ph_kv (party, room, key, value)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[])
-       ON CONFLICT (party, room, key) DO UPDATE SET value = excluded.value`,
-      [puts.party, puts.room, puts.key, puts.value],
-    );
-  }
-  if (clears.party.length > 0) {
-    await client.query(
-      "DELETE FROM ph_alarms WHERE (party, room) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-      [clears.party, clears.room],
-    );
-  }
-  if (alarms.party.length > 0) {
-    await client.query(
-      `INSERT INTO ph_alarms (party, room, time) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-       ON CONFLICT (party, room) DO UPDATE SET time = excluded.time`,
-      [alarms.party, alarms.room, alarms.time],
-    );
-  }
+  return [
+    wipe.party, wipe.room,
+    puts.party, puts.room, puts.key, puts.value,
+    deletes.party, deletes.room, deletes.key,
+    clears.party, clears.room,
+    alarms.party, alarms.room, alarms.time,
+  ];
 }

@@ -158,15 +158,17 @@ for (const kind of ENGINE_KINDS) {
       void storage.put("before", 1);
       void storage.deleteAll();
       void storage.put("after", 2);
+      // A key the engine holds, written again after the wipe in the same batch: the new value.
+      void storage.put("b", 9);
       assert.equal(await storage.get("a"), undefined);
       assert.equal(await storage.get("before"), undefined);
-      assert.deepEqual([...(await storage.list()).keys()], ["after"]);
+      assert.deepEqual([...(await storage.list()).entries()], [["after", 2], ["b", 9]]);
       await storage.sync();
-      assert.deepEqual([...(await storage.list()).keys()], ["after"]);
+      assert.deepEqual([...(await storage.list()).entries()], [["after", 2], ["b", 9]]);
       assert.equal(await storage.getAlarm(), alarm);
       const durable = await harness.reopenIfDurable();
       if (durable) {
-        assert.deepEqual([...(await durable.list()).keys()], ["after"]);
+        assert.deepEqual([...(await durable.list()).entries()], [["after", 2], ["b", 9]]);
         assert.equal(await durable.getAlarm(), alarm);
       }
     });
