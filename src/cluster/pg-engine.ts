@@ -30,11 +30,16 @@ export interface FenceAuthority {
   fenced(room: RoomRef, epoch: number): void;
 }
 
+/**
+ * Rows are locked in (party, room) order, the order batched claims and releases lock them in
+ * (pg-directory.ts), so a commit and a takeover of several of its rooms never deadlock.
+ */
 const FENCE_SQL = `
 SELECT r.party, r.room, r.owner_epoch FROM ph_rooms r
 JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS w(party, room, epoch)
   ON r.party = w.party AND r.room = w.room AND r.owner_epoch = w.epoch
 WHERE r.owner_node = $4 AND r.owner_incarnation = $5
+ORDER BY r.party, r.room
 FOR SHARE OF r`;
 
 export class PostgresEngine implements StorageEngine {
