@@ -12,6 +12,9 @@
  *
  * Renewals run on a connection of their own, so a storage commit stuck on the pool cannot
  * delay them; a renewal that hangs is abandoned and its connection destroyed.
+ *
+ * Every SWEEP_EVERY renewals a node also deletes the rows of nodes that died long ago (see
+ * SWEEP_DEAD_NODES_SQL), so ph_nodes does not grow with every node that ever ran.
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -63,6 +66,8 @@ export class Membership {
   private readonly fencedListeners: Array<(reason: string) => void> = [];
   private readonly liveListeners: Array<() => void> = [];
   private renewing = false;
+  /** Successful renewals since registration, to sweep dead nodes every SWEEP_EVERY of them. */
+  private renewals = 0;
   private stopped = false;
   private draining = false;
 
@@ -173,11 +178,21 @@ export class Membership {
       this.deadline = sent + this.leaseMs - this.marginMs;
       this.armDeadline();
       this.updateNodes(row);
+      if (++this.renewals % SWEEP_EVERY === 0) await this.sweepDeadNodes();
     } catch (error) {
       this.options.logger.log("warn", "cluster lease renewal failed", { node: this.nodeId, ...describeError(error) });
     } finally {
       this.renewing = false;
       this.scheduleRenewal();
+    }
+  }
+
+  /** After a renewal, so it never delays one; a failure only waits for the next sweep. */
+  private async sweepDeadNodes(): Promise<void> {
+    try {
+      await this.run(SWEEP_DEAD_NODES_SQL, [DEAD_AFTER_LEASES * this.leaseMs]);
+    } catch (error) {
+      this.options.logger.log("warn", "deleting dead cluster nodes failed", { node: this.nodeId, ...describeError(error) });
     }
   }
 
@@ -252,3 +267,24 @@ export class Membership {
 /** Live nodes, judged by the database clock, as one JSON array. */
 const LIVE_NODES = `(SELECT json_agg(json_build_object('node_id', node_id, 'address', address, 'draining', draining))
   FROM ph_nodes WHERE lease_expires_at > now())`;
+
+/** Renewals between two sweeps of dead nodes (20 s with the default lease). */
+const SWEEP_EVERY = 10;
+/** A node is dead for good once its lease expired this many leases ago (database clock). */
+const DEAD_AFTER_LEASES = 10;
+
+/**
+ * Deletes up to 100 rows of nodes whose lease expired more than $1 ms ago and that own no room
+ * (a room taken over names its new owner). The lease is judged by the database clock like every
+ * lease; a dead node cannot claim, so "owns no room" stays true. SKIP LOCKED: a row a claim or
+ * a re-registration holds right now is left for the next sweep instead of waited for, so the
+ * sweep never blocks the membership connection; a re-registered node's lease is re-checked on
+ * its new row and it is kept.
+ */
+const SWEEP_DEAD_NODES_SQL = `
+DELETE FROM ph_nodes WHERE node_id IN (
+  SELECT n.node_id FROM ph_nodes n
+  WHERE n.lease_expires_at < now() - $1 * interval '1 millisecond'
+    AND NOT EXISTS (SELECT 1 FROM ph_rooms r WHERE r.owner_node = n.node_id)
+  LIMIT 100
+  FOR UPDATE SKIP LOCKED)`;

@@ -103,3 +103,79 @@ test("an orphaned due alarm is offered to every node and fired by exactly one cl
   for (const node of others) assert.deepEqual(await node.directory.dueAlarms(), [], "owned by a live node: not offered to others");
   assert.equal((await owner.directory.dueAlarms()).length, 1, "offered to its owner");
 });
+
+/** Owner and epoch of each room, as the database has them. */
+async function rowsOf(node: TestNode): Promise<Map<string, { owner: string | null; epoch: number; xmin: string }>> {
+  const result = await node.pool.query<{ room: string; owner_node: string | null; owner_epoch: string; xmin: string }>(
+    "SELECT room, owner_node, owner_epoch, xmin::text AS xmin FROM ph_rooms",
+  );
+  return new Map(result.rows.map((row) => [row.room, { owner: row.owner_node, epoch: Number(row.owner_epoch), xmin: row.xmin }]));
+}
+
+test("many concurrent acquisitions on two nodes, in opposite orders: one owner per room, and its epoch agrees everywhere", async () => {
+  const { nodes } = await setup(2);
+  const [a, b] = nodes as [TestNode, TestNode];
+  // More than one batch, asked in opposite orders: batches must not deadlock on each other.
+  const rooms = Array.from({ length: 700 }, (_, i) => ({ party: "main", room: `m${i}` }));
+  for (const round of [1, 2]) {
+    const [fromA, fromB] = await Promise.all([
+      Promise.all(rooms.map((ref) => a.directory.acquire(ref))),
+      Promise.all([...rooms].reverse().map((ref) => b.directory.acquire(ref))).then((results) => results.reverse()),
+    ]);
+    const rows = await rowsOf(a);
+    for (let i = 0; i < rooms.length; i++) {
+      const ref = rooms[i]!;
+      const pair = [fromA[i]!, fromB[i]!];
+      const winners = pair.filter((result) => result.kind === "local");
+      assert.equal(winners.length, 1, `round ${round}, ${ref.room}: ${JSON.stringify(pair)}`);
+      const [winner, loser] = pair[0]!.kind === "local" ? [a, b] : [b, a];
+      const won = winners[0]!;
+      const lost = pair.find((result) => result.kind === "remote")!;
+      const row = rows.get(ref.room)!;
+      // The first claim makes epoch 1, the claim after a release 2; a refused claim bumps nothing.
+      assert.deepEqual(won, { kind: "local", epoch: round }, ref.room);
+      assert.equal(row.owner, winner.directory.nodeId, ref.room);
+      assert.equal(row.epoch, round, ref.room);
+      assert.equal(winner.directory.epochOf(ref), round, ref.room);
+      assert.throws(() => loser.directory.epochOf(ref), /not owned by this node/);
+      assert.deepEqual(lost, { kind: "remote", nodeId: winner.directory.nodeId, address: winner.membership.address });
+    }
+    await Promise.all(rooms.map((ref) => Promise.all([a.directory.release(ref.party, ref.room), b.directory.release(ref.party, ref.room)])));
+    assert.ok([...(await rowsOf(a)).values()].every((row) => row.owner === null), "every room released");
+  }
+});
+
+test("claims and releases asked in one turn share one transaction per 500 rooms", async () => {
+  const { nodes } = await setup(1);
+  const [a] = nodes as [TestNode];
+  const rooms = Array.from({ length: 700 }, (_, i) => ({ party: "main", room: `t${i}` }));
+  const claimed = await Promise.all(rooms.map((ref) => a.directory.acquire(ref)));
+  assert.ok(claimed.every((result) => result.kind === "local" && result.epoch === 1));
+  const claimTransactions = new Set([...(await rowsOf(a)).values()].map((row) => row.xmin));
+  assert.equal(claimTransactions.size, 2, "700 claims: a batch of 500 and one of 200");
+  await Promise.all(rooms.map((ref) => a.directory.release(ref.party, ref.room)));
+  const released = [...(await rowsOf(a)).values()];
+  assert.ok(released.every((row) => row.owner === null));
+  assert.equal(new Set(released.map((row) => row.xmin)).size, 2, "700 releases: two statements");
+});
+
+test("one batch mixing every case gives each room the answer it would get alone", async () => {
+  const { nodes } = await setup(3);
+  const [a, b, c] = nodes as [TestNode, TestNode, TestNode];
+  const ref = (room: string) => ({ party: "main", room });
+  await a.directory.acquire(ref("held")); // a live owner keeps it
+  await c.directory.acquire(ref("orphan")); // its owner's lease ends below
+  await b.directory.acquire(ref("back")); // released, then claimed again by the same node
+  await b.directory.release("main", "back");
+  await c.membership.stop();
+  const [fresh, held, orphan, back] = await Promise.all(["fresh", "held", "orphan", "back"].map((room) => b.directory.acquire(ref(room))));
+  assert.deepEqual(fresh, { kind: "local", epoch: 1 });
+  assert.deepEqual(held, { kind: "remote", nodeId: a.directory.nodeId, address: a.membership.address });
+  assert.deepEqual(orphan, { kind: "local", epoch: 2 });
+  assert.deepEqual(back, { kind: "local", epoch: 2 });
+  const rows = await rowsOf(b);
+  assert.equal(rows.get("held")!.owner, a.directory.nodeId);
+  assert.equal(rows.get("held")!.epoch, 1, "the refused takeover bumped nothing");
+  const claimedTogether = new Set(["fresh", "orphan", "back"].map((room) => rows.get(room)!.xmin));
+  assert.equal(claimedTogether.size, 1, "the three claims were one transaction");
+});

@@ -7,31 +7,41 @@
  *   claiming: that node claims it when the forwarded request arrives (its `acquire`).
  * - `acquire` (the runtime's, before building an instance): claims here unless a live node holds
  *   the room, whatever the preference, so forwarded requests and alarms never bounce.
- * - A claim is one conditional statement that bumps the epoch (see CLAIM_SQL); instances are
- *   built only after it committed.
+ * - A claim is one conditional statement that bumps the epoch (see CLAIMS_SQL); instances are
+ *   built only after it committed. Claims, releases and owner lookups requested in the same
+ *   event-loop turn (or while earlier ones are in flight) share one statement (Batcher), so
+ *   many new rooms cost one WAL flush instead of one each.
+ * - Every statement that locks several ph_rooms rows (claims, releases, the storage fence) locks
+ *   them in (party, room) order, byte-wise, so two of them never wait for each other in a cycle.
  */
 import type pg from "pg";
 import type { RoomRef } from "../storage/engine.js";
 import type { Acquired, RoomOwnership } from "../runtime/ownership.js";
 import type { Logger } from "../runtime/logger.js";
 import { describeError } from "../runtime/logger.js";
+import { Batcher, type BatcherOptions } from "./batcher.js";
 import type { RoomDirectory, RoomLocation } from "./directory.js";
 import type { Membership } from "./membership.js";
 import { preferredNode } from "./rendezvous.js";
 
 /**
- * Insert the room owned by me at epoch 1, or take it over (epoch + 1) only if it was released,
- * is mine already (a previous instance here), or its owner's lease expired / incarnation
- * changed — judged by the database clock. The conflicting row is locked by ON CONFLICT, which
- * conflicts with the FOR SHARE fence of the old owner's commits, so a commit in flight finishes
- * first and any later one is refused. The owner's ph_nodes row is read FOR SHARE, so a renewal
- * committing right now is waited for and re-checked instead of overtaken. A claimant whose own
- * lease has expired inserts nothing and takes nothing.
+ * For each room of the batch ($1 parties, $2 rooms): insert it owned by me at epoch 1, or take
+ * it over (epoch + 1) only if it was released, is mine already (a previous instance here), or
+ * its owner's lease expired / incarnation changed — judged by the database clock. The
+ * conflicting row is locked by ON CONFLICT, which conflicts with the FOR SHARE fence of the old
+ * owner's commits, so a commit in flight finishes first and any later one is refused. The
+ * owner's ph_nodes row is read FOR SHARE, so a renewal committing right now is waited for and
+ * re-checked instead of overtaken. A claimant whose own lease has expired inserts nothing and
+ * takes nothing. Rooms are taken in (party, room) order (see the header); a room appears at
+ * most once per batch (claims of one room are serialized), as ON CONFLICT requires. RETURNING
+ * names the rooms claimed; the others failed exactly as a claim of that room alone would.
  */
-const CLAIM_SQL = `
+const CLAIMS_SQL = `
 INSERT INTO ph_rooms AS r (party, room, owner_node, owner_incarnation, owner_epoch, claimed_at)
-SELECT $1, $2, $3, $4, 1, now()
+SELECT c.party, c.room, $3, $4, 1, now()
+FROM unnest($1::text[], $2::text[]) AS c(party, room)
 WHERE EXISTS (SELECT 1 FROM ph_nodes me WHERE me.node_id = $3 AND me.incarnation = $4 AND me.lease_expires_at > now())
+ORDER BY c.party COLLATE "C", c.room COLLATE "C"
 ON CONFLICT (party, room) DO UPDATE
 SET owner_node = excluded.owner_node, owner_incarnation = excluded.owner_incarnation,
     owner_epoch = r.owner_epoch + 1, claimed_at = now()
@@ -41,14 +51,39 @@ WHERE r.owner_node IS NULL
      SELECT 1 FROM ph_nodes n
      WHERE n.node_id = r.owner_node AND n.incarnation = r.owner_incarnation AND n.lease_expires_at > now()
      FOR SHARE)
-RETURNING owner_epoch`;
+RETURNING r.party, r.room, r.owner_epoch`;
 
-/** The room's live owner, if any. */
-const OWNER_SQL = `
-SELECT r.owner_node, n.address
-FROM ph_rooms r JOIN ph_nodes n
-  ON n.node_id = r.owner_node AND n.incarnation = r.owner_incarnation AND n.lease_expires_at > now()
-WHERE r.party = $1 AND r.room = $2`;
+/**
+ * Releases a batch of rooms ($1 parties, $2 rooms, $3 incarnations, $4 epochs) still held by
+ * me ($5) at the epoch I claimed: rows locked first in (party, room) order, then cleared.
+ */
+const RELEASES_SQL = `
+WITH mine AS (
+  SELECT r.party, r.room FROM ph_rooms r
+  JOIN unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS x(party, room, incarnation, epoch)
+    ON r.party = x.party AND r.room = x.room AND r.owner_incarnation = x.incarnation AND r.owner_epoch = x.epoch
+  WHERE r.owner_node = $5
+  ORDER BY r.party, r.room
+  FOR UPDATE OF r)
+UPDATE ph_rooms r SET owner_node = NULL, owner_incarnation = NULL
+FROM mine WHERE r.party = mine.party AND r.room = mine.room`;
+
+/** Every room this incarnation holds, locked in (party, room) order, then cleared. */
+const RELEASE_ALL_SQL = `
+WITH mine AS (
+  SELECT party, room FROM ph_rooms WHERE owner_node = $1 AND owner_incarnation = $2
+  ORDER BY party, room
+  FOR UPDATE)
+UPDATE ph_rooms r SET owner_node = NULL, owner_incarnation = NULL
+FROM mine WHERE r.party = mine.party AND r.room = mine.room`;
+
+/** The live owner of each room of the batch, by its position (1-based) in the arrays. */
+const OWNERS_SQL = `
+SELECT q.i, r.owner_node, n.address
+FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(party, room, i)
+JOIN ph_rooms r ON r.party = q.party AND r.room = q.room
+JOIN ph_nodes n
+  ON n.node_id = r.owner_node AND n.incarnation = r.owner_incarnation AND n.lease_expires_at > now()`;
 
 /** Due alarms of rooms this node owns or no live node holds. */
 const DUE_ALARMS_SQL = `
@@ -81,6 +116,20 @@ interface Owned {
   readonly incarnation: string;
 }
 
+/** A claim that committed: the room's new epoch, under the incarnation it was claimed with. */
+interface Claimed {
+  readonly epoch: number;
+  readonly incarnation: string;
+}
+
+interface Owner {
+  readonly nodeId: string;
+  readonly address: string;
+}
+
+/** At most 500 rooms per statement and two statements of each kind in flight per node. */
+const BATCHES: BatcherOptions = { maxBatch: 500, maxInFlight: 2 };
+
 export interface PgDirectoryOptions {
   readonly pool: pg.Pool;
   readonly membership: Membership;
@@ -95,7 +144,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   readonly secret: string;
   readonly alarmPollMs: number;
   private readonly owned = new Map<string, Owned>();
-  private readonly remote = new Map<string, { nodeId: string; address: string }>();
+  private readonly remote = new Map<string, Owner>();
   /** Per-room serialization of claims and releases. */
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly lostListeners: Array<(party: string, room: string) => void> = [];
@@ -103,6 +152,9 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   private readonly membership: Membership;
   /** Set by drain(): this node claims no room any more (it hands its rooms back). */
   private draining = false;
+  private readonly claims = new Batcher<RoomRef, Claimed | undefined>((refs) => this.claimBatch(refs), BATCHES);
+  private readonly releases = new Batcher<Owned, void>((rooms) => this.releaseBatch(rooms), BATCHES);
+  private readonly owners = new Batcher<RoomRef, Owner | undefined>((refs) => this.ownerBatch(refs), BATCHES);
 
   constructor(private readonly options: PgDirectoryOptions) {
     this.pool = options.pool;
@@ -134,7 +186,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
       room,
     );
     if (preferred === undefined || preferred === this.nodeId) return this.acquire({ party, room });
-    const owner = await this.liveOwner(party, room);
+    const owner = await this.owners.add({ party, room });
     if (owner !== undefined && owner.nodeId === this.nodeId) return this.acquire({ party, room });
     const target = owner ?? this.membership.liveNodes.find((node) => node.nodeId === preferred)!;
     // Only a live owner is cached; a preferred-but-unclaimed target is asked again next time.
@@ -218,10 +270,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   async releaseAll(): Promise<void> {
     const incarnation = this.membership.incarnation;
     this.owned.clear();
-    await this.pool.query(
-      "UPDATE ph_rooms SET owner_node = NULL, owner_incarnation = NULL WHERE owner_node = $1 AND owner_incarnation = $2",
-      [this.nodeId, incarnation],
-    );
+    await this.pool.query(RELEASE_ALL_SQL, [this.nodeId, incarnation]);
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -233,17 +282,16 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     if (this.draining) return this.elsewhere(ref);
     for (let attempt = 0; attempt < 3; attempt++) {
       this.assertLive();
-      const incarnation = this.membership.incarnation;
-      const claimed = await this.pool.query<{ owner_epoch: string }>(CLAIM_SQL, [ref.party, ref.room, this.nodeId, incarnation]);
-      if (claimed.rows.length === 1) {
+      const claimed = await this.claims.add(ref);
+      if (claimed !== undefined) {
         // A fence (or re-registration) while the claim was in flight: do not hand it out.
+        const { epoch, incarnation } = claimed;
         if (this.membership.incarnation !== incarnation || !this.membership.isLive) throw new NodeNotLiveError(this.nodeId);
-        const epoch = Number(claimed.rows[0]!.owner_epoch);
         this.owned.set(key, { ref: { party: ref.party, room: ref.room }, epoch, incarnation });
         this.remote.delete(key);
         return { kind: "local", epoch };
       }
-      const owner = await this.liveOwner(ref.party, ref.room);
+      const owner = await this.owners.add(ref);
       if (owner !== undefined && owner.nodeId !== this.nodeId) {
         this.remote.set(key, owner);
         return { kind: "remote", ...owner };
@@ -256,7 +304,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   /** Draining: the live owner, or the node rendezvous hashing prefers among the others. */
   private async elsewhere(ref: RoomRef): Promise<Acquired> {
     this.assertLive();
-    const owner = await this.liveOwner(ref.party, ref.room);
+    const owner = await this.owners.add(ref);
     if (owner !== undefined && owner.nodeId !== this.nodeId) return { kind: "remote", ...owner };
     const others = this.membership.liveNodes.filter((node) => node.nodeId !== this.nodeId);
     const preferred = preferredNode(
@@ -275,21 +323,54 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     if (mine === undefined) return;
     this.owned.delete(key);
     try {
-      await this.pool.query(
-        `UPDATE ph_rooms SET owner_node = NULL, owner_incarnation = NULL
-         WHERE party = $1 AND room = $2 AND owner_node = $3 AND owner_incarnation = $4 AND owner_epoch = $5`,
-        [ref.party, ref.room, this.nodeId, mine.incarnation, mine.epoch],
-      );
+      await this.releases.add(mine);
     } catch (error) {
       // Not fatal: the room is forgotten here, and the lease or a later claim of ours settles it.
       this.options.logger.log("warn", "releasing a room failed", { party: ref.party, room: ref.room, ...describeError(error) });
     }
   }
 
-  private async liveOwner(party: string, room: string): Promise<{ nodeId: string; address: string } | undefined> {
-    const result = await this.pool.query<{ owner_node: string; address: string }>(OWNER_SQL, [party, room]);
-    const row = result.rows[0];
-    return row === undefined ? undefined : { nodeId: row.owner_node, address: row.address };
+  /**
+   * One statement for the claims of a turn. The incarnation is read when the statement is sent
+   * (a node that is not live then claims nothing, as when a lone claim starts); each claimed
+   * room carries it, so `claim` can refuse rooms claimed just before a fence.
+   */
+  private async claimBatch(refs: readonly RoomRef[]): Promise<Array<Claimed | undefined>> {
+    this.assertLive();
+    const incarnation = this.membership.incarnation;
+    const result = await this.pool.query<{ party: string; room: string; owner_epoch: string }>(CLAIMS_SQL, [
+      refs.map((ref) => ref.party),
+      refs.map((ref) => ref.room),
+      this.nodeId,
+      incarnation,
+    ]);
+    const epochs = new Map(result.rows.map((row) => [keyOf(row.party, row.room), Number(row.owner_epoch)]));
+    return refs.map((ref) => {
+      const epoch = epochs.get(keyOf(ref.party, ref.room));
+      return epoch === undefined ? undefined : { epoch, incarnation };
+    });
+  }
+
+  private async releaseBatch(rooms: readonly Owned[]): Promise<void[]> {
+    await this.pool.query(RELEASES_SQL, [
+      rooms.map((owned) => owned.ref.party),
+      rooms.map((owned) => owned.ref.room),
+      rooms.map((owned) => owned.incarnation),
+      rooms.map((owned) => owned.epoch),
+      this.nodeId,
+    ]);
+    return rooms.map(() => undefined);
+  }
+
+  /** The live owner of each room (the same room may be asked for twice: locate is not serialized). */
+  private async ownerBatch(refs: readonly RoomRef[]): Promise<Array<Owner | undefined>> {
+    const result = await this.pool.query<{ i: string; owner_node: string; address: string }>(OWNERS_SQL, [
+      refs.map((ref) => ref.party),
+      refs.map((ref) => ref.room),
+    ]);
+    const owners = new Array<Owner | undefined>(refs.length).fill(undefined);
+    for (const row of result.rows) owners[Number(row.i) - 1] = { nodeId: row.owner_node, address: row.address };
+    return owners;
   }
 
   private isLiveNode(nodeId: string): boolean {
