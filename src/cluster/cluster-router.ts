@@ -24,7 +24,7 @@ import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, Upgrad
 import { rejectUpgrade } from "../server/upgrade-response.js";
 import type { RoomDirectory, RoomLocation } from "./directory.js";
 import { isReplayable, outbound, outboundBody, relayResponse, requestMeta, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
-import { EdgeLink, isMovedAnswer, linkedToWebResponse, relayLinked, type LinkedResponse } from "./link-edge.js";
+import { EdgeLink, linkedToWebResponse, movedOwnerOf, relayLinked, type LinkedResponse } from "./link-edge.js";
 import { OwnerLink } from "./link-owner.js";
 import { LinkStream } from "./link-stream.js";
 import { PeerAgents } from "./peer-agents.js";
@@ -34,7 +34,8 @@ import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
 export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
 
 type ClusterLocal = LocalDelivery & HeldRooms;
-type StaleAnswer = { readonly kind: "moved" } | { readonly kind: "unreachable"; readonly error: Error };
+/** "moved" may name the owner's address (the x-partyhouse-moved value), or "unavailable". */
+type StaleAnswer = { readonly kind: "moved"; readonly owner?: string } | { readonly kind: "unreachable"; readonly error: Error };
 
 /** A directory that can also stop claiming rooms for this node (graceful drain). */
 export type MaybeDrainable = RoomDirectory & { drain?(): Promise<void> };
@@ -157,9 +158,11 @@ export class ClusterRouter implements RoomRouter {
     body: Exclude<OutboundBody, { kind: "stream" }>,
   ): Promise<{ readonly kind: "response"; readonly response: LinkedResponse } | StaleAnswer> {
     const answer = await this.linkTo(location.address).request(requestMeta(party, room, request), body.kind === "buffer" ? body.data : undefined);
-    if (answer.kind !== "response" || !isMovedAnswer(answer.response.head)) return answer;
+    if (answer.kind !== "response") return answer;
+    const owner = movedOwnerOf(answer.response.head);
+    if (owner === undefined) return answer;
     answer.response.cancel();
-    return { kind: "moved" };
+    return { kind: "moved", owner };
   }
 
   /** This node's link to a peer, opened on first use. */
@@ -318,8 +321,11 @@ export class ClusterRouter implements RoomRouter {
     replayable: boolean,
   ): Promise<boolean> {
     this.directory.invalidate(party, room);
-    const delay = this.delays[attempt];
-    this.logger.log("warn", "stale route to a room's owner", {
+    // The node we asked named the owner: go there now (the usual case after the optimistic
+    // first route to a room's preferred node, which someone else turned out to hold).
+    const redirected = attempt === 0 && answer.kind === "moved" && answer.owner !== undefined && answer.owner !== "unavailable";
+    const delay = redirected ? 0 : this.delays[attempt];
+    this.logger.log(redirected ? "debug" : "warn", "stale route to a room's owner", {
       party,
       room,
       node: location?.nodeId ?? this.directory.nodeId,
@@ -328,7 +334,7 @@ export class ClusterRouter implements RoomRouter {
       ...("error" in answer ? { error: answer.error.message } : {}),
     });
     if (delay === undefined || !replayable) return false;
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     return true;
   }
 }
@@ -355,7 +361,7 @@ function unmoved(response: Response): Response {
 }
 
 function movedResponse(): Response {
-  return new Response("This node no longer owns the room", { status: 503, headers: { [MOVED_HEADER]: "1" } });
+  return new Response("This node no longer owns the room", { status: 503, headers: { [MOVED_HEADER]: "unavailable" } });
 }
 
 function sendMoved(res: ServerResponse): Promise<void> {

@@ -321,11 +321,14 @@ function clientHeaders(pairs: readonly string[]): string[] {
   return kept;
 }
 
-/** Whether the owner said "moved" (503 + the marker): the edge re-locates and retries. */
-export function isMovedAnswer(head: ResponseMeta): boolean {
-  if (head.status !== 503) return false;
-  for (let i = 0; i < head.headers.length; i += 2) if (head.headers[i]!.toLowerCase() === MOVED_HEADER) return true;
-  return false;
+/**
+ * The owner's "moved" marker (503 + x-partyhouse-moved: the owner's address, or "unavailable"),
+ * or undefined when the answer is a real one. The edge re-locates and retries on it.
+ */
+export function movedOwnerOf(head: ResponseMeta): string | undefined {
+  if (head.status !== 503) return undefined;
+  for (let i = 0; i < head.headers.length; i += 2) if (head.headers[i]!.toLowerCase() === MOVED_HEADER) return head.headers[i + 1];
+  return undefined;
 }
 
 function hasHeader(pairs: string[], name: string): boolean {

@@ -1,6 +1,7 @@
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { PostgresEngine } from "./pg-engine.js";
+import { preferredNode } from "./rendezvous.js";
 import { startTestNode, type TestNode } from "./engine-test-support.js";
 import { createTestDatabase, type TestDatabase } from "./test-support.js";
 
@@ -178,4 +179,29 @@ test("one batch mixing every case gives each room the answer it would get alone"
   assert.equal(rows.get("held")!.epoch, 1, "the refused takeover bumped nothing");
   const claimedTogether = new Set(["fresh", "orphan", "back"].map((room) => rows.get(room)!.xmin));
   assert.equal(claimedTogether.size, 1, "the three claims were one transaction");
+});
+
+test("locate goes to a room's preferred node without a lookup, and asks the database after a stale route", async () => {
+  const { nodes } = await setup(3, 1_000);
+  const [a, b, c] = nodes as [TestNode, TestNode, TestNode];
+  for (const node of nodes) {
+    for (const deadline = Date.now() + 5_000; node.membership.liveNodes.length < 3 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  // A room whose preferred node is b, held by c (as after b joined the cluster late).
+  const ids = nodes.map((node) => node.membership.nodeId);
+  let room = "";
+  for (let i = 0; preferredNode(ids, "main", room) !== "node-1"; i++) room = `elsewhere-${i}`;
+  const ref = { party: "main", room };
+  assert.equal((await c.directory.acquire(ref)).kind, "local", "c holds it");
+
+  const optimistic = await a.directory.locate("main", room);
+  assert.deepEqual([optimistic.kind, optimistic.kind === "remote" && optimistic.nodeId], ["remote", "node-1"], "straight to the preferred node");
+  const moved = await b.directory.acquire(ref);
+  assert.deepEqual([moved.kind, moved.kind === "remote" && moved.nodeId], ["remote", "node-2"], "which says who holds it");
+  a.directory.invalidate("main", room);
+  const looked = await a.directory.locate("main", room);
+  assert.deepEqual([looked.kind, looked.kind === "remote" && looked.nodeId], ["remote", "node-2"], "after the stale route: the owner");
+  assert.deepEqual(await a.directory.locate("main", room), looked, "and it is remembered");
 });

@@ -1,10 +1,12 @@
 /**
  * Room ownership on PostgreSQL (spec §5.6 c): who runs each room, cluster-wide.
  *
- * - `locate` (the edge's question): a room this node owns is local; a room a live node owns
- *   is remote; a room nobody live holds is claimed here when rendezvous hashing over the live,
- *   non-draining nodes prefers this node, else it is remote at the preferred node, *without*
- *   claiming: that node claims it when the forwarded request arrives (its `acquire`).
+ * - `locate` (the edge's question): a room this node owns is local; a room known to be held by
+ *   a live node is remote there; any other room is claimed here when rendezvous hashing over the
+ *   live, non-draining nodes prefers this node, else it is remote at the preferred node, with
+ *   no lookup and *without* claiming: that node claims it when the forwarded request arrives
+ *   (its `acquire`), or answers "moved" with the owner's address if a live node holds it, and
+ *   after that stale route the next `locate` of the room asks the database.
  * - `acquire` (the runtime's, before building an instance): claims here unless a live node holds
  *   the room, whatever the preference, so forwarded requests and alarms never bounce.
  * - A claim is one conditional statement that bumps the epoch (see CLAIMS_SQL); instances are
@@ -127,6 +129,9 @@ interface Owner {
   readonly address: string;
 }
 
+/** Rooms remembered as "look up before routing" (after a stale route); beyond it, routes stay optimistic. */
+const MAX_DOUBTED = 100_000;
+
 /** At most 500 rooms per statement and two statements of each kind in flight per node. */
 const BATCHES: BatcherOptions = { maxBatch: 500, maxInFlight: 2 };
 
@@ -145,6 +150,11 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   readonly alarmPollMs: number;
   private readonly owned = new Map<string, Owned>();
   private readonly remote = new Map<string, Owner>();
+  /**
+   * Rooms whose route turned out stale (invalidate): the next `locate` asks the database who owns
+   * them instead of going straight to the preferred node. Emptied by that lookup.
+   */
+  private readonly doubted = new Set<string>();
   /** Per-room serialization of claims and releases. */
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly lostListeners: Array<(party: string, room: string) => void> = [];
@@ -186,6 +196,15 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
       room,
     );
     if (preferred === undefined || preferred === this.nodeId) return this.acquire({ party, room });
+    if (!this.doubted.has(key)) {
+      // Optimistic: most rooms live on their preferred node (it claims them when they are
+      // first asked for), so go there without a lookup. If another live node holds the room,
+      // the preferred node answers "moved" with its address, the router invalidates, and the
+      // next locate looks it up.
+      const target = this.membership.liveNodes.find((node) => node.nodeId === preferred)!;
+      return { kind: "remote", nodeId: target.nodeId, address: target.address };
+    }
+    this.doubted.delete(key);
     const owner = await this.owners.add({ party, room });
     if (owner !== undefined && owner.nodeId === this.nodeId) return this.acquire({ party, room });
     const target = owner ?? this.membership.liveNodes.find((node) => node.nodeId === preferred)!;
@@ -195,7 +214,10 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   }
 
   invalidate(party: string, room: string): void {
-    this.remote.delete(keyOf(party, room));
+    const key = keyOf(party, room);
+    this.remote.delete(key);
+    // Bounded: an entry lives until the next locate of that room.
+    if (this.doubted.size < MAX_DOUBTED) this.doubted.add(key);
   }
 
   release(party: string, room: string): Promise<void> {

@@ -20,7 +20,7 @@ import { FrameBoundary, serverCloseFrame } from "./frame-boundary.js";
 
 export type TunnelOpen =
   | { readonly kind: "open"; readonly upstream: Duplex; readonly answer: IncomingMessage; readonly head: Buffer }
-  | { readonly kind: "moved" }
+  | { readonly kind: "moved"; readonly owner: string }
   | { readonly kind: "rejected"; readonly response: Response }
   | { readonly kind: "unreachable"; readonly error: Error };
 
@@ -84,7 +84,8 @@ export function openTunnel(connection: Duplex, path: string, request: Party.Requ
         const code = res.statusCode ?? 502;
         const status = code >= 200 && code <= 599 ? code : 502;
         connection.destroy();
-        if (status === 503 && res.headers[MOVED_HEADER] !== undefined) return resolve({ kind: "moved" });
+        const moved = res.headers[MOVED_HEADER];
+        if (status === 503 && typeof moved === "string") return resolve({ kind: "moved", owner: moved });
         const answer = new Headers();
         const raw = res.rawHeaders;
         for (let i = 0; i < raw.length; i += 2) answer.append(raw[i]!, raw[i + 1]!);
