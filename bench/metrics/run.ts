@@ -2,14 +2,20 @@
 // second, far more often than Prometheus' usual 15 s), in one run, taking turns window by window
 // with the same load processes as `npm run bench`. Prints HTTP and fan-out throughput and the
 // median of per-window ratios on/off.
-//   node --import tsx bench/metrics/run.ts [--windows <n>] [--window-ms <ms>]
+//
+// The windows are split over several sessions, each with a fresh pair of server processes
+// (started in alternating order). A Node process can settle into a slower steady state than
+// another running the same code (process.nextTick's tick objects built ~8x slower, 5-8% of the
+// server's CPU; seen in metrics-off servers too, more often in ones that render /metrics), so
+// one pair measures one draw of that as much as the metrics; fresh pairs average it in.
+//   node --import tsx bench/metrics/run.ts [--windows <n>] [--window-ms <ms>] [--sessions <n>]
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { driveWindows } from "../lib/drive-windows.js";
 import { freePort } from "../lib/free-port.js";
 import { installExitHandlers, stopAll } from "../lib/children.js";
-import { parseOptions } from "../lib/options.js";
+import { parseOptions, readFlags } from "../lib/options.js";
 import { median, quantile } from "../lib/stats.js";
 import { fanout } from "../scenarios/fanout.js";
 import { httpOneRoom } from "../scenarios/http.js";
@@ -17,13 +23,18 @@ import type { WindowedScenario } from "../scenarios/types.js";
 import { startServer, type RunningServer } from "../servers/server-handle.js";
 import { planPartyhouse } from "../servers/targets.js";
 
-const settings = parseOptions(process.argv.slice(2));
+const USAGE = "usage: node --import tsx bench/metrics/run.ts [--windows <n>] [--window-ms <ms>] [--sessions <n>]";
+const argv = process.argv.slice(2);
+const sessions = Number(readFlags(argv, USAGE).get("sessions") ?? 3);
+if (!Number.isInteger(sessions) || sessions < 1) throw new Error(`--sessions must be a whole number >= 1\n${USAGE}`);
+// The shared flags (--windows, --window-ms); parseOptions leaves --sessions alone.
+const settings = parseOptions(argv);
 const log = (line: string) => process.stderr.write(line + "\n");
 installExitHandlers();
 const workDir = mkdtempSync(join(tmpdir(), "partyhouse-metrics-bench-"));
 
-async function start(metrics: boolean): Promise<{ server: RunningServer; adminPort?: number }> {
-  const dir = join(workDir, metrics ? "on" : "off");
+async function start(metrics: boolean, session: number): Promise<{ server: RunningServer; adminPort?: number }> {
+  const dir = join(workDir, `${session}-${metrics ? "on" : "off"}`);
   mkdirSync(dir, { recursive: true });
   const plan = planPartyhouse(dir);
   if (!plan.ok) throw new Error(plan.note);
@@ -33,39 +44,76 @@ async function start(metrics: boolean): Promise<{ server: RunningServer; adminPo
   return { server, adminPort };
 }
 
-const off = await start(false);
-const on = await start(true);
-// Scrape like a (very eager) Prometheus would, for the whole run.
-let scrapes = 0;
-const scraper = setInterval(() => {
-  fetch(`http://127.0.0.1:${on.adminPort}/metrics`)
-    .then((response) => response.text())
-    .then(() => scrapes++, () => undefined);
-}, 1000);
+interface Pair {
+  off: RunningServer;
+  on: RunningServer;
+  stop(): Promise<void>;
+}
 
-const rows: string[] = [];
+let scrapes = 0;
+
+/** A fresh pair of servers, the metrics one scraped like a (very eager) Prometheus would. */
+async function startPair(session: number): Promise<Pair> {
+  // Alternate which starts first, so neither side always gets the quieter start.
+  const [first, second] = session % 2 === 0 ? [false, true] : [true, false];
+  const a = await start(first, session);
+  const b = await start(second, session);
+  const [off, on] = first ? [b, a] : [a, b];
+  const scraper = setInterval(() => {
+    fetch(`http://127.0.0.1:${on.adminPort}/metrics`)
+      .then((response) => response.text())
+      .then(() => scrapes++, () => undefined);
+  }, 1000);
+  return {
+    off: off.server,
+    on: on.server,
+    async stop() {
+      clearInterval(scraper);
+      await Promise.all([off.server.stop(), on.server.stop()]);
+    },
+  };
+}
+
+type Row = { scenario: WindowedScenario; key: string; label: string; off: number[]; on: number[] };
+const rows: Row[] = [
+  { scenario: httpOneRoom, key: httpOneRoom.metrics[0]!.key, label: "HTTP requests/s, one room", off: [], on: [] },
+  { scenario: fanout, key: fanout.metrics[0]!.key, label: `fan-out deliveries/s (${settings.fanoutSockets} sockets)`, off: [], on: [] },
+];
+// The windows are shared out over the sessions; every session runs every scenario.
+const perSession = (session: number) => Math.floor(settings.windows / sessions) + (session < settings.windows % sessions ? 1 : 0);
+
 try {
-  const scenarios: Array<[WindowedScenario, string, string]> = [
-    [httpOneRoom, httpOneRoom.metrics[0]!.key, "HTTP requests/s, one room"],
-    [fanout, fanout.metrics[0]!.key, `fan-out deliveries/s (${settings.fanoutSockets} sockets)`],
-  ];
-  for (const [scenario, key, label] of scenarios) {
-    log(`scenario ${scenario.id}`);
-    const results = await driveWindows(scenario, [off.server, on.server], settings, log);
-    const offWindows = results.get("partyhouse")!.windows.map((w) => w.metrics[key]!);
-    const onWindows = results.get("partyhouse-metrics")!.windows.map((w) => w.metrics[key]!);
-    const ratios = onWindows.map((value, i) => value / offWindows[i]!).filter(Number.isFinite);
-    const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-    rows.push(
-      `| ${label} | ${fmt(median(offWindows))} | ${fmt(median(onWindows))} | ${median(ratios).toFixed(3)}x (${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}) | ≥ 0.95x ${median(ratios) >= 0.95 ? "ok" : "MISSED"} |`,
-    );
+  for (let session = 0; session < sessions; session++) {
+    const windows = perSession(session);
+    if (windows === 0) continue;
+    log(`session ${session + 1} of ${sessions}: fresh servers, ${windows} windows`);
+    const pair = await startPair(session);
+    try {
+      for (const row of rows) {
+        log(`scenario ${row.scenario.id}`);
+        const results = await driveWindows(row.scenario, [pair.off, pair.on], { ...settings, windows }, log);
+        // Windows stay paired by round: window i of each server ran back to back.
+        row.off.push(...results.get("partyhouse")!.windows.map((w) => w.metrics[row.key]!));
+        row.on.push(...results.get("partyhouse-metrics")!.windows.map((w) => w.metrics[row.key]!));
+      }
+    } finally {
+      await pair.stop();
+    }
   }
 } finally {
-  clearInterval(scraper);
   await stopAll();
   rmSync(workDir, { recursive: true, force: true });
 }
-console.log(`\n${settings.windows} windows of ${settings.windowMs} ms per server; ${scrapes} scrapes of /metrics during the run\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+console.log(
+  `\n${settings.windows} windows of ${settings.windowMs} ms per server over ${sessions} session(s) of fresh servers; ${scrapes} scrapes of /metrics during the run\n`,
+);
 console.log("| scenario | metrics off | metrics on | on/off (IQR) | target |");
 console.log("|:--|--:|--:|--:|:--|");
-for (const row of rows) console.log(row);
+for (const row of rows) {
+  const ratios = row.on.map((value, i) => value / row.off[i]!).filter(Number.isFinite);
+  const ratio = median(ratios);
+  console.log(
+    `| ${row.label} | ${fmt(median(row.off))} | ${fmt(median(row.on))} | ${ratio.toFixed(3)}x (${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}) | ≥ 0.95x ${ratio >= 0.95 ? "ok" : "MISSED"} |`,
+  );
+}

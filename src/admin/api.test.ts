@@ -113,7 +113,9 @@ describe("admin API", () => {
     });
     const map = (await getJson(`${s.server.adminUrl}/api/parties/main/rooms/h1/storage/a-map`)).body;
     assert.equal(map.type, "Map");
-    assert.equal(map.size, 1, "a Map shows its entry count");
+    assert.equal(map.entries, 1, "a Map shows its entry count as entries");
+    assert.equal(map.size, body.storage.keys[0].size, "size stays the stored byte size, as in the key listing");
+    assert.ok(map.size > 1, "the stored bytes of a one-entry Map, not its entry count");
     assert.equal((await getJson(`${s.server.adminUrl}/api/parties/main/rooms/h1/storage/missing`)).status, 404);
 
     assert.equal(Notes.built, builtBefore, "no instance was built");

@@ -103,7 +103,8 @@ export class AdminApi {
     } catch {
       shown = { type: "undecodable" };
     }
-    return { status: 200, body: { party, room, key, size: bytes.byteLength, ...shown } };
+    // `size` last: it is the stored byte size, whatever the shown value carries.
+    return { status: 200, body: { party, room, key, ...shown, size: bytes.byteLength } };
   }
 }
 

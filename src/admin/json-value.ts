@@ -1,11 +1,13 @@
 /**
  * How the admin API shows a stored value or a connection's state: as JSON when JSON holds it
  * exactly (plain objects, dense arrays, strings, finite numbers, booleans, null), otherwise as
- * its type and size, with a short preview where one means something (a Date, a bigint).
+ * its type with how many entries it holds (Map, Set, Array) or its byteLength (binary data),
+ * and a short preview where one means something (a Date, a bigint). Neither is called `size`:
+ * the storage API uses that name for the stored byte size of every value.
  */
 export type ShownValue =
   | { readonly json: unknown }
-  | { readonly type: string; readonly size?: number; readonly preview?: string };
+  | { readonly type: string; readonly entries?: number; readonly byteLength?: number; readonly preview?: string };
 
 const MAX_NODES = 10_000;
 const MAX_DEPTH = 64;
@@ -21,13 +23,13 @@ function describe(value: unknown): ShownValue {
   if (typeof value === "number") return { type: "number", preview: String(value) };
   if (typeof value !== "object" || value === null) return { type: typeof value };
   if (value instanceof Date) return { type: "Date", preview: Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString() };
-  if (value instanceof Map) return { type: "Map", size: value.size };
-  if (value instanceof Set) return { type: "Set", size: value.size };
-  if (value instanceof ArrayBuffer) return { type: "ArrayBuffer", size: value.byteLength };
-  if (ArrayBuffer.isView(value)) return { type: value.constructor.name, size: value.byteLength };
+  if (value instanceof Map) return { type: "Map", entries: value.size };
+  if (value instanceof Set) return { type: "Set", entries: value.size };
+  if (value instanceof ArrayBuffer) return { type: "ArrayBuffer", byteLength: value.byteLength };
+  if (ArrayBuffer.isView(value)) return { type: value.constructor.name, byteLength: value.byteLength };
   if (value instanceof RegExp) return { type: "RegExp", preview: String(value).slice(0, 200) };
   if (value instanceof Error) return { type: value.name || "Error", preview: value.message.slice(0, 200) };
-  if (Array.isArray(value)) return { type: "Array", size: value.length };
+  if (Array.isArray(value)) return { type: "Array", entries: value.length };
   return { type: value.constructor?.name || "Object" };
 }
 

@@ -5,7 +5,7 @@
  * the public port.
  */
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Project } from "../runtime/project.js";
 import { describeError, type Logger } from "../runtime/logger.js";
@@ -29,8 +29,6 @@ export interface AdminServer {
 export interface AdminDependencies {
   project: Project;
   storage: StorageService;
-  /** The public server, whose responses are counted by status class. */
-  publicServer: Server;
   logger: Logger;
 }
 
@@ -57,11 +55,9 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
   const api = new AdminApi(view, deps.storage.reader);
   const metrics = new PartyhouseMetrics({
     roomCounts: () => view.allCounts(),
-    hasParty: (name) => view.hasParty(name),
     counters: deps.project.counters,
     observeCommits: (observer) => deps.storage.observeCommits(observer),
   });
-  const stopCounting = metrics.countRequestsOf(deps.publicServer);
   const inspector = readInspectorFiles();
   let draining = false;
   const readiness: Readiness[] = [
@@ -117,7 +113,6 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
       });
     });
   } catch (error) {
-    stopCounting();
     metrics.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new Error(`admin port ${options.port} on ${host} is already in use (choose another with --admin-port)`);
@@ -135,7 +130,6 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        stopCounting();
         metrics.close();
         server.close(() => resolve());
         server.closeAllConnections();

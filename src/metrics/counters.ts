@@ -19,9 +19,21 @@ export class PartyCounters {
   alarmsRetried = 0;
   /** Exceptions out of user handlers, by handler (onMessage, onConnect, onAlarm, …). */
   readonly handlerErrors = new Map<string, number>();
+  /** HTTP responses sent on the public port for this party, by status class. */
+  readonly responses = new ResponseCounts();
 
   countError(handler: string): void {
     this.handlerErrors.set(handler, (this.handlerErrors.get(handler) ?? 0) + 1);
+  }
+}
+
+/** Responses by status class: index 0 = 1xx … 4 = 5xx. */
+export class ResponseCounts {
+  readonly byClass = [0, 0, 0, 0, 0];
+
+  count(status: number): void {
+    const index = Math.floor(status / 100) - 1;
+    if (index >= 0 && index < 5) this.byClass[index]!++;
   }
 }
 
@@ -30,6 +42,8 @@ export type RoomStartListener = (party: string, seconds: number, woke: boolean) 
 
 export class RuntimeCounters {
   private readonly byParty = new Map<string, PartyCounters>();
+  /** Responses to requests that addressed no known party (labelled party=""). */
+  readonly unroutedResponses = new ResponseCounts();
   /** Set by the metrics exporter; rare events (room starts) go straight to a histogram. */
   onRoomStart: RoomStartListener | undefined;
 

@@ -23,7 +23,7 @@ async function scrape(s: TestServer): Promise<string> {
 
 describe("metrics", () => {
   it("counts rooms, sockets, messages, bytes, HTTP classes, wakes, commits, handler errors and alarms per party", async () => {
-    const s = (server = await startTestServer({ parties: Notes, admin: { port: 0 }, hibernateAfterMs: 1000, alarmRetryBaseMs: 10 }));
+    const s = (server = await startTestServer({ parties: Notes, admin: { port: 0 }, hibernateAfterMs: 1000, alarmRetryBaseMs: 10, maxBodyBytes: 16 }));
     const a = await s.connect("/parties/main/m1?_pk=a");
     const b = await s.connect("/parties/main/m1?_pk=b");
     a.send("put:k=1"); // 7 bytes in
@@ -38,9 +38,19 @@ describe("metrics", () => {
     await (await s.fetch("/parties/main/m1?fail")).text();
     await (await s.fetch("/parties/nope/x")).text();
     await (await s.fetch("/nothing-here")).text();
+    // Refused before any handler runs (body over the limit): still a response of party main.
+    const refused = await s.fetch("/parties/main/m1", { method: "POST", body: "x".repeat(17) });
+    assert.equal(refused.status, 413);
+    await refused.text();
 
     // A response is counted on its "finish" event, which may come after the client has it.
-    await eventually(async () => sample(await scrape(s), 'partyhouse_http_requests_total{party="",status_class="4xx"}') === 2);
+    await eventually(async () => {
+      const counted = await scrape(s);
+      return (
+        sample(counted, 'partyhouse_http_requests_total{party="",status_class="4xx"}') === 2 &&
+        sample(counted, 'partyhouse_http_requests_total{party="main",status_class="4xx"}') === 1
+      );
+    });
     let text = await scrape(s);
     assert.equal(sample(text, 'partyhouse_rooms{party="main"}'), 1);
     assert.equal(sample(text, 'partyhouse_rooms_resident{party="main"}'), 1);
@@ -54,6 +64,7 @@ describe("metrics", () => {
     assert.equal(sample(text, 'partyhouse_handler_errors_total{party="main",handler="onMessage"}'), 2);
     assert.equal(sample(text, 'partyhouse_http_requests_total{party="main",status_class="2xx"}'), 1);
     assert.equal(sample(text, 'partyhouse_http_requests_total{party="main",status_class="5xx"}'), 1);
+    assert.equal(sample(text, 'partyhouse_http_requests_total{party="main",status_class="4xx"}'), 1, "the refused request");
     assert.equal(sample(text, 'partyhouse_http_requests_total{party="",status_class="4xx"}'), 2, "unknown parties share one label");
     assert.equal(sample(text, 'partyhouse_room_start_seconds_count{party="main",kind="cold"}'), 1);
     assert.ok(sample(text, "partyhouse_storage_commit_seconds_count")! >= 1);

@@ -1,15 +1,13 @@
 /**
- * Prometheus metrics (prom-client) for one partyhouse server. Everything the runtime counts
- * lives in plain numbers (counters.ts) and live counts are read from the rooms, both only
- * when /metrics is scraped; only rare events (a room starting, a group commit, an HTTP
- * response) are observed as they happen. Labels are per party, never per room, so the number
- * of series stays bounded whatever clients do.
+ * Prometheus metrics (prom-client) for one partyhouse server. Everything the runtime counts,
+ * HTTP responses included, lives in plain numbers (counters.ts) and live counts are read from
+ * the rooms, both only when /metrics is scraped; only rare events (a room starting, a group
+ * commit) are observed as they happen. Labels are per party, never per room, so the number of
+ * series stays bounded whatever clients do.
  */
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { routeOf } from "../server/route.js";
 import type { CommitObservation } from "../storage/contract.js";
-import type { PartyCounters, RuntimeCounters } from "./counters.js";
+import type { PartyCounters, ResponseCounts, RuntimeCounters } from "./counters.js";
 
 /** Live counts of one party's rooms, read at scrape time. */
 export interface PartyRoomCounts {
@@ -25,8 +23,6 @@ export interface PartyRoomCounts {
 export interface MetricsSources {
   /** Party name to its live counts; every party of the project, even without rooms. */
   roomCounts(): Iterable<[string, PartyRoomCounts]>;
-  /** Whether a party of this name exists (HTTP requests to others are labelled party=""). */
-  hasParty(name: string): boolean;
   readonly counters: RuntimeCounters;
   observeCommits(observer: (commit: CommitObservation) => void): () => void;
 }
@@ -35,8 +31,6 @@ const PREFIX = "partyhouse_";
 
 export class PartyhouseMetrics {
   readonly registry = new Registry();
-  /** Party to responses by status class (index 0 = 1xx … 4 = 5xx): plain numbers per request. */
-  private readonly responses = new Map<string, number[]>();
   private readonly stopObservingCommits: () => void;
 
   constructor(private readonly sources: MetricsSources) {
@@ -92,7 +86,6 @@ export class PartyhouseMetrics {
       },
     });
 
-    const responses = this.responses;
     new Counter({
       name: PREFIX + "http_requests_total",
       help: 'HTTP responses on the public port by status class (2xx, 3xx, 4xx, 5xx); party="" when no party was addressed.',
@@ -100,11 +93,12 @@ export class PartyhouseMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [party, classes] of responses) {
-          classes.forEach((count, index) => {
+        const add = (party: string, responses: ResponseCounts) =>
+          responses.byClass.forEach((count, index) => {
             if (count > 0) this.inc({ party, status_class: `${index + 1}xx` }, count);
           });
-        }
+        for (const [party, counters] of sources.counters.entries()) add(party, counters.responses);
+        add("", sources.counters.unroutedResponses);
       },
     });
 
@@ -149,29 +143,6 @@ export class PartyhouseMetrics {
       commitRooms.observe(commit.rooms);
       commitKeys.observe(commit.keys);
     });
-  }
-
-  /** Counts the responses of a public server by party and status class. */
-  countRequestsOf(server: Server): () => void {
-    // One shared listener, no closure per request: this runs on every public request.
-    const metrics = this;
-    function onFinish(this: ServerResponse): void {
-      metrics.countResponse(this.req.url, this.statusCode);
-    }
-    const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
-      res.on("finish", onFinish);
-    };
-    server.on("request", onRequest);
-    return () => server.off("request", onRequest);
-  }
-
-  private countResponse(url: string | undefined, status: number): void {
-    const route = url === undefined ? undefined : routeOf(url);
-    const party = route?.kind === "room" && this.sources.hasParty(route.party) ? route.party : "";
-    let classes = this.responses.get(party);
-    if (classes === undefined) this.responses.set(party, (classes = [0, 0, 0, 0, 0]));
-    const index = Math.floor(status / 100) - 1;
-    if (index >= 0 && index < 5) classes[index]!++;
   }
 
   /** The exposition text for a scrape. */

@@ -12,19 +12,20 @@ import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
 import { callerOf, INTERNAL_HEADER, peerRequest } from "./internal-auth.js";
 import { LocalRouter, PEER_LINK_UPGRADE, type LocalDelivery, type RoomRouter, type UpgradeExchange } from "./room-router.js";
-import { routeOf } from "./route.js";
+import { routeOf, type Route } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
 import { LocalWebSocket } from "../globals/local-websocket.js";
 import { isUpgradeResponse } from "../globals/upgrade-response.js";
 import { RemoteRoomHandle } from "../runtime/remote-room-handle.js";
 import { RoomSocketHandle } from "../runtime/room-socket-handle.js";
-import { requestTarget } from "./request-target.js";
+import { requestTarget, type RequestTarget } from "./request-target.js";
 import { DRAINING, refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
 import { BodyBudget, BodyMeter } from "./body-budget.js";
 import { InFlight } from "./in-flight.js";
 import { afterInbound, deliverInbound } from "./inbound-flow.js";
 import type { ResolvedExposure } from "./limits.js";
+import type { ResponseCounts } from "../metrics/counters.js";
 
 /** PartyKit's limit on incoming frames; larger ones close the socket with 1009. */
 export const MAX_INCOMING_FRAME_BYTES = 1024 * 1024;
@@ -104,14 +105,25 @@ export class FrontDoor {
   }
 
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // The target is parsed once here: routing below and the response count both use it.
+    const target = requestTarget(req.url);
+    const route = target === null ? null : routeOf(target.pathname);
+    const responses = this.responseCountsFor(route);
     const refusal =
       (this.inFlight.draining ? DRAINING : null) ??
       refusedOrigin(req, this.options.exposure) ??
       refusedLength(req, this.options.exposure, this.bodyBudget);
-    if (refusal !== null) return refuse(res, refusal);
+    if (refusal !== null) {
+      res.once("close", () => countFinished(responses, res));
+      return refuse(res, refusal);
+    }
     const meter = new BodyMeter(this.bodyBudget, this.options.exposure.maxBodyBytes);
-    this.inFlight.add(res, () => meter.release());
-    this.serveHttp(req, res, meter).catch((error) => {
+    // In-flight tracking already listens for "close": the count rides on it, no listener of its own.
+    this.inFlight.add(res, () => {
+      meter.release();
+      countFinished(responses, res);
+    });
+    this.serveHttp(req, res, meter, target, route).catch((error) => {
       // A body cut off by its limit surfaces in user code as an error: answer why, not 500.
       if (meter.failure !== null) return refuse(res, refusalFor(meter.failure));
       this.project.logger.log("error", "request failed", describeError(error));
@@ -129,11 +141,22 @@ export class FrontDoor {
     });
   };
 
-  private async serveHttp(req: IncomingMessage, res: ServerResponse, meter: BodyMeter): Promise<void> {
-    const target = requestTarget(req.url);
-    if (target === null) return sendText(res, 400, "Bad Request");
+  /** Where a response is counted: its party's counts, or the shared ones when no known party was addressed. */
+  private responseCountsFor(route: Route | null): ResponseCounts {
+    const counters = this.project.counters;
+    if (route?.kind === "room" && this.project.party(route.party)) return counters.party(route.party).responses;
+    return counters.unroutedResponses;
+  }
+
+  private async serveHttp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    meter: BodyMeter,
+    target: RequestTarget | null,
+    route: Route | null,
+  ): Promise<void> {
+    if (target === null || route === null) return sendText(res, 400, "Bad Request");
     const pathname = target.pathname;
-    const route = routeOf(pathname);
     const head = req.method === "HEAD";
     const caller = callerOf(req.rawHeaders, this.project.secret);
     if (caller === "forged") return sendText(res, 403, "Forbidden");
@@ -353,6 +376,11 @@ function httpOnly(response: Response): Response {
 }
 
 /** Answers a refused request at once; the connection closes after it (the body stays unread). */
+/** Counts a response that was sent in full ("finish" came before "close"); one cut off is not. */
+function countFinished(responses: ResponseCounts, res: ServerResponse): void {
+  if (res.writableFinished) responses.count(res.statusCode);
+}
+
 function refuse(res: ServerResponse, refusal: Refusal): void {
   if (res.headersSent) {
     if (!res.writableEnded) res.destroy();

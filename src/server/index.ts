@@ -97,7 +97,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     try {
       // Loaded only when asked for: without --admin-port no metrics code runs at all.
       const { startAdmin } = await import("../admin/server.js");
-      admin = await startAdmin(options.admin, { project, storage: options.storage, publicServer: server, logger });
+      admin = await startAdmin(options.admin, { project, storage: options.storage, logger });
     } catch (error) {
       await project.close();
       server.close();

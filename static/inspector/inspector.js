@@ -51,8 +51,14 @@ const num = (value) => el("td", { class: "num" }, value);
 
 function shown(value) {
   if (value && "json" in value) return el("code", {}, JSON.stringify(value.json));
-  const extra = value.size !== undefined ? ` (${value.size})` : value.preview !== undefined ? `: ${value.preview}` : "";
-  return el("span", { class: "muted" }, value.type + extra);
+  return el("span", { class: "muted" }, value.type + detail(value));
+}
+
+// What a value JSON cannot hold shows beside its type: its entry count, byte length or a preview.
+function detail(value) {
+  if (value.entries !== undefined) return ` (${value.entries} entries)`;
+  if (value.byteLength !== undefined) return ` (${value.byteLength} bytes)`;
+  return value.preview !== undefined ? `: ${value.preview}` : "";
 }
 
 function badges(room) {
@@ -147,7 +153,7 @@ async function viewRoom(party, room, reload) {
 
 async function viewValue(party, room, key) {
   const value = await api(`parties/${seg(party)}/rooms/${seg(room)}/storage/${seg(key)}`);
-  const body = "json" in value ? JSON.stringify(value.json, null, 2) : `${value.type}${value.preview !== undefined ? ": " + value.preview : ""} (${value.size} bytes stored)`;
+  const body = "json" in value ? JSON.stringify(value.json, null, 2) : `${value.type}${detail(value)}, ${value.size} bytes stored`;
   return [el("h2", {}, `Key ${key}`), el("pre", { id: "value" }, body)];
 }
 
