@@ -23,9 +23,12 @@ import type { WindowedScenario } from "../scenarios/types.js";
 import { startServer, type RunningServer } from "../servers/server-handle.js";
 import { planPartyhouse } from "../servers/targets.js";
 
-const USAGE = "usage: node --import tsx bench/metrics/run.ts [--windows <n>] [--window-ms <ms>] [--sessions <n>]";
+const USAGE = "usage: node --import tsx bench/metrics/run.ts [--windows <n>] [--window-ms <ms>] [--sessions <n>] [--scrape-ms <ms, 0 = none>]";
 const argv = process.argv.slice(2);
-const sessions = Number(readFlags(argv, USAGE).get("sessions") ?? 3);
+const flags = readFlags(argv, USAGE);
+const sessions = Number(flags.get("sessions") ?? 3);
+const scrapeMs = Number(flags.get("scrape-ms") ?? 1000);
+if (!Number.isFinite(scrapeMs) || scrapeMs < 0) throw new Error(`--scrape-ms must be a number of milliseconds >= 0\n${USAGE}`);
 if (!Number.isInteger(sessions) || sessions < 1) throw new Error(`--sessions must be a whole number >= 1\n${USAGE}`);
 // The shared flags (--windows, --window-ms); parseOptions leaves --sessions alone.
 const settings = parseOptions(argv);
@@ -59,11 +62,11 @@ async function startPair(session: number): Promise<Pair> {
   const a = await start(first, session);
   const b = await start(second, session);
   const [off, on] = first ? [b, a] : [a, b];
-  const scraper = setInterval(() => {
+  const scraper = scrapeMs === 0 ? undefined : setInterval(() => {
     fetch(`http://127.0.0.1:${on.adminPort}/metrics`)
       .then((response) => response.text())
       .then(() => scrapes++, () => undefined);
-  }, 1000);
+  }, scrapeMs);
   return {
     off: off.server,
     on: on.server,
