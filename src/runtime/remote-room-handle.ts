@@ -7,11 +7,9 @@
  */
 import type * as Party from "../types/party.js";
 import type { UpgradeTarget } from "../globals/upgrade-response.js";
-import { NotSupportedError } from "./unavailable.js";
+import { ClientOnlySocket } from "./client-only-socket.js";
 
-export class RemoteRoomHandle implements UpgradeTarget {
-  readonly CONNECTING = 0;
-  readonly readyState = 0;
+export class RemoteRoomHandle extends ClientOnlySocket implements UpgradeTarget {
   private claimed = false;
 
   constructor(
@@ -19,7 +17,9 @@ export class RemoteRoomHandle implements UpgradeTarget {
     readonly room: string,
     /** The stub's request: the room's URL and the headers the caller gave. */
     readonly request: Party.Request,
-  ) {}
+  ) {
+    super();
+  }
 
   get isAttachable(): boolean {
     return !this.claimed;
@@ -31,23 +31,4 @@ export class RemoteRoomHandle implements UpgradeTarget {
     this.claimed = true;
     return true;
   }
-
-  accept(): never {
-    return unsupported();
-  }
-  send(): never {
-    return unsupported();
-  }
-  close(): never {
-    return unsupported();
-  }
-  addEventListener(): never {
-    return unsupported();
-  }
-}
-
-function unsupported(): never {
-  throw new NotSupportedError(
-    "the webSocket of a stub.fetch() upgrade can only be returned to a client (from onBeforeConnect or onFetch); to talk to a room over a socket in-process, use `await stub.socket()`",
-  );
 }

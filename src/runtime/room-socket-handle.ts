@@ -9,16 +9,14 @@ import type { WebSocket } from "ws";
 import type { UpgradeTarget } from "../globals/upgrade-response.js";
 import type { RoomHost } from "./room-host.js";
 import type { SocketRecord } from "./socket-record.js";
-import { NotSupportedError } from "./unavailable.js";
+import { ClientOnlySocket } from "./client-only-socket.js";
 
 /** A socket nobody claims within this time is dropped, so the room does not keep it forever. */
 export const UNCLAIMED_SOCKET_TIMEOUT_MS = 10_000;
 
 type Accepted = { ws: WebSocket } | null;
 
-export class RoomSocketHandle implements UpgradeTarget {
-  readonly CONNECTING = 0;
-  readonly readyState = 0;
+export class RoomSocketHandle extends ClientOnlySocket implements UpgradeTarget {
   private claimed = false;
   private settle!: (accepted: Accepted) => void;
   /** What the room's connect() waits for: the client's socket, or null if none came. */
@@ -29,6 +27,7 @@ export class RoomSocketHandle implements UpgradeTarget {
     readonly room: RoomHost,
     readonly record: SocketRecord,
   ) {
+    super();
     this.accepted = new Promise((resolve) => (this.settle = resolve));
     this.timer = setTimeout(() => this.claim() && this.settle(null), UNCLAIMED_SOCKET_TIMEOUT_MS);
     this.timer.unref();
@@ -50,23 +49,4 @@ export class RoomSocketHandle implements UpgradeTarget {
   attached(accepted: Accepted): void {
     this.settle(accepted);
   }
-
-  accept(): never {
-    return unsupported();
-  }
-  send(): never {
-    return unsupported();
-  }
-  close(): never {
-    return unsupported();
-  }
-  addEventListener(): never {
-    return unsupported();
-  }
-}
-
-function unsupported(): never {
-  throw new NotSupportedError(
-    "the webSocket of a stub.fetch() upgrade can only be returned to a client (from onBeforeConnect or onFetch); to talk to a room over a socket in-process, use `await stub.socket()`",
-  );
 }
