@@ -116,6 +116,9 @@ export async function cluster(count: number): Promise<{ db: TestDatabase; nodes:
   databases.push(db);
   // The first node creates the schema; the others start at once.
   const nodes = await Promise.all(Array.from({ length: count }, (_, i) => startNode(`n${i}`, db.url)));
+  // A node learns of the others at its lease renewals (every lease / 5 = 600 ms here); until then
+  // it prefers itself for new rooms. Two renewals later every node knows every other.
+  await new Promise((resolve) => setTimeout(resolve, (LEASE_MS / 5) * 2 + 100));
   return { db, nodes };
 }
 
