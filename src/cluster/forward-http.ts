@@ -37,8 +37,12 @@ export type PeerAnswer =
   | { readonly kind: "moved" }
   | { readonly kind: "unreachable"; readonly error: Error };
 
-/** Headers that describe a hop, never the request: Node frames each hop itself. */
+/**
+ * Headers that describe a hop, never the request: Node frames each hop itself (the length of
+ * a forwarded body is set from what is sent).
+ */
 const HOP_HEADERS = new Set([
+  "content-length",
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -88,20 +92,28 @@ export function isReplayable(body: OutboundBody): boolean {
 
 /** The request as the owner must receive it: the edge's view plus the secret. */
 export function outbound(request: Party.Request, path: string, body: OutboundBody, secret: string): Outbound {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) {
-    if (!HOP_HEADERS.has(name) && name !== "content-length") headers[name] = value;
-  }
+  const headers = forwardedHeaders(request, secret, HOP_HEADERS);
   if (body.kind === "buffer") headers["content-length"] = String(body.data.length);
   else if (body.kind === "stream") {
     const length = request.headers.get("content-length");
     if (length !== null) headers["content-length"] = length;
   }
+  return { method: request.method, path, headers, body };
+}
+
+/**
+ * What a node sends its peer about a request (HTTP, or a WebSocket handshake): the edge's
+ * headers without those in `skip`, a Host, and the secret, URL and `cf` the owner reads back
+ * (internal-auth.ts).
+ */
+export function forwardedHeaders(request: Party.Request, secret: string, skip: ReadonlySet<string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of request.headers) if (!skip.has(name)) headers[name] = value;
   headers.host ??= new URL(request.url).host;
   headers[INTERNAL_HEADER] = secret;
   headers[URL_HEADER] = request.url;
   headers[CF_HEADER] = JSON.stringify(request.cf ?? {});
-  return { method: request.method, path, headers, body };
+  return headers;
 }
 
 /** The request as a peer link carries it: the edge's view, minus what describes the hop. */
@@ -109,7 +121,7 @@ export function requestMeta(party: string, room: string, request: Party.Request)
   const headers: string[] = [];
   let host = false;
   for (const [name, value] of request.headers) {
-    if (HOP_HEADERS.has(name) || name === "content-length") continue;
+    if (HOP_HEADERS.has(name)) continue;
     if (name === "host") host = true;
     headers.push(name, value);
   }

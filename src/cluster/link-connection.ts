@@ -6,6 +6,7 @@
  */
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { drained } from "../server/drained.js";
 import { FrameReader, type Frame } from "./link-frames.js";
 
 /** Above this many unsent bytes, producers of response bodies wait for 'drain'. */
@@ -56,15 +57,7 @@ export class LinkConnection {
   }
 
   drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off("drain", done);
-        this.socket.off("close", done);
-        resolve();
-      };
-      this.socket.once("drain", done);
-      this.socket.once("close", done);
-    });
+    return drained(this.socket);
   }
 
   /** Queues one frame's parts for this turn's write. */

@@ -19,7 +19,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** Above this many body bytes buffered for a slow consumer, the owner is asked to pause. */
 const STREAM_HIGH_WATER_BYTES = 1024 * 1024;
 
-export type LinkAnswer = { readonly kind: "response"; readonly response: LinkedResponse } | { readonly kind: "unreachable"; readonly error: Error };
+type Unreachable = { readonly kind: "unreachable"; readonly error: Error };
+export type LinkAnswer = { readonly kind: "response"; readonly response: LinkedResponse } | Unreachable;
 
 interface BodyConsumer {
   data(chunk: Buffer): void;
@@ -122,12 +123,8 @@ export class EdgeLink {
 
   /** Sends one request; resolves with the owner's head (and body, when whole) or "unreachable". */
   async request(meta: RequestMeta, body: Buffer | undefined): Promise<LinkAnswer> {
-    let connection: LinkConnection;
-    try {
-      connection = this.connection?.isOpen ? this.connection : await this.open();
-    } catch (error) {
-      return { kind: "unreachable", error: error as Error };
-    }
+    const connection = await this.connected();
+    if (!(connection instanceof LinkConnection)) return connection;
     const stream = this.allocate();
     return new Promise((resolve) => {
       this.pending.set(stream, { resolve });
@@ -136,13 +133,9 @@ export class EdgeLink {
   }
 
   /** Opens a virtual connection to the peer's HTTP server (a proxied WebSocket runs over it). */
-  async openStream(): Promise<LinkStream | { readonly kind: "unreachable"; readonly error: Error }> {
-    let connection: LinkConnection;
-    try {
-      connection = this.connection?.isOpen ? this.connection : await this.open();
-    } catch (error) {
-      return { kind: "unreachable", error: error as Error };
-    }
+  async openStream(): Promise<LinkStream | Unreachable> {
+    const connection = await this.connected();
+    if (!(connection instanceof LinkConnection)) return connection;
     const stream = new LinkStream(connection, this.allocate(), (gone) => this.streams.delete(gone.id));
     this.streams.set(stream.id, stream);
     connection.send(encodeFrame(FrameType.StreamOpen, stream.id));
@@ -157,6 +150,16 @@ export class EdgeLink {
     const id = this.nextStream;
     this.nextStream = this.nextStream >= 0xffff_fff0 ? 1 : this.nextStream + 1;
     return id;
+  }
+
+  /** The open link, opened now if need be, or why the peer cannot be reached. */
+  private async connected(): Promise<LinkConnection | Unreachable> {
+    if (this.connection?.isOpen) return this.connection;
+    try {
+      return await this.open();
+    } catch (error) {
+      return { kind: "unreachable", error: error as Error };
+    }
   }
 
   private open(): Promise<LinkConnection> {

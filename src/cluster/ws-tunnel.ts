@@ -16,6 +16,7 @@ import type { Duplex } from "node:stream";
 import type * as Party from "../types/party.js";
 import { CF_HEADER, INTERNAL_HEADER, MOVED_HEADER, URL_HEADER } from "../server/internal-auth.js";
 import type { UpgradeExchange } from "../server/room-router.js";
+import { forwardedHeaders } from "./forward-http.js";
 import { FrameBoundary, serverCloseFrame } from "./frame-boundary.js";
 
 export type TunnelOpen =
@@ -53,18 +54,13 @@ const HOP_HEADERS = new Set([
  * onBeforeConnect.
  */
 export function openTunnel(connection: Duplex, path: string, request: Party.Request, client: UpgradeExchange["req"], secret: string): Promise<TunnelOpen> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) if (!HOP_HEADERS.has(name)) headers[name] = value;
+  const headers = forwardedHeaders(request, secret, HOP_HEADERS);
   for (const name of HANDSHAKE_HEADERS) {
     const value = client.headers[name];
     if (typeof value === "string") headers[name] = value;
   }
-  headers.host ??= new URL(request.url).host;
   headers.connection = "Upgrade";
   headers.upgrade = "websocket";
-  headers[INTERNAL_HEADER] = secret;
-  headers[URL_HEADER] = request.url;
-  headers[CF_HEADER] = JSON.stringify(request.cf ?? {});
 
   return new Promise((resolve) => {
     // The handshake runs over `connection` (a virtual connection on the peer link), which then

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { RequestCf } from "../types/party.js";
 import type { BodyMeter } from "./body-budget.js";
+import { drained } from "./drained.js";
 import { atEndOfTurn } from "./end-of-turn.js";
 import { LazyResponse } from "./lazy-response.js";
 import { requestBodyOf } from "./request-body.js";
@@ -251,19 +252,6 @@ async function pipeBody(res: ServerResponse, body: ReadableStream<Uint8Array>): 
   } finally {
     res.off("close", onClose);
   }
-}
-
-/** Resolves on 'drain', or on 'close' so a vanished client never leaves us waiting. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }
 
 /** For the runtime's own answers ("Not found", 500 with a message). */
