@@ -5,12 +5,14 @@
  */
 import type { ServerResponse } from "node:http";
 import { DRAINING, refusalHeaders } from "./admission.js";
+import { SlotTable } from "./slot-table.js";
 
 /** How long a shutdown waits for requests in flight (under the CLI's 10 s forced exit). */
 export const DEFAULT_DRAIN_MS = 5_000;
 
 export class InFlight {
-  private readonly open = new Set<ServerResponse>();
+  /** Not a Set: one entry per request comes and goes, and a Set churned so promotes them all (slot-table.ts). */
+  private readonly open = new SlotTable<ServerResponse>();
   private idle: (() => void) | null = null;
   draining = false;
 
@@ -20,9 +22,9 @@ export class InFlight {
 
   /** Tracks `res` until it closes; `done` runs then too (one listener per request). */
   add(res: ServerResponse, done: () => void): void {
-    this.open.add(res);
+    const slot = this.open.add(res);
     res.once("close", () => {
-      this.open.delete(res);
+      this.open.delete(slot);
       done();
       if (this.open.size === 0) this.idle?.();
     });
@@ -40,7 +42,7 @@ export class InFlight {
       clearTimeout(timer);
       this.idle = null;
     }
-    for (const res of this.open) {
+    for (const res of this.open.values()) {
       if (res.headersSent) res.destroy();
       else {
         res.writeHead(DRAINING.status, refusalHeaders(DRAINING));
