@@ -4,10 +4,12 @@
 // median of per-window ratios on/off.
 //
 // The windows are split over several sessions, each with a fresh pair of server processes
-// (started in alternating order). A Node process can settle into a slower steady state than
-// another running the same code (process.nextTick's tick objects built ~8x slower, 5-8% of the
-// server's CPU; seen in metrics-off servers too, more often in ones that render /metrics), so
-// one pair measures one draw of that as much as the metrics; fresh pairs average it in.
+// (started in alternating order). A process can settle into a slower steady state than another
+// running the same code: a long-lived Set churned per request once got every request promoted
+// when its table happened to reach the old generation during start-up (README, "What metrics
+// cost"), and 1 of 6 fan-out servers still promoted ~420 KB per scavenge where its pair promoted
+// ~5 KB (not yet explained). One pair measures one draw of that as much as the metrics; fresh
+// pairs average it in.
 //   node --import tsx bench/metrics/run.ts [--windows <n>] [--window-ms <ms>] [--sessions <n>]
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
