@@ -7,6 +7,7 @@ import { request as httpRequest, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { INTERNAL_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
 import { PEER_LINK_UPGRADE } from "../server/room-router.js";
+import { SlotTable } from "../server/slot-table.js";
 import { LinkConnection } from "./link-connection.js";
 import { LinkStream } from "./link-stream.js";
 import { decodeMeta, encodeFrame, encodeMetaFrame, FrameType, type Frame } from "./link-frames.js";
@@ -105,14 +106,36 @@ export class LinkedResponse {
 }
 
 interface Pending {
+  /** Its stream id on the link (requestStreamId). */
+  stream: number;
   resolve(answer: LinkAnswer): void;
   response?: LinkedResponse;
+}
+
+/**
+ * A forwarded request's stream id carries the slot of its entry in `pending`, so finding the
+ * entry needs no Map (see slot-table.ts for why a Map churned per request costs so much), plus
+ * a round number that differs between two requests that use the same slot one after the other,
+ * and the top bit, which virtual connections' ids (a counter below it) never have.
+ */
+const REQUEST_STREAM = 0x8000_0000;
+const SLOT_BITS = 20;
+const SLOT_MASK = (1 << SLOT_BITS) - 1;
+const ROUND_MASK = 0x7ff;
+const LAST_CONNECTION_STREAM = REQUEST_STREAM - 16;
+
+function requestStreamId(slot: number, round: number): number {
+  if (slot > SLOT_MASK) throw new Error(`more than ${SLOT_MASK + 1} requests waiting on one peer link`);
+  return (REQUEST_STREAM | ((round & ROUND_MASK) << SLOT_BITS) | slot) >>> 0;
 }
 
 export class EdgeLink {
   private connection: LinkConnection | undefined;
   private opening: Promise<LinkConnection> | undefined;
-  private readonly pending = new Map<number, Pending>();
+  /** Forwarded requests waiting for (the rest of) their answer. */
+  private readonly pending = new SlotTable<Pending>();
+  private round = 0;
+  /** Virtual connections, by stream id: few, and open for as long as their WebSocket. */
   private readonly streams = new Map<number, LinkStream>();
   private nextStream = 1;
 
@@ -125,10 +148,11 @@ export class EdgeLink {
   async request(meta: RequestMeta, body: Buffer | undefined): Promise<LinkAnswer> {
     const connection = await this.connected();
     if (!(connection instanceof LinkConnection)) return connection;
-    const stream = this.allocate();
     return new Promise((resolve) => {
-      this.pending.set(stream, { resolve });
-      connection.send(encodeMetaFrame(FrameType.Request, stream, meta, body));
+      const pending: Pending = { stream: 0, resolve };
+      pending.stream = requestStreamId(this.pending.add(pending), this.round);
+      this.round = (this.round + 1) & ROUND_MASK;
+      connection.send(encodeMetaFrame(FrameType.Request, pending.stream, meta, body));
     });
   }
 
@@ -136,7 +160,7 @@ export class EdgeLink {
   async openStream(): Promise<LinkStream | Unreachable> {
     const connection = await this.connected();
     if (!(connection instanceof LinkConnection)) return connection;
-    const stream = new LinkStream(connection, this.allocate(), (gone) => this.streams.delete(gone.id));
+    const stream = new LinkStream(connection, this.allocateConnectionStream(), (gone) => this.streams.delete(gone.id));
     this.streams.set(stream.id, stream);
     connection.send(encodeFrame(FrameType.StreamOpen, stream.id));
     return stream;
@@ -146,10 +170,22 @@ export class EdgeLink {
     this.connection?.close();
   }
 
-  private allocate(): number {
+  private allocateConnectionStream(): number {
     const id = this.nextStream;
-    this.nextStream = this.nextStream >= 0xffff_fff0 ? 1 : this.nextStream + 1;
+    this.nextStream = this.nextStream >= LAST_CONNECTION_STREAM ? 1 : this.nextStream + 1;
     return id;
+  }
+
+  /** The request waiting on `stream`, if one still is. */
+  private pendingOn(stream: number): Pending | undefined {
+    if ((stream & REQUEST_STREAM) === 0) return undefined;
+    const pending = this.pending.get(stream & SLOT_MASK);
+    return pending?.stream === stream ? pending : undefined;
+  }
+
+  /** Forgets the request on `stream`; a later request in the same slot is left alone. */
+  private settled(stream: number): void {
+    if (this.pendingOn(stream) !== undefined) this.pending.delete(stream & SLOT_MASK);
   }
 
   /** The open link, opened now if need be, or why the peer cannot be reached. */
@@ -179,19 +215,19 @@ export class EdgeLink {
   }
 
   private receive(connection: LinkConnection, frame: Frame): void {
-    const pending = this.pending.get(frame.stream);
+    const pending = this.pendingOn(frame.stream);
     if (!pending) return this.streams.get(frame.stream)?.received(frame.type, frame.payload);
     switch (frame.type) {
       case FrameType.Response: {
         const { meta, body } = decodeMeta<ResponseMeta>(frame.payload);
-        this.pending.delete(frame.stream);
+        this.settled(frame.stream);
         pending.resolve({ kind: "response", response: new LinkedResponse(meta, body, () => {}) });
         return;
       }
       case FrameType.Head: {
         const { meta } = decodeMeta<ResponseMeta>(frame.payload);
         const response = new LinkedResponse(meta, undefined, (type) => {
-          if (type === FrameType.Cancel) this.pending.delete(frame.stream);
+          if (type === FrameType.Cancel) this.settled(frame.stream);
           connection.send(encodeFrame(type, frame.stream));
         });
         pending.response = response;
@@ -202,11 +238,11 @@ export class EdgeLink {
         pending.response?.chunk(frame.payload);
         return;
       case FrameType.End:
-        this.pending.delete(frame.stream);
+        this.settled(frame.stream);
         pending.response?.finish();
         return;
       case FrameType.Error:
-        this.pending.delete(frame.stream);
+        this.settled(frame.stream);
         pending.response?.finish(new Error(`the owner's response failed: ${frame.payload.toString()}`));
         return;
     }
@@ -216,10 +252,10 @@ export class EdgeLink {
   private lost(connection: LinkConnection, error: Error): void {
     if (this.connection === connection) this.connection = undefined;
     for (const pending of this.pending.values()) {
+      this.settled(pending.stream);
       if (pending.response) pending.response.finish(error);
       else pending.resolve({ kind: "unreachable", error });
     }
-    this.pending.clear();
     for (const stream of this.streams.values()) stream.linkLost(error);
     this.streams.clear();
   }

@@ -126,6 +126,51 @@ describe("peer link", () => {
     });
   });
 
+  it("gives a request none of the frames still on their way for a cancelled one before it", async () => {
+    // "old" streams 1s; its second chunk is held back until "next" (1 MB of 2s) has been
+    // answered, so the owner sends it, for the cancelled stream, after next's head: a frame for
+    // a request that now shares next's slot on the edge.
+    const chunkOf = (byte: number) => new Uint8Array(64 * 1024).fill(byte);
+    let releaseOld = () => {};
+    const rig = await startRig(async (_party, room) => {
+      if (room === "old") {
+        let sent = 0;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              if (sent++ > 0) await new Promise<void>((resolve) => (releaseOld = resolve));
+              controller.enqueue(chunkOf(1));
+            },
+          }),
+        );
+      }
+      setTimeout(() => releaseOld(), 50);
+      let sent = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (sent >= 1024 * 1024) return controller.close();
+            sent += 64 * 1024;
+            // Slow enough that the old chunk arrives while next's body is still coming.
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            controller.enqueue(chunkOf(2));
+          },
+        }),
+      );
+    });
+    try {
+      const old = responseOf(await rig.edge.request(meta("old"), undefined)).body!.getReader();
+      await old.read();
+      await old.cancel();
+      const next = responseOf(await rig.edge.request(meta("next"), undefined));
+      const body = new Uint8Array(await next.arrayBuffer());
+      assert.equal(body.byteLength, 1024 * 1024, "the next answer's length");
+      assert.ok(body.every((byte) => byte === 2), "the next answer holds bytes of the cancelled one");
+    } finally {
+      rig.close();
+    }
+  });
+
   it("answers 'unreachable' for requests in flight when the link breaks, and reconnects for the next", async () => {
     let calls = 0;
     const rig = await startRig(async (): Promise<Response> => {
