@@ -7,9 +7,10 @@
 // (started in alternating order). A process can settle into a slower steady state than another
 // running the same code: a long-lived Set churned per request once got every request promoted
 // when its table happened to reach the old generation during start-up (README, "What metrics
-// cost"), and 1 of 6 fan-out servers still promoted ~420 KB per scavenge where its pair promoted
-// ~5 KB (not yet explained). One pair measures one draw of that as much as the metrics; fresh
-// pairs average it in.
+// cost"), and about 1 in 4 fan-out servers still promotes ~420 KB per scavenge where its pair
+// promotes ~5 KB, metrics on or off (not explained yet; at 16 MB semi-spaces what got promoted
+// was socket write requests and Node's stream buffer entries, as if writes waited on clients).
+// One pair measures one draw of that as much as the metrics; fresh pairs average it in.
 //   node --import tsx bench/metrics/run.ts [--windows <n>] [--window-ms <ms>] [--sessions <n>]
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
