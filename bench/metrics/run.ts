@@ -8,8 +8,9 @@
 // running the same code: a long-lived Set churned per request once got every request promoted
 // when its table happened to reach the old generation during start-up (README, "What metrics
 // cost"), and about 1 in 4 fan-out servers still promotes ~420 KB per scavenge where its pair
-// promotes ~5 KB, metrics on or off (not explained yet; at 16 MB semi-spaces what got promoted
-// was socket write requests and Node's stream buffer entries, as if writes waited on clients).
+// promotes ~5 KB, metrics on or off (not explained yet: at 16 MB semi-spaces what got promoted
+// was socket write requests and Node's stream buffer entries, though no socket had bytes left
+// to write when sampled between turns).
 // One pair measures one draw of that as much as the metrics; fresh pairs average it in.
 //   node --import tsx bench/metrics/run.ts [--windows <n>] [--window-ms <ms>] [--sessions <n>]
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
