@@ -375,12 +375,12 @@ function httpOnly(response: Response): Response {
   return new Response("A WebSocket (101) response was returned to a request that is not a WebSocket upgrade", { status: 500 });
 }
 
-/** Answers a refused request at once; the connection closes after it (the body stays unread). */
 /** Counts a response that was sent in full ("finish" came before "close"); one cut off is not. */
 function countFinished(responses: ResponseCounts, res: ServerResponse): void {
   if (res.writableFinished) responses.count(res.statusCode);
 }
 
+/** Answers a refused request at once; the connection closes after it (the body stays unread). */
 function refuse(res: ServerResponse, refusal: Refusal): void {
   if (res.headersSent) {
     if (!res.writableEnded) res.destroy();
