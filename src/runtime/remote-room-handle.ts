@@ -10,8 +10,6 @@ import type { UpgradeTarget } from "../globals/upgrade-response.js";
 import { ClientOnlySocket } from "./client-only-socket.js";
 
 export class RemoteRoomHandle extends ClientOnlySocket implements UpgradeTarget {
-  private claimed = false;
-
   constructor(
     readonly party: string,
     readonly room: string,
@@ -19,16 +17,5 @@ export class RemoteRoomHandle extends ClientOnlySocket implements UpgradeTarget 
     readonly request: Party.Request,
   ) {
     super();
-  }
-
-  get isAttachable(): boolean {
-    return !this.claimed;
-  }
-
-  /** Takes the handle for one client; false if it was taken already. */
-  claim(): boolean {
-    if (this.claimed) return false;
-    this.claimed = true;
-    return true;
   }
 }

@@ -17,7 +17,6 @@ export const UNCLAIMED_SOCKET_TIMEOUT_MS = 10_000;
 type Accepted = { ws: WebSocket } | null;
 
 export class RoomSocketHandle extends ClientOnlySocket implements UpgradeTarget {
-  private claimed = false;
   private settle!: (accepted: Accepted) => void;
   /** What the room's connect() waits for: the client's socket, or null if none came. */
   readonly accepted: Promise<Accepted>;
@@ -33,14 +32,9 @@ export class RoomSocketHandle extends ClientOnlySocket implements UpgradeTarget 
     this.timer.unref();
   }
 
-  get isAttachable(): boolean {
-    return !this.claimed;
-  }
-
   /** Takes the socket for one client; false if it was taken (or timed out) already. */
-  claim(): boolean {
-    if (this.claimed) return false;
-    this.claimed = true;
+  override claim(): boolean {
+    if (!super.claim()) return false;
     clearTimeout(this.timer);
     return true;
   }
