@@ -122,7 +122,7 @@ export class ClusterRouter implements RoomRouter {
     let body: OutboundBody | undefined;
     for (let attempt = 0; ; attempt++) {
       const location = await this.locateOrUnavailable(party, room);
-      if (location === undefined) return new Response(unavailableText("unreachable"), { status: 503, headers: { "retry-after": "1" } });
+      if (location === undefined) return unavailableResponse("unreachable");
       if (location.kind === "local") {
         const response = await this.local.request(party, room, body === undefined ? partyRequest : withBody(partyRequest, body));
         if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
@@ -135,16 +135,17 @@ export class ClusterRouter implements RoomRouter {
         const answer = await this.viaLink(location, party, room, partyRequest, body);
         if (answer.kind === "response") return linkedToWebResponse(answer.response, request.method);
         if (!(await this.retry(party, room, location, answer, attempt, true))) {
-          return new Response(unavailableText(answer.kind), { status: 503, headers: { "retry-after": "1" } });
+          return unavailableResponse(answer.kind);
         }
         continue;
       }
+      // A streamed body (large or unsized) goes once, over a connection of its own.
       const url = new URL(request.url);
       const message = outbound(partyRequest, url.pathname + url.search, body, this.directory.secret);
       const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
       if (answer.kind === "response") return toWebResponse(answer.response, request.method);
-      if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) {
-        return new Response(unavailableText(answer.kind), { status: 503, headers: { "retry-after": "1" } });
+      if (!(await this.retry(party, room, location, answer, attempt, false))) {
+        return unavailableResponse(answer.kind);
       }
     }
   }
@@ -204,7 +205,7 @@ export class ClusterRouter implements RoomRouter {
       if (upgrade.socket.destroyed) return;
       const location = await this.locateOrUnavailable(party, room);
       if (location === undefined) {
-        return rejectUpgrade(upgrade.socket, new Response(unavailableText("unreachable"), { status: 503, headers: { "retry-after": "1" } }));
+        return rejectUpgrade(upgrade.socket, unavailableResponse("unreachable"));
       }
       if (location.kind === "local") {
         try {
@@ -212,7 +213,7 @@ export class ClusterRouter implements RoomRouter {
         } catch (error) {
           if (!(error instanceof RoomMovedError)) throw error;
           if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
-          return rejectUpgrade(upgrade.socket, new Response(unavailableText("moved"), { status: 503, headers: { "retry-after": "1" } }));
+          return rejectUpgrade(upgrade.socket, unavailableResponse("moved"));
         }
       }
       const connection = await this.linkTo(location.address).openStream();
@@ -222,7 +223,7 @@ export class ClusterRouter implements RoomRouter {
       if (opened.kind === "open") return this.tunnel(opened, upgrade);
       if (opened.kind === "rejected") return rejectUpgrade(upgrade.socket, opened.response);
       if (!(await this.retry(party, room, location, opened, attempt, true))) {
-        return rejectUpgrade(upgrade.socket, new Response(unavailableText(opened.kind), { status: 503, headers: { "retry-after": "1" } }));
+        return rejectUpgrade(upgrade.socket, unavailableResponse(opened.kind));
       }
     }
   }
@@ -368,12 +369,14 @@ function sendMoved(res: ServerResponse): Promise<void> {
   return sendWebResponse(res, movedResponse());
 }
 
-function unavailableText(kind: "moved" | "unreachable"): string {
-  return kind === "moved" ? "The room is moving between nodes; try again" : "The node that owns the room cannot be reached; try again";
+/** 503 with Retry-After: the room is between owners, or its owner cannot be reached. */
+function unavailableResponse(kind: "moved" | "unreachable"): Response {
+  const text = kind === "moved" ? "The room is moving between nodes; try again" : "The node that owns the room cannot be reached; try again";
+  return new Response(text, { status: 503, headers: { "retry-after": "1" } });
 }
 
 function sendUnavailable(res: ServerResponse, kind: "moved" | "unreachable"): Promise<void> {
-  return sendWebResponse(res, new Response(unavailableText(kind), { status: 503, headers: { "retry-after": "1" } }));
+  return sendWebResponse(res, unavailableResponse(kind));
 }
 
 function keyOf(party: string, room: string): string {
