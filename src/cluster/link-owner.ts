@@ -8,7 +8,7 @@
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type * as Party from "../types/party.js";
-import { LazyResponse } from "../server/lazy-response.js";
+import { impliedContentType, LazyResponse } from "../server/lazy-response.js";
 import { LinkConnection } from "./link-connection.js";
 import { LinkStream } from "./link-stream.js";
 import { decodeMeta, encodeFrame, encodeMetaFrame, FrameType, MAX_CHUNK_BYTES, type Frame } from "./link-frames.js";
@@ -136,7 +136,8 @@ export class OwnerLink {
     const lazy = LazyResponse.unwrap(response);
     if (lazy !== undefined) {
       const headers = lazy.headers ? pairsOf(lazy.headers) : [];
-      if (lazy.defaultType !== undefined && !lazy.headers?.has("content-type")) headers.push("content-type", lazy.defaultType);
+      const implied = impliedContentType(lazy);
+      if (implied !== undefined) headers.push("content-type", implied);
       const body = lazy.body === null || head ? undefined : typeof lazy.body === "string" ? Buffer.from(lazy.body) : lazy.body;
       return this.connection.send(encodeMetaFrame(FrameType.Response, stream, metaOf(lazy.status, lazy.statusText, headers), body));
     }

@@ -9,7 +9,7 @@ import type { RequestCf } from "../types/party.js";
 import type { BodyMeter } from "./body-budget.js";
 import { drained } from "./drained.js";
 import { atEndOfTurn } from "./end-of-turn.js";
-import { LazyResponse } from "./lazy-response.js";
+import { impliedContentType, LazyResponse } from "./lazy-response.js";
 import { requestBodyOf } from "./request-body.js";
 import { requestTarget, type RequestTarget } from "./request-target.js";
 
@@ -199,7 +199,8 @@ export async function sendWebResponse(
 /** A LazyResponse that nothing turned into a real one: its parts go straight to the socket. */
 function sendLazy(res: ServerResponse, lazy: NonNullable<ReturnType<typeof LazyResponse.unwrap>>, options: SendOptions): void {
   const { headers, hasLength } = lazy.headers ? headerList(lazy.headers) : { headers: [] as string[], hasLength: false };
-  if (lazy.defaultType !== undefined && !lazy.headers?.has("content-type")) headers.push("content-type", lazy.defaultType);
+  const implied = impliedContentType(lazy);
+  if (implied !== undefined) headers.push("content-type", implied);
   const body = lazy.body;
   const status = lazy.status;
   if (body !== null && !hasLength) headers.push("content-length", String(byteLengthOf(body)));

@@ -34,6 +34,11 @@ interface LazyState {
   defaultType: string | undefined;
 }
 
+/** The content-type to send: `defaultType` where the headers give none, else none to add. */
+export function impliedContentType(lazy: Pick<LazyState, "headers" | "defaultType">): string | undefined {
+  return lazy.defaultType !== undefined && !lazy.headers?.has("content-type") ? lazy.defaultType : undefined;
+}
+
 export class LazyResponse {
   #lazy: LazyState | undefined;
   #real: Response | undefined;
@@ -91,10 +96,9 @@ export class LazyResponse {
     const lazy = this.#lazy;
     if (!lazy) return this.#real!.headers;
     if (!lazy.headers) lazy.headers = new Headers();
-    if (lazy.defaultType !== undefined) {
-      if (!lazy.headers.has("content-type")) lazy.headers.set("content-type", lazy.defaultType);
-      lazy.defaultType = undefined;
-    }
+    const implied = impliedContentType(lazy);
+    if (implied !== undefined) lazy.headers.set("content-type", implied);
+    lazy.defaultType = undefined;
     return lazy.headers;
   }
   get type(): ResponseType {
