@@ -8,6 +8,7 @@
 import type { WebSocket as NodeWebSocket } from "ws";
 import { isValidCloseCode, truncateReason } from "../runtime/close-reason.js";
 import { ConnectionCloseEvent, ConnectionMessageEvent } from "../runtime/events.js";
+import { outgoingMessage } from "../runtime/frame.js";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -74,7 +75,8 @@ export class LocalWebSocket extends EventTarget {
   send(message: string | ArrayBuffer | ArrayBufferView): void {
     if (!this.#accepted) throw new TypeError("You must call accept() on this WebSocket before sending messages.");
     if (this.#state !== OPEN) throw new TypeError("Can't call WebSocket send() after close().");
-    this.#peer!.#receive({ kind: "message", data: typeof message === "string" ? message : copyBytes(message) });
+    const data = outgoingMessage(message);
+    this.#peer!.#receive({ kind: "message", data: typeof data === "string" ? data : copyBytes(data) });
   }
 
   close(code?: number, reason?: string): void {

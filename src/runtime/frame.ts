@@ -25,12 +25,20 @@ export function encodeFrame(payload: Buffer, binary: boolean): Buffer {
   return frame;
 }
 
+/**
+ * What `send(value)` sends, as workerd's WebIDL conversion for `(ArrayBuffer or ArrayBufferView
+ * or USVString)` gives it: binary data as is, anything else as its string (`42` → "42",
+ * `{a: 1}` → "[object Object]", `null` → "null"); a Symbol throws a TypeError, as there.
+ */
+export function outgoingMessage(message: unknown): string | ArrayBuffer | ArrayBufferView {
+  if (typeof message === "string" || message instanceof ArrayBuffer || ArrayBuffer.isView(message)) return message;
+  return `${message as string}`;
+}
+
 /** The bytes of an outgoing message, and whether it goes as a binary frame. */
-export function messageBytes(message: string | ArrayBuffer | ArrayBufferView): { bytes: Buffer; binary: boolean } {
-  if (typeof message === "string") return { bytes: Buffer.from(message, "utf8"), binary: false };
-  if (message instanceof ArrayBuffer) return { bytes: Buffer.from(message), binary: true };
-  if (ArrayBuffer.isView(message)) {
-    return { bytes: Buffer.from(message.buffer, message.byteOffset, message.byteLength), binary: true };
-  }
-  throw new TypeError("A WebSocket message must be a string, an ArrayBuffer or an ArrayBufferView");
+export function messageBytes(message: unknown): { bytes: Buffer; binary: boolean } {
+  const converted = outgoingMessage(message);
+  if (typeof converted === "string") return { bytes: Buffer.from(converted, "utf8"), binary: false };
+  if (converted instanceof ArrayBuffer) return { bytes: Buffer.from(converted), binary: true };
+  return { bytes: Buffer.from(converted.buffer, converted.byteOffset, converted.byteLength), binary: true };
 }

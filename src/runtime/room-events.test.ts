@@ -76,11 +76,60 @@ describe("RoomEvents", () => {
     await blocked;
     assert.equal(seen, false, "the event waited for the block to end");
     assert.equal(events.isIdleFor(0, Date.now() + 1), true);
-    let release!: () => void;
+    let release: (() => void) | undefined;
     const running = events.run(() => new Promise<void>((resolve) => (release = resolve)));
+    assert.equal(events.isIdleFor(0, Date.now() + 1), false, "an event waits to start");
+    await sleep(1);
+    assert.ok(release !== undefined, "the event started once the turn that opened the gate was over");
     assert.equal(events.isIdleFor(0, Date.now() + 1), false, "an event is still running");
     release();
     await running;
+  });
+
+  it("events started in one synchronous loop run one at a time through their settled awaits", async () => {
+    // `ws` emits every frame of one TCP chunk synchronously; each handler must still run its
+    // read-modify-write (awaits of settled promises) before the next one starts.
+    const events = new RoomEvents(() => instance(() => undefined));
+    await events.run(() => undefined);
+    let value = 0;
+    const seen: number[] = [];
+    const handler = async () => {
+      value++;
+      await Promise.resolve(); // an awaited put: settled at once
+      await Promise.resolve();
+      seen.push(value);
+    };
+    const running = [1, 2, 3, 4, 5].map(() => events.run(handler));
+    await Promise.all(running);
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  });
+
+  it("events that waited at the gate start one at a time, each after the previous one's continuation", async () => {
+    // The lost-increment bug: a queue drained in one loop let every handler read before any wrote.
+    const events = new RoomEvents(() => instance(() => sleep(20)));
+    let stored = 0;
+    const increment = async () => {
+      const n = (await Promise.resolve(stored)) + 1; // a get served from memory
+      await Promise.resolve((stored = n)); // a put applied to memory
+      return n;
+    };
+    const acknowledged = await Promise.all(Array.from({ length: 20 }, () => events.run(increment)));
+    assert.deepEqual(acknowledged, Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.equal(stored, 20);
+  });
+
+  it("an event awaiting real I/O lets the next event in", async () => {
+    const events = new RoomEvents(() => instance(() => undefined));
+    await events.run(() => undefined);
+    const order: string[] = [];
+    const first = events.run(async () => {
+      order.push("first starts");
+      await sleep(10);
+      order.push("first ends");
+    });
+    const second = events.run(() => order.push("second"));
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ["first starts", "second", "first ends"]);
   });
 
   it("dispatch reports a failing handler and never throws to its caller", async () => {

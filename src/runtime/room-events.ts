@@ -197,9 +197,12 @@ export class RoomEvents {
     this.started_?.((performance.now() - this.buildStartedAt) / 1000);
   }
 
-  /** Nothing waits before a new event: instance started, input gate open, no queue. */
+  /**
+   * Nothing waits before a new event (instance started, input gate open, no queue, no other
+   * event's continuation still running in this turn); if so, the gate counts the event as started.
+   */
   private canRunNow(): boolean {
-    return this.started && this.input.isOpen && this.input.waitingCount === 0;
+    return this.started && this.input.tryStartNow();
   }
 
   private eventStarted(): void {

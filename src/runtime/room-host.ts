@@ -6,7 +6,7 @@ import { hibernatingState, inMemoryState, type ConnectionStatePolicy } from "./c
 import { closeReason, isValidCloseCode, truncateReason } from "./close-reason.js";
 import { ConnectionCloseEvent, ConnectionErrorEvent, ConnectionMessageEvent } from "./events.js";
 import { errorResponse } from "./error-response.js";
-import { encodeFrame, messageBytes } from "./frame.js";
+import { encodeFrame, messageBytes, outgoingMessage } from "./frame.js";
 import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
 import { RoomMovedError } from "./ownership.js";
@@ -283,10 +283,11 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** Frames the message once and writes the same bytes to every open socket not in `without`. */
   broadcast(message: string | ArrayBuffer | ArrayBufferView, without?: readonly string[]): void {
-    const { bytes, binary } = messageBytes(message);
+    const converted = outgoingMessage(message);
+    const { bytes, binary } = messageBytes(converted);
     const frame = encodeFrame(bytes, binary);
     const skip = without && without.length > 0 ? new Set(without) : undefined;
-    const pendingCopy = typeof message === "string" ? message : bytes;
+    const pendingCopy = typeof converted === "string" ? converted : bytes;
     this.output.pass(this.storageHandle?.whenDurable(), () => {
       let written = 0;
       for (const record of this.sockets) {
@@ -320,7 +321,8 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   // ---- ConnectionHost ---------------------------------------------------------------------------
 
   send(record: SocketRecord, message: string | ArrayBuffer | ArrayBufferView): void {
-    const payload = typeof message === "string" ? message : messageBytes(message).bytes;
+    const converted = outgoingMessage(message);
+    const payload = typeof converted === "string" ? converted : messageBytes(converted).bytes;
     const durable = this.storageHandle?.whenDurable();
     if (durable === undefined && !this.output.isHolding) this.deliver(record, payload);
     else this.output.pass(durable, () => this.deliver(record, payload));

@@ -21,8 +21,10 @@ for (const kind of ENGINE_KINDS) {
       assert.deepEqual(hooks.alarms, [T]);
       await storage.setAlarm(new Date(T + 1));
       assert.equal(await storage.getAlarm(), T + 1);
+      await storage.sync();
       await storage.deleteAlarm();
       assert.equal(await storage.getAlarm(), null);
+      await storage.sync();
       assert.deepEqual(hooks.alarms, [T, T + 1, null]);
       await assert.rejects(storage.setAlarm(new Date(NaN)), TypeError);
     });
@@ -32,6 +34,7 @@ for (const kind of ENGINE_KINDS) {
       await harness.room("a").setAlarm(T);
       await harness.room("b").setAlarm(T + 5);
       await harness.room("c").put("no alarm", true);
+      await harness.room("c").sync(); // one group commit carries all three rooms
       assert.deepEqual(
         (await harness.service.listAlarms()).map((alarm) => [alarm.room.room, alarm.time]).sort(),
         [["a", T], ["b", T + 5]],

@@ -1,6 +1,7 @@
 /**
- * Kill -9 at a random moment, restart, check: every write that was acknowledged (its promise
- * resolved) is there, every coalesced pair is all-or-nothing, and the database is intact.
+ * Kill -9 at a random moment, restart, check: every write that was acknowledged (output sent
+ * after `sync()` resolved) is there, every coalesced pair is all-or-nothing, and the database is
+ * intact.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

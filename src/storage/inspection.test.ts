@@ -17,7 +17,9 @@ for (const kind of ENGINE_KINDS) {
       await harness.room("other", new RecordingHooks(), "other").put("k", 1);
       const emptied = harness.room("emptied");
       await emptied.put("k", 1);
+      await emptied.sync();
       await emptied.delete("k");
+      await emptied.sync();
 
       const all = await harness.engine.listRooms("main", undefined, 100);
       assert.deepEqual(all, ["a", "alarm-only", "b", "c", "\uFFFD", "\u{1F600}"]);
@@ -42,6 +44,7 @@ for (const kind of ENGINE_KINDS) {
       const seen: CommitObservation[] = [];
       const stop = harness.service.observeCommits((commit) => seen.push(commit));
       await Promise.all([harness.room("a").put({ x: 1, y: 2 }), harness.room("b").put("z", 3)]);
+      await harness.room("b").sync();
       assert.equal(seen.length, 1);
       assert.equal(seen[0]!.rooms, 2);
       assert.equal(seen[0]!.keys, 3);
@@ -49,14 +52,17 @@ for (const kind of ENGINE_KINDS) {
       assert.ok(seen[0]!.seconds >= 0);
 
       harness.engine.failNext = new Error("disk on fire");
-      await assert.rejects(harness.room("c").put("k", 1));
+      await harness.room("c").put("k", 1);
+      await assert.rejects(harness.room("c").sync());
       assert.deepEqual(harness.service.ready(), { ok: false, reason: "last storage commit failed: disk on fire" });
       assert.equal(seen.at(-1)!.ok, false);
 
       await harness.room("d").put("k", 1);
+      await harness.room("d").sync();
       assert.equal(harness.service.ready().ok, true);
       stop();
       await harness.room("e").put("k", 1);
+      await harness.room("e").sync();
       assert.equal(seen.length, 3, "no observation after stop()");
     });
   });

@@ -143,6 +143,7 @@ for (const kind of ENGINE_KINDS) {
       await assert.rejects(storage.put("undef", undefined), { name: "TypeError", message: "put() called with undefined value." });
       assert.equal(await storage.get("good"), undefined);
       assert.deepEqual([...(await storage.list()).keys()].sort(), ["chunk", "k".repeat(2048)].sort());
+      await storage.sync();
       const commitsBefore = harness.engine.commits.length;
       await nextMacrotask();
       await nextMacrotask();

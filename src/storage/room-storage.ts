@@ -3,9 +3,10 @@
  *
  * Reads look, in order, at the overlay (writes not durable yet), then the read cache (durable
  * values), then the engine. A write lands in the overlay and the room's pending batch at once,
- * so it is visible to the next read even when not awaited; the service commits every dirty
- * room's batch together on the next setImmediate (group commit) and the write's promise
- * resolves when that commit is durable. See README.md for the gate guarantees.
+ * so it is visible to the next read even when not awaited, and its promise is settled then (as
+ * workerd's storage cache does); the service commits every dirty room's batch together on the
+ * next setImmediate (group commit), and the output gate holds whatever the room sends until that
+ * commit is durable. See README.md for the gate guarantees.
  */
 import type { RoomStorage, RoomStorageHooks } from "./contract.js";
 import type { FenceToken, ListQuery, RoomRef, RoomWrite, StorageEngine } from "./engine.js";
@@ -58,6 +59,15 @@ interface GateOptions {
 }
 
 type ValueMap = Map<string, StoredValue | null>;
+
+/**
+ * How much a room may write before its commit without waiting for it (workerd's cache applies
+ * the same kind of back-pressure): past either bound, a write's promise settles only once the
+ * write is durable, and the input gate stays closed until then.
+ */
+export const UNFLUSHED_LIMITS = { keys: 4096, bytes: 8 * 1024 * 1024 };
+
+const DONE: Promise<void> = Promise.resolve();
 
 export class RoomStorageImpl implements RoomStorage, TransactionHost {
   private readonly overlay = new Map<string, OverlayEntry>();
@@ -215,7 +225,7 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
       const keys = many ? unique(validKeys(keyOrKeys)) : [validKey(keyOrKeys)];
       // Whether keys existed is decided by the state before the delete.
       const before = this.readValues(keys, { noCache: true });
-      const durable = this.write(
+      const written = this.write(
         keys.map((key): [string, null] => [key, null]),
         options,
       );
@@ -225,10 +235,12 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
         return many ? existing : existing > 0;
       };
       let result: Promise<boolean | number>;
-      if (before instanceof Map) result = durable.then(() => count(before));
+      if (before instanceof Map) result = written.then(() => count(before));
       else {
+        // The count needs the engine: a storage operation, so the input gate closes until it is
+        // known; the commit carrying the tombstones waits for the read too.
         this.pending?.blockers.push(before);
-        result = Promise.all([before, durable]).then(([values]) => count(values));
+        result = this.gated(options, () => Promise.all([before, written]).then(([values]) => count(values)));
       }
       // Like put(): a delete nobody awaits must not crash the process when its commit fails.
       result.catch(() => {});
@@ -247,7 +259,7 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
     this.cache.clear();
     this.readEpoch++;
     this.unconfirmedDeleteAll = batch.id;
-    return batch.durable;
+    return this.acknowledge(batch, options);
   }
 
   /** Applies already validated writes as one step of the pending batch. */
@@ -258,8 +270,19 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
       this.overlay.set(key, { value, batch: batch.id });
       if (options?.noCache) (batch.noCacheKeys ??= new Set()).add(key);
       else batch.noCacheKeys?.delete(key);
+      batch.bytes += key.length + (value === null ? 0 : value.bytes.length);
     }
-    return batch.durable;
+    return this.acknowledge(batch, options);
+  }
+
+  /**
+   * A write is complete once it is in memory: every later read sees it, and the output gate
+   * holds what the room sends after it until it is durable. Only a room with too much unflushed
+   * data waits for the commit (holding the input gate, as any storage operation in progress).
+   */
+  private acknowledge(batch: WriteBatch, options: GateOptions | undefined): Promise<void> {
+    if (batch.entries.size <= UNFLUSHED_LIMITS.keys && batch.bytes <= UNFLUSHED_LIMITS.bytes) return DONE;
+    return this.gated(options, () => batch.durable);
   }
 
   private batchForWrite(options: GateOptions | undefined): WriteBatch {
@@ -270,8 +293,8 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
       this.pending = batch;
       this.scheduler.markDirty(this);
     }
-    // Writes apply to memory at once and never hold the input gate (as on Durable Objects):
-    // another event may read them before they are durable, but its output waits for them.
+    // Writes apply to memory at once (as on Durable Objects): another event may read them
+    // before they are durable, but its output waits for them.
     if (options?.allowUnconfirmed !== true) batch.gatesOutput = true;
     return batch;
   }
@@ -295,9 +318,9 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
 
   commitTransaction(entries: ReadonlyMap<string, StoredValue | null>, alarm: number | null | undefined): Promise<void> {
     if (entries.size === 0 && alarm === undefined) return Promise.resolve();
-    const durable = this.write([...entries]);
+    const written = this.write([...entries]);
     if (alarm !== undefined) this.writeAlarm(alarm, undefined);
-    return durable;
+    return written;
   }
 
   // ---- alarms ------------------------------------------------------------------------------
@@ -342,7 +365,7 @@ export class RoomStorageImpl implements RoomStorage, TransactionHost {
     batch.alarm = time;
     this.overlayAlarm = { time, batch: batch.id };
     if (time !== null && this.firingAlarm !== undefined) this.firingAlarm.replaced = true;
-    return batch.durable;
+    return this.acknowledge(batch, options);
   }
 
   beginAlarm(time: number): void {

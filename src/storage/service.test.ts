@@ -1,6 +1,7 @@
 import { describe, test, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { FencedError } from "./engine.js";
+import { UNFLUSHED_LIMITS } from "./room-storage.js";
 import { ENGINE_KINDS, Harness, RecordingHooks, isDurable, nextMacrotask } from "./test-support.js";
 
 for (const kind of ENGINE_KINDS) {
@@ -14,6 +15,7 @@ for (const kind of ENGINE_KINDS) {
       const b = harness.room("b");
       const writes = [a.put("x", 1), a.put({ y: 2, z: 3 }), a.delete("z"), b.put("x", 10), a.setAlarm(5_000_000_000_000)];
       await Promise.all(writes);
+      await Promise.all([a.sync(), b.sync()]);
       assert.equal(harness.engine.commits.length, 1);
       const [commit] = harness.engine.commits;
       assert.equal(commit!.length, 2, "one RoomWrite per room");
@@ -23,61 +25,87 @@ for (const kind of ENGINE_KINDS) {
       assert.equal(writeOfA.alarm, 5_000_000_000_000);
     });
 
-    test("await put() resolves only after its commit is durable", async () => {
+    test("await put() resolves once the write is in memory; sync() and the output gate wait for the commit", async () => {
       harness = await Harness.create(kind);
       const storage = harness.room();
-      let resolved = false;
-      const put = storage.put("k", 1).then(() => (resolved = true));
-      await Promise.resolve();
-      assert.equal(resolved, false);
-      assert.equal(harness.engine.commits.length, 0, "nothing committed within the turn");
-      await put;
+      await storage.put("k", 1);
+      assert.equal(harness.engine.commits.length, 0, "put() resolved within the turn, before any commit");
+      assert.equal(await storage.get("k"), 1);
+      const durable = storage.whenDurable();
+      assert.ok(durable instanceof Promise, "output must wait");
+      await storage.sync();
       assert.equal(harness.engine.commits.length, 1);
       const stored = await harness.engine.inner.get(storage.ref, ["k"]);
-      assert.ok(stored.has("k"), "the engine has the value when put() resolves");
+      assert.ok(stored.has("k"), "the engine has the value when sync() resolves");
+      await durable;
+      assert.equal(storage.whenDurable(), undefined);
+    });
+
+    test("past the unflushed limit a write waits for its commit, holding the input gate", async () => {
+      harness = await Harness.create(kind);
+      const hooks = new RecordingHooks();
+      const storage = harness.room("r", hooks);
+      const limit = UNFLUSHED_LIMITS.keys;
+      for (let i = 0; i < limit; i++) await storage.put(`k${i}`, i);
+      assert.equal(harness.engine.commits.length, 0, "up to the limit, writes wait for nothing");
+      assert.equal(hooks.started, 0);
+      const over = storage.put("one-more", 1);
+      assert.equal(hooks.openOperations, 1, "the input gate is closed while the write waits");
+      await over;
+      assert.equal(harness.engine.commits.length, 1, "resolved once durable");
+      assert.equal(hooks.openOperations, 0);
     });
 
     test("writes made while a commit is in flight go in the next commit", async () => {
       harness = await Harness.create(kind);
       const storage = harness.room();
-      await storage.put("warm-up", 0); // a networked engine's first commit also waits for the claim
+      await storage.put("warm-up", 0);
+      await storage.sync(); // a networked engine's first commit also waits for the claim
       await nextMacrotask(); // the service is idle again
       const before = harness.engine.commits.length;
-      const first = storage.put("a", 1);
+      void storage.put("a", 1);
       await nextMacrotask(); // the commit of "a" has started
-      const second = storage.put("b", 2);
-      await Promise.all([first, second]);
+      void storage.put("b", 2);
+      await storage.sync();
       assert.equal(harness.engine.commits.length, before + 2);
       assert.deepEqual([...harness.engine.commits[before + 1]![0]!.entries.keys()], ["b"]);
     });
 
-    test("awaited puts in a loop each commit; un-awaited ones coalesce", async () => {
+    test("puts of one turn coalesce, awaited or not; sync() between them commits each", async () => {
       harness = await Harness.create(kind);
       const storage = harness.room();
       for (let i = 0; i < 5; i++) await storage.put(`awaited${i}`, i);
-      assert.equal(harness.engine.commits.length, 5);
       const puts = [];
       for (let i = 0; i < 100; i++) puts.push(storage.put(`coalesced${i}`, i));
       await Promise.all(puts);
+      await storage.sync();
+      assert.equal(harness.engine.commits.length, 1);
+      for (let i = 0; i < 5; i++) {
+        await storage.put(`synced${i}`, i);
+        await storage.sync();
+      }
       assert.equal(harness.engine.commits.length, 6);
       assert.equal((await storage.list({ prefix: "coalesced" })).size, 100);
     });
 
-    test("a failed commit drops the room's pending writes, rejects its puts and reports writeFailed", async () => {
+    test("a failed commit drops the room's pending writes, fails its output and sync(), and reports writeFailed", async () => {
       harness = await Harness.create(kind);
       const hooks = new RecordingHooks();
       const storage = harness.room("r", hooks);
       const other = harness.room("other");
       await storage.put("kept", "durable");
+      await storage.sync();
       assert.equal(await storage.get("kept"), "durable");
       harness.engine.failNext = new Error("disk on fire");
-      const lost = storage.put("lost", 1);
-      const overwrite = storage.put("kept", "lost too");
-      const otherWrite = other.put("x", 1);
+      await storage.put("lost", 1);
+      await storage.put("kept", "lost too");
+      await other.put("x", 1);
       assert.equal(await storage.get("kept"), "lost too", "visible before the commit");
-      await assert.rejects(lost, /disk on fire/);
-      await assert.rejects(overwrite, /disk on fire/);
-      await assert.rejects(otherWrite, /disk on fire/, "the whole group commit failed");
+      const output = storage.whenDurable()!;
+      const otherSync = other.sync();
+      await assert.rejects(storage.sync(), /disk on fire/);
+      await assert.rejects(output, /disk on fire/, "output held behind the writes is dropped");
+      await assert.rejects(otherSync, /disk on fire/, "the whole group commit failed");
       assert.equal(hooks.failures.length, 1);
       assert.equal(hooks.failures[0]!.message, "disk on fire");
       assert.equal(await storage.get("lost"), undefined);
@@ -94,9 +122,10 @@ for (const kind of ENGINE_KINDS) {
       const hooks = new RecordingHooks();
       const fencedRoom = harness.room("fenced", hooks);
       await fencedRoom.put("before", 1);
+      await fencedRoom.sync();
       harness.engine.fenceNext = true;
-      const write = fencedRoom.put("k", 1);
-      await assert.rejects(write, (error: unknown) => error instanceof FencedError);
+      await fencedRoom.put("k", 1);
+      await assert.rejects(fencedRoom.sync(), (error: unknown) => error instanceof FencedError);
       assert.ok(hooks.failures[0] instanceof FencedError);
       assert.equal(await fencedRoom.get("k"), undefined);
       assert.equal(await fencedRoom.get("before"), 1);

@@ -11,6 +11,7 @@ for (const kind of ENGINE_KINDS) {
       harness = await Harness.create(kind);
       const storage = harness.room();
       await storage.put({ a: 1, b: 2, c: 3 });
+      await storage.sync();
       const commitsBefore = harness.engine.commits.length;
       const result = await storage.transaction(async (txn) => {
         await txn.put("a", 10);
@@ -29,6 +30,7 @@ for (const kind of ENGINE_KINDS) {
         return "done";
       });
       assert.equal(result, "done");
+      await storage.sync();
       assert.equal(harness.engine.commits.length, commitsBefore + 1);
       assert.deepEqual([...(await storage.list()).entries()], [["a", 10], ["d", 4], ["e", 5]]);
       assert.equal(await storage.getAlarm(), 4_000_000_000_000);

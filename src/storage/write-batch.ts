@@ -11,6 +11,8 @@ export class WriteBatch {
   /** Keys written with `noCache`: dropped from the read cache once durable. */
   noCacheKeys: Set<string> | undefined;
   deleteAll = false;
+  /** Roughly what the batch holds (keys and serialized values), for back-pressure. */
+  bytes = 0;
   /** New alarm, null to clear, undefined for no change. */
   alarm: number | null | undefined = undefined;
   /** Whether output must wait for this batch (false when every write was allowUnconfirmed). */
