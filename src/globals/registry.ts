@@ -5,6 +5,7 @@
  * process's own globals stay untouched.
  */
 import { WebSocketPair } from "./local-websocket.js";
+import { outgoingFetch } from "./outgoing-fetch.js";
 import { scheduler } from "./scheduler.js";
 import { caches, HTMLRewriter } from "./unsupported-globals.js";
 import { createUpgradeResponse, hasWebSocket } from "./upgrade-response.js";
@@ -21,6 +22,8 @@ export interface WorkerdGlobals {
   /** For the bundle's `Response`: a Response init with a `webSocket` gives a 101 response. */
   hasWebSocket: typeof hasWebSocket;
   createUpgradeResponse: typeof createUpgradeResponse;
+  /** The bundle's `fetch`: held until the process's pending writes are durable (outgoing-fetch.ts). */
+  fetch: typeof fetch;
 }
 
 const globals: WorkerdGlobals = {
@@ -31,5 +34,6 @@ const globals: WorkerdGlobals = {
   HTMLRewriter,
   hasWebSocket,
   createUpgradeResponse,
+  fetch: outgoingFetch,
 };
 (globalThis as Record<symbol, unknown>)[WORKERD_GLOBALS_KEY] = globals;

@@ -320,8 +320,8 @@ export class Project {
       env: this.options.env,
       logger: this.options.logger,
       fanout: this.fanout,
-      context: () => ({
-        parties: createParties(this.partyNames, this.transport),
+      context: (room) => ({
+        parties: createParties(this.partyNames, this.transport, room),
         ...cloudflareOnlyBindings(),
         assets: this.assetsBinding(),
       }),

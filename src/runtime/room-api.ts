@@ -36,7 +36,7 @@ export class RoomApi implements Party.Room {
   }
 
   get context(): Party.Context {
-    return (this.contextValue ??= this.host.services.context(this.host.id));
+    return (this.contextValue ??= this.host.services.context(this.host));
   }
 
   get analytics(): Party.Analytics {

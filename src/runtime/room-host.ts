@@ -18,6 +18,7 @@ import { RoomEvents } from "./room-events.js";
 import type { RoomServices } from "./room-services.js";
 import { SocketRecord, type PendingClose } from "./socket-record.js";
 import { SocketTable } from "./socket-table.js";
+import type { OutputGated } from "./stubs.js";
 import { validateTags } from "./tags.js";
 
 const WS_OPEN = 1;
@@ -34,7 +35,7 @@ export type AcceptSocket = (record: SocketRecord) => Promise<{ ws: WebSocket } |
  * their awaits, as on PartyKit; only onStart, blockConcurrencyWhile and storage calls hold
  * other events back.
  */
-export class RoomHost implements ConnectionHost, RoomStorageHooks {
+export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
   readonly sockets = new SocketTable();
   readonly api: RoomApi;
   readonly ref: RoomRef;
@@ -303,6 +304,13 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       counters.messagesOut += written;
       counters.bytesOut += written * frame.length;
     });
+  }
+
+  /** A call to another room waits, like a reply, until the writes made before it are durable. */
+  outputMayLeave(): Promise<void> | undefined {
+    const durable = this.storageHandle?.whenDurable();
+    if (durable === undefined && !this.output.isHolding) return undefined;
+    return this.output.whenPassed(durable);
   }
 
   getConnection(id: string): PartyConnection | undefined {

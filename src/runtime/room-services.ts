@@ -7,6 +7,7 @@ import type { Fanout } from "./fanout.js";
 import type { Logger } from "./logger.js";
 import type { Acquired } from "./ownership.js";
 import type { PartyDefinition } from "./party-definition.js";
+import type { OutputGated } from "./stubs.js";
 
 /** What a room needs from its party and the process around it. */
 export interface RoomServices {
@@ -17,8 +18,11 @@ export interface RoomServices {
   readonly env: Record<string, unknown>;
   readonly logger: Logger;
   readonly fanout: Fanout;
-  /** `room.context` for a room id: other parties, assets, and the Cloudflare-only bindings. */
-  context(roomId: string): Party.Context;
+  /**
+   * `room.context` for a room: other parties (whose calls pass the room's output gate), assets,
+   * and the Cloudflare-only bindings.
+   */
+  context(room: OutputGated): Party.Context;
   /**
    * Cluster mode: who owns the room; asked before every instance is built (undefined in
    * single-process mode, where every room is local).

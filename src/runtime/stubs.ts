@@ -14,11 +14,23 @@ export interface StubTransport {
   readonly secret: string;
 }
 
-/** `room.context.parties` / `lobby.parties`: one entry per party, including main. */
-export function createParties(partyNames: readonly string[], transport: StubTransport): Party.Parties {
+/**
+ * The output gate of the room that makes a call: a subrequest is outgoing output like a reply,
+ * so it leaves only once the writes made before it are durable (Durable Object semantics).
+ */
+export interface OutputGated {
+  /** Undefined when nothing is held; rejects (the call fails) when those writes failed. */
+  outputMayLeave(): Promise<void> | undefined;
+}
+
+/**
+ * `room.context.parties` / `lobby.parties`: one entry per party, including main. `caller` is the
+ * room whose output gate the calls pass (none for a lobby).
+ */
+export function createParties(partyNames: readonly string[], transport: StubTransport, caller?: OutputGated): Party.Parties {
   const parties: Party.Parties = {};
   for (const name of partyNames) {
-    parties[name] = { get: (id: string) => createStub(name, id, transport) };
+    parties[name] = { get: (id: string) => createStub(name, id, transport, caller) };
   }
   return parties;
 }
@@ -35,20 +47,24 @@ function splitArgs(pathOrInit: unknown, init: RequestInit | undefined): { path: 
   return { path: "", init: (pathOrInit as RequestInit | undefined) ?? init };
 }
 
-function createStub(party: string, roomId: string, transport: StubTransport): Party.Stub {
+function createStub(party: string, roomId: string, transport: StubTransport, caller: OutputGated | undefined): Party.Stub {
   return {
     async fetch(pathOrInit?: string | RequestInit | Request, maybeInit?: RequestInit): Promise<Response> {
       // A Request counts as init only (method, headers, body): PartyKit sends it to the room's
       // own URL and ignores the Request's URL.
       const { path, init } = splitArgs(pathOrInit, maybeInit);
       const request = new Request(roomUrl(transport, party, roomId, path, "http"), init);
+      const held = caller?.outputMayLeave();
+      if (held !== undefined) await held;
       // An upgrade goes to the room's WebSocket handling, as on PartyKit (the sharding pattern).
       if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return transport.connect(party, roomId, request);
       return transport.request(party, roomId, request);
     },
 
-    socket(pathOrInit?: string | RequestInit, maybeInit?: RequestInit): Promise<globalThis.WebSocket> {
+    async socket(pathOrInit?: string | RequestInit, maybeInit?: RequestInit): Promise<globalThis.WebSocket> {
       const { path, init } = splitArgs(pathOrInit, maybeInit);
+      const held = caller?.outputMayLeave();
+      if (held !== undefined) await held;
       const headers: Record<string, string> = { [transport.internalHeader]: transport.secret };
       new Headers(init?.headers).forEach((value, key) => (headers[key] = value));
       const socket = new WebSocket(roomUrl(transport, party, roomId, path, "ws"), { headers });

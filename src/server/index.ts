@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import type { AdminServer } from "../admin/server.js";
+import { holdFetchesFor, releaseFetchesFrom } from "../globals/outgoing-fetch.js";
 import { FrontDoor } from "./front-door.js";
 import { DEFAULT_DRAIN_MS } from "./in-flight.js";
 import { resolveExposure } from "./limits.js";
@@ -64,6 +65,8 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     ...(options.cluster ? { secret: options.cluster.secret } : {}),
     ...(options.cluster?.ownership ? { ownership: options.cluster.ownership } : {}),
   });
+  // A bundle's fetch() is output too: it leaves once the writes made before it are durable.
+  holdFetchesFor(options.storage);
   const cluster = options.cluster;
   const door = new FrontDoor(project, {
     assets,
@@ -127,6 +130,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
         door.closePairSockets(1012, "server restart");
         server.closeAllConnections();
         await stopped;
+        releaseFetchesFrom(options.storage);
         await options.storage.close();
         await admin?.close();
       })();

@@ -74,6 +74,12 @@ export interface StorageService {
   close(): Promise<void>;
   /** For the admin API. */
   readonly reader: StorageReader;
+  /**
+   * Resolves once every write made so far, in any room, is durable (rejects if one of them
+   * failed), or undefined when nothing is pending: the output gate of calls that cannot be
+   * told apart by room (a bundle's `fetch`).
+   */
+  whenAllDurable(): Promise<void> | undefined;
   /** Readiness: storage is open and its last commit did not fail. */
   ready(): { ok: boolean; reason: string };
   /** Calls `observer` after every group commit; returns the function that stops it. */

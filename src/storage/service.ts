@@ -18,6 +18,8 @@ export interface StorageServiceOptions {
 export class GroupCommitStorageService implements StorageService, CommitScheduler {
   private readonly rooms = new Map<string, RoomStorageImpl>();
   private readonly dirty = new Set<RoomStorageImpl>();
+  /** Rooms whose batches the commit in flight carries. */
+  private committingRooms: RoomStorageImpl[] = [];
   private readonly cacheBytesPerRoom: number;
   private flushScheduled = false;
   private committing: Promise<void> | undefined;
@@ -48,6 +50,17 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
 
   listAlarms(): Promise<Array<{ room: RoomRef; time: number }>> {
     return this.engine.listAlarms();
+  }
+
+  whenAllDurable(): Promise<void> | undefined {
+    let held: Array<Promise<void>> | undefined;
+    for (const rooms of [this.committingRooms, this.dirty]) {
+      for (const room of rooms) {
+        const durable = room.whenDurable();
+        if (durable !== undefined) (held ??= []).push(durable);
+      }
+    }
+    return held === undefined ? undefined : Promise.all(held).then(() => undefined);
   }
 
   get reader(): StorageReader {
@@ -134,6 +147,15 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
   private async flush(): Promise<void> {
     const rooms = [...this.dirty];
     this.dirty.clear();
+    this.committingRooms = rooms;
+    try {
+      await this.commitRooms(rooms);
+    } finally {
+      this.committingRooms = [];
+    }
+  }
+
+  private async commitRooms(rooms: RoomStorageImpl[]): Promise<void> {
     const unclaimed = rooms.filter((room) => room.needsClaim);
     if (unclaimed.length > 0) {
       await Promise.all(
