@@ -177,6 +177,8 @@ export interface ResolvedConfig {
   maxEventMs?: number;
   compatibilityDate?: string;
   compatibilityFlags: string[];
-  /** Things worth telling the user once (e.g. Cloudflare-only keys that are ignored). */
+  /** Things worth telling the user once (e.g. unknown keys inside `serve`). */
   warnings: string[];
+  /** Cloudflare-only keys the config sets (`compatibilityDate`, `ai`, …): accepted, then ignored. */
+  ignoredKeys: string[];
 }

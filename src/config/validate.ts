@@ -1,7 +1,7 @@
 /**
  * Checks a parsed `partykit.json` against PartyKit's schema: every documented key is accepted
  * and type-checked, an unknown key is an error naming it, and keys that only mean something on
- * Cloudflare produce a warning (once per load) instead of silently doing nothing.
+ * Cloudflare are listed (the CLI notes them in one line) instead of silently doing nothing.
  */
 import { Checker, type JsonObject } from "./check.js";
 import { validateAdmin } from "./admin.js";
@@ -80,6 +80,8 @@ const LOADERS: readonly LoaderName[] = [
 export interface ValidationResult {
   config: PartykitConfig;
   warnings: string[];
+  /** The Cloudflare-only keys the file sets, in CLOUDFLARE_ONLY_KEYS order. */
+  ignoredKeys: string[];
 }
 
 export function validateConfig(raw: unknown, label: string): ValidationResult {
@@ -127,12 +129,9 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
   }
 
   validateCloudflareOnly(check, input, config);
-  for (const key of CLOUDFLARE_ONLY_KEYS) {
-    if (input[key] !== undefined) {
-      warnings.push(`${label}: "${key}" only applies when deploying to PartyKit/Cloudflare; partyhouse ignores it`);
-    }
-  }
-  return { config, warnings };
+  // Not warnings: nearly every PartyKit project sets compatibilityDate, and there is nothing to fix.
+  const ignoredKeys = CLOUDFLARE_ONLY_KEYS.filter((key) => input[key] !== undefined);
+  return { config, warnings, ignoredKeys };
 }
 
 function validateParties(check: Checker, value: unknown): Record<string, string> {
