@@ -194,6 +194,22 @@ describe("partyhouse serving a project", { skip }, () => {
     }
   });
 
+  test("trustProxy and proxyGeoHeaders from partykit.json fill request.cf from the proxy's headers", async () => {
+    const p = await project({
+      "partykit.json": JSON.stringify({ main: "s.ts", trustProxy: true, proxyGeoHeaders: { city: "x-geo-city" } }),
+      "s.ts": `export default class { onRequest(req: Request & { cf?: unknown }) { return Response.json(req.cf); } }`,
+    });
+    const start = await spawnPartyhouse(["start", "--port", "0", "--persist", "false"], { cwd: p.dir });
+    try {
+      const response = await fetch(`${start.url}/party/r`, { headers: { "cf-ipcountry": "JP", "x-geo-city": "Kyoto" } });
+      const cf = (await response.json()) as Record<string, unknown>;
+      assert.equal(cf.country, "JP");
+      assert.equal(cf.city, "Kyoto");
+    } finally {
+      assert.equal(await start.stop(), 0);
+    }
+  });
+
   test("dev started with a broken server shows the error, waits for a fix, then serves", async () => {
     const p = await project({ ...serverProjectFiles, "src/label.ts": "export const label = ;" });
     // The fix is written only once the error was shown, however slow the machine is.

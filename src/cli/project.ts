@@ -151,6 +151,7 @@ export async function startProject(
       // runtime claims through it before building an instance (src/cluster/README.md).
       ...(cluster ? { cluster: clusterRouting(cluster.directory, { ownership: cluster.directory }) } : {}),
       trustProxy: config.trustProxy,
+      ...(config.proxyGeoHeaders !== undefined ? { proxyGeoHeaders: config.proxyGeoHeaders } : {}),
     };
     if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
     if (config.allowedOrigins !== undefined) options.allowedOrigins = config.allowedOrigins;

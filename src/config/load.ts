@@ -117,6 +117,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   if (maxBodyBytes !== null && maxBodyBytes !== undefined) resolved.maxBodyBytes = maxBodyBytes;
   const allowedOrigins = overrides.allowedOrigins ?? config.allowedOrigins;
   if (allowedOrigins !== undefined) resolved.allowedOrigins = allowedOrigins;
+  if (config.proxyGeoHeaders !== undefined) {
+    resolved.proxyGeoHeaders = { ...config.proxyGeoHeaders };
+    if (!resolved.trustProxy) warnings.push(`${label}: "proxyGeoHeaders" is only read with trustProxy (or --trust-proxy); request.cf gets no geo fields`);
+  }
   const maxEventMs = overrides.maxEventMs ?? config.maxEventMs;
   if (maxEventMs !== undefined) resolved.maxEventMs = maxEventMs;
   if (config.compatibilityDate !== undefined) resolved.compatibilityDate = config.compatibilityDate;

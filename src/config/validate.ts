@@ -5,6 +5,7 @@
  */
 import { Checker, type JsonObject } from "./check.js";
 import { validateAdmin } from "./admin.js";
+import { validateProxyGeoHeaders } from "./proxy-geo.js";
 import { parseSize } from "./size.js";
 import type {
   ClientBuildConfig,
@@ -33,7 +34,7 @@ export const CLOUDFLARE_ONLY_KEYS = [
 ] as const;
 
 /** Keys only partyhouse reads: exposure limits for running on your own machines. */
-export const PARTYHOUSE_KEYS = ["maxBodySize", "allowedOrigins", "trustProxy", "maxEventMs"] as const;
+export const PARTYHOUSE_KEYS = ["maxBodySize", "allowedOrigins", "trustProxy", "proxyGeoHeaders", "maxEventMs"] as const;
 
 const TOP_LEVEL_KEYS = [
   "$schema",
@@ -122,6 +123,7 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
   }
   if (input.allowedOrigins !== undefined) config.allowedOrigins = check.stringArray(input.allowedOrigins, "allowedOrigins");
   if (input.trustProxy !== undefined) config.trustProxy = check.boolean(input.trustProxy, "trustProxy");
+  if (input.proxyGeoHeaders !== undefined) config.proxyGeoHeaders = validateProxyGeoHeaders(check, input.proxyGeoHeaders);
   if (input.maxEventMs !== undefined) {
     const ms = check.number(input.maxEventMs, "maxEventMs");
     if (!Number.isInteger(ms) || ms < 1) check.fail("maxEventMs", "must be a whole number of milliseconds (at least 1)");
