@@ -172,6 +172,44 @@ describe("partyhouse serving a project", { skip }, () => {
     }
   });
 
+  test("dev notes Cloudflare-only keys in one info line, not again in the child that replaces it", async () => {
+    const config = { name: "cli-fixture", main: "src/server.ts", compatibilityDate: "2024-07-18", compatibilityFlags: ["nodejs_compat"] };
+    const p = await project({ ...serverProjectFiles, "partykit.json": JSON.stringify(config) });
+    const dev = await spawnPartyhouse(["dev", "--port", "0", "--persist", "false"], {
+      cwd: p.dir,
+      // A budget smaller than one bundle: the first rebuild is served by a fresh process.
+      env: { PARTYHOUSE_DEV_BUNDLE_BUDGET_MB: "0.001" },
+    });
+    try {
+      await p.write({ "src/label.ts": `export const label = (v: string) => "rebuilt " + v;` });
+      await until(async () => (/reloaded in a fresh process/.test(dev.output()) ? true : undefined), "a replacement dev child");
+      await until(async () => ((await (await fetch(`${dev.url}/party/r`)).text()).startsWith("rebuilt") ? true : undefined), "the rebuilt code");
+      const notes = dev.output().split("\n").filter((line) => line.includes("Cloudflare-only"));
+      assert.deepEqual(notes, [
+        "ignoring Cloudflare-only config keys: compatibilityDate, compatibilityFlags (they only apply when deploying to PartyKit)",
+      ]);
+      assert.doesNotMatch(dev.output(), /\[warn\]/);
+    } finally {
+      assert.equal(await dev.stop(), 0);
+    }
+  });
+
+  test("trustProxy and proxyGeoHeaders from partykit.json fill request.cf from the proxy's headers", async () => {
+    const p = await project({
+      "partykit.json": JSON.stringify({ main: "s.ts", trustProxy: true, proxyGeoHeaders: { city: "x-geo-city" } }),
+      "s.ts": `export default class { onRequest(req: Request & { cf?: unknown }) { return Response.json(req.cf); } }`,
+    });
+    const start = await spawnPartyhouse(["start", "--port", "0", "--persist", "false"], { cwd: p.dir });
+    try {
+      const response = await fetch(`${start.url}/party/r`, { headers: { "cf-ipcountry": "JP", "x-geo-city": "Kyoto" } });
+      const cf = (await response.json()) as Record<string, unknown>;
+      assert.equal(cf.country, "JP");
+      assert.equal(cf.city, "Kyoto");
+    } finally {
+      assert.equal(await start.stop(), 0);
+    }
+  });
+
   test("dev started with a broken server shows the error, waits for a fix, then serves", async () => {
     const p = await project({ ...serverProjectFiles, "src/label.ts": "export const label = ;" });
     // The fix is written only once the error was shown, however slow the machine is.

@@ -16,6 +16,7 @@ import type { RunCommand } from "./args.js";
 import type { AdminOptions } from "../admin/options.js";
 import { ConfigError } from "../config/errors.js";
 import { FORCED_EXIT_AFTER_MS } from "./shutdown.js";
+import { noteIgnoredKeys } from "./ignored-keys-note.js";
 // Registers LazyResponse before any bundle is imported: bundles pick it up as their Response
 // when they load (src/build/web-globals.ts).
 import "../server/lazy-response.js";
@@ -78,6 +79,7 @@ export async function loadProjectConfig(command: RunCommand, cwd: string, logger
     ...(command.script !== undefined ? { script: command.script } : {}),
   });
   for (const warning of config.warnings) logger.log("warn", warning);
+  noteIgnoredKeys(config.ignoredKeys, logger);
   return config;
 }
 
@@ -149,6 +151,7 @@ export async function startProject(
       // runtime claims through it before building an instance (src/cluster/README.md).
       ...(cluster ? { cluster: clusterRouting(cluster.directory, { ownership: cluster.directory }) } : {}),
       trustProxy: config.trustProxy,
+      ...(config.proxyGeoHeaders !== undefined ? { proxyGeoHeaders: config.proxyGeoHeaders } : {}),
     };
     if (config.maxBodyBytes !== undefined) options.maxBodyBytes = config.maxBodyBytes;
     if (config.allowedOrigins !== undefined) options.allowedOrigins = config.allowedOrigins;

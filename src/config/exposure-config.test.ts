@@ -48,3 +48,30 @@ test("bad values are errors naming the key or flag", async () => {
   assert.throws(() => parseCli(["start", "--max-body-size", "huge"]), /--max-body-size/);
   assert.throws(() => parseCli(["start", "--max-event-ms", "0"]), /--max-event-ms/);
 });
+
+test("proxyGeoHeaders: checked field by field, kept as written, and only read with trustProxy", async () => {
+  const proxyGeoHeaders = { country: "x-geo-country", city: null };
+  const p = await project({ "partykit.json": JSON.stringify({ main: "s.ts", trustProxy: true, proxyGeoHeaders }), "s.ts": server });
+  const trusted = await loadConfig({ cwd: p.dir, mode: "start" });
+  assert.deepEqual(trusted.proxyGeoHeaders, proxyGeoHeaders);
+  assert.deepEqual(trusted.warnings, []);
+
+  // Set, but without trustProxy nothing reads it: say so rather than silently ignore it.
+  const untrusted = await project({ "partykit.json": JSON.stringify({ main: "s.ts", proxyGeoHeaders }), "s.ts": server });
+  const config = await loadConfig({ cwd: untrusted.dir, mode: "start" });
+  assert.deepEqual(config.warnings, ['partykit.json: "proxyGeoHeaders" is only read with trustProxy (or --trust-proxy); request.cf gets no geo fields']);
+  const flagged = await loadConfig({ cwd: untrusted.dir, mode: "start", overrides: { trustProxy: true } });
+  assert.deepEqual(flagged.warnings, []);
+
+  const bad: Array<[unknown, RegExp]> = [
+    ["x-geo-country", /"proxyGeoHeaders" must be an object/],
+    [{ planet: "x-planet" }, /"proxyGeoHeaders\.planet" is not a request\.cf geo field \(use country, city, /],
+    [{ country: 1 }, /"proxyGeoHeaders\.country" must be a header name such as "x-geo-country", or null/],
+    [{ country: "" }, /"proxyGeoHeaders\.country" must be a header name/],
+    [{ city: "x geo city" }, /"proxyGeoHeaders\.city" must be a header name/],
+  ];
+  for (const [value, error] of bad) {
+    const q = await project({ "partykit.json": JSON.stringify({ main: "s.ts", trustProxy: true, proxyGeoHeaders: value }), "s.ts": server });
+    await assert.rejects(loadConfig({ cwd: q.dir, mode: "start" }), error, JSON.stringify(value));
+  }
+});

@@ -69,7 +69,9 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     );
   }
   const label = found?.label ?? "command line";
-  const { config, warnings } = found ? validateConfig(found.raw, found.label) : { config: {}, warnings: [] };
+  const { config, warnings, ignoredKeys } = found
+    ? validateConfig(found.raw, found.label)
+    : { config: {}, warnings: [], ignoredKeys: [] };
   const root = found ? dirname(found.path) : cwd;
 
   const main = await resolveMain(config, label, root, cwd, options.script);
@@ -100,6 +102,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     trustProxy: overrides.trustProxy ?? config.trustProxy ?? false,
     compatibilityFlags: [...(config.compatibilityFlags ?? [])],
     warnings,
+    ignoredKeys,
   };
   // The URL may carry a password: the environment keeps it out of files and argv.
   const clusterUrl = overrides.cluster ?? process.env.PARTYHOUSE_CLUSTER ?? dotenv.PARTYHOUSE_CLUSTER ?? config.cluster;
@@ -114,6 +117,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   if (maxBodyBytes !== null && maxBodyBytes !== undefined) resolved.maxBodyBytes = maxBodyBytes;
   const allowedOrigins = overrides.allowedOrigins ?? config.allowedOrigins;
   if (allowedOrigins !== undefined) resolved.allowedOrigins = allowedOrigins;
+  if (config.proxyGeoHeaders !== undefined) {
+    resolved.proxyGeoHeaders = { ...config.proxyGeoHeaders };
+    if (!resolved.trustProxy) warnings.push(`${label}: "proxyGeoHeaders" is only read with trustProxy (or --trust-proxy); request.cf gets no geo fields`);
+  }
   const maxEventMs = overrides.maxEventMs ?? config.maxEventMs;
   if (maxEventMs !== undefined) resolved.maxEventMs = maxEventMs;
   if (config.compatibilityDate !== undefined) resolved.compatibilityDate = config.compatibilityDate;

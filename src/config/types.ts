@@ -3,6 +3,7 @@
  * resolved configuration the build and the CLI work from (absolute paths, defaults filled in).
  */
 import type { AdminConfig } from "./admin.js";
+import type { ProxyGeoHeaders } from "../server/proxy-geo.js";
 
 export type Mode = "dev" | "start";
 
@@ -82,8 +83,10 @@ export interface PartykitConfig {
   maxBodySize?: number | string;
   /** partyhouse only: Origins allowed to open WebSockets and send requests ("*" = any). */
   allowedOrigins?: string[];
-  /** partyhouse only: believe client-address headers from a proxy in front. */
+  /** partyhouse only: believe client-address and geo headers from a proxy in front. */
   trustProxy?: boolean;
+  /** partyhouse only: with trustProxy, the headers `request.cf`'s geo fields come from. */
+  proxyGeoHeaders?: ProxyGeoHeaders;
   /** partyhouse only: an event that blocks the event loop longer than this ends the process. */
   maxEventMs?: number;
   team?: string;
@@ -173,10 +176,14 @@ export interface ResolvedConfig {
   allowedOrigins?: string[];
   /** `trustProxy` / `--trust-proxy`. */
   trustProxy: boolean;
+  /** `proxyGeoHeaders` as written (Cloudflare's header names fill the rest); read only with trustProxy. */
+  proxyGeoHeaders?: ProxyGeoHeaders;
   /** `maxEventMs` / `--max-event-ms`; undefined = the default. */
   maxEventMs?: number;
   compatibilityDate?: string;
   compatibilityFlags: string[];
-  /** Things worth telling the user once (e.g. Cloudflare-only keys that are ignored). */
+  /** Things worth telling the user once (e.g. unknown keys inside `serve`). */
   warnings: string[];
+  /** Cloudflare-only keys the config sets (`compatibilityDate`, `ai`, …): accepted, then ignored. */
+  ignoredKeys: string[];
 }

@@ -1,10 +1,11 @@
 /**
  * Checks a parsed `partykit.json` against PartyKit's schema: every documented key is accepted
  * and type-checked, an unknown key is an error naming it, and keys that only mean something on
- * Cloudflare produce a warning (once per load) instead of silently doing nothing.
+ * Cloudflare are listed (the CLI notes them in one line) instead of silently doing nothing.
  */
 import { Checker, type JsonObject } from "./check.js";
 import { validateAdmin } from "./admin.js";
+import { validateProxyGeoHeaders } from "./proxy-geo.js";
 import { parseSize } from "./size.js";
 import type {
   ClientBuildConfig,
@@ -33,7 +34,7 @@ export const CLOUDFLARE_ONLY_KEYS = [
 ] as const;
 
 /** Keys only partyhouse reads: exposure limits for running on your own machines. */
-export const PARTYHOUSE_KEYS = ["maxBodySize", "allowedOrigins", "trustProxy", "maxEventMs"] as const;
+export const PARTYHOUSE_KEYS = ["maxBodySize", "allowedOrigins", "trustProxy", "proxyGeoHeaders", "maxEventMs"] as const;
 
 const TOP_LEVEL_KEYS = [
   "$schema",
@@ -80,6 +81,8 @@ const LOADERS: readonly LoaderName[] = [
 export interface ValidationResult {
   config: PartykitConfig;
   warnings: string[];
+  /** The Cloudflare-only keys the file sets, in CLOUDFLARE_ONLY_KEYS order. */
+  ignoredKeys: string[];
 }
 
 export function validateConfig(raw: unknown, label: string): ValidationResult {
@@ -120,6 +123,7 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
   }
   if (input.allowedOrigins !== undefined) config.allowedOrigins = check.stringArray(input.allowedOrigins, "allowedOrigins");
   if (input.trustProxy !== undefined) config.trustProxy = check.boolean(input.trustProxy, "trustProxy");
+  if (input.proxyGeoHeaders !== undefined) config.proxyGeoHeaders = validateProxyGeoHeaders(check, input.proxyGeoHeaders);
   if (input.maxEventMs !== undefined) {
     const ms = check.number(input.maxEventMs, "maxEventMs");
     if (!Number.isInteger(ms) || ms < 1) check.fail("maxEventMs", "must be a whole number of milliseconds (at least 1)");
@@ -127,12 +131,9 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
   }
 
   validateCloudflareOnly(check, input, config);
-  for (const key of CLOUDFLARE_ONLY_KEYS) {
-    if (input[key] !== undefined) {
-      warnings.push(`${label}: "${key}" only applies when deploying to PartyKit/Cloudflare; partyhouse ignores it`);
-    }
-  }
-  return { config, warnings };
+  // Not warnings: nearly every PartyKit project sets compatibilityDate, and there is nothing to fix.
+  const ignoredKeys = CLOUDFLARE_ONLY_KEYS.filter((key) => input[key] !== undefined);
+  return { config, warnings, ignoredKeys };
 }
 
 function validateParties(check: Checker, value: unknown): Record<string, string> {

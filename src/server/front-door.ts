@@ -9,7 +9,7 @@ import type { Project } from "../runtime/project.js";
 import { RoomMovedError } from "../runtime/ownership.js";
 import type { RoomHost } from "../runtime/room-host.js";
 import type { SocketRecord } from "../runtime/socket-record.js";
-import { sendText, sendWebResponse, toWebRequest } from "./http-bridge.js";
+import { sendText, sendWebResponse, toWebRequest, type ToWebRequestInfo } from "./http-bridge.js";
 import { callerOf, INTERNAL_HEADER, peerRequest } from "./internal-auth.js";
 import { LocalRouter, PEER_LINK_UPGRADE, type LocalDelivery, type RoomRouter, type UpgradeExchange } from "./room-router.js";
 import { routeOf, type Route } from "./route.js";
@@ -81,6 +81,9 @@ export class FrontDoor {
   /** Request body bytes being read by user code, over all requests (limits.ts). */
   readonly bodyBudget: BodyBudget;
 
+  /** What toWebRequest may believe from a proxy in front: address headers, geo headers (limits.ts). */
+  private readonly proxy: Pick<ToWebRequestInfo, "trustProxy" | "geoHeaders">;
+
   constructor(
     private readonly project: Project,
     private readonly options: FrontDoorOptions,
@@ -91,6 +94,8 @@ export class FrontDoor {
     };
     this.router = options.router ? options.router(local) : new LocalRouter(local);
     this.bodyBudget = new BodyBudget(options.exposure.bodyBudgetBytes);
+    const { trustProxy, geoHeaders } = options.exposure;
+    this.proxy = { trustProxy, geoHeaders };
   }
 
   /** Requests being answered; drained on shutdown (in-flight.ts). */
@@ -175,7 +180,7 @@ export class FrontDoor {
         const exchange = { req, res, head, untouched: true, send };
         return this.router.request(route.party, route.room, peerRequest(req, true), exchange, "peer");
       }
-      const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy, target });
+      const request = toWebRequest(req, { meter, ...this.proxy, target });
       let forwarded: Party.Request = request;
       const hook = party.definition.onBeforeRequest;
       if (hook) {
@@ -186,7 +191,7 @@ export class FrontDoor {
       const exchange = { req, res, head, untouched: forwarded === request, send };
       return this.router.request(route.party, route.room, forwarded, exchange, "client");
     }
-    const request = toWebRequest(req, { meter, trustProxy: this.options.exposure.trustProxy, target });
+    const request = toWebRequest(req, { meter, ...this.proxy, target });
     return send(httpOnly(await this.serveNonRoom(request, pathname)));
   }
 
@@ -231,7 +236,7 @@ export class FrontDoor {
     const internal = caller === "stub" || caller === "peer";
     const refusal = this.inFlight.draining ? DRAINING : internal ? null : refusedOrigin(req, this.options.exposure);
     if (refusal !== null) return rejectUpgrade(socket, refusalResponse(refusal));
-    const request = toWebRequest(req, { trustProxy: this.options.exposure.trustProxy, target });
+    const request = toWebRequest(req, { ...this.proxy, target });
 
     if (route.kind !== "room") {
       const onSocket = this.project.party("main")!.definition.onSocket;

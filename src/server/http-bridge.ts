@@ -10,6 +10,7 @@ import type { BodyMeter } from "./body-budget.js";
 import { drained } from "./drained.js";
 import { atEndOfTurn } from "./end-of-turn.js";
 import { impliedContentType, LazyResponse } from "./lazy-response.js";
+import { addProxyGeo, DEFAULT_GEO_HEADERS, type GeoHeaderList } from "./proxy-geo.js";
 import { requestBodyOf } from "./request-body.js";
 import { requestTarget, type RequestTarget } from "./request-target.js";
 
@@ -25,6 +26,8 @@ export interface ToWebRequestInfo {
    * them). Off: they are replaced by the socket's address, so per-IP logic cannot be spoofed.
    */
   trustProxy?: boolean;
+  /** With trustProxy: the headers `cf`'s geo fields are read from (default: Cloudflare's names). */
+  geoHeaders?: GeoHeaderList;
   /** The target the caller already normalized for routing; parsed from `req.url` when absent. */
   target?: RequestTarget;
 }
@@ -63,7 +66,9 @@ export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}):
     init.duplex = "half";
   }
   const request = new Request(url, init) as BridgedRequest;
-  Object.defineProperty(request, "cf", { value: cfOf(req, encrypted), enumerable: true, configurable: true, writable: true });
+  const cf = cfOf(req, encrypted);
+  if (trustProxy) addProxyGeo(cf, headers, info.geoHeaders ?? DEFAULT_GEO_HEADERS);
+  Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true, writable: true });
   return request;
 }
 
@@ -147,7 +152,7 @@ function addClientAddress(headers: Headers, seen: SeenHeaders, remoteAddress: st
   headers.append("x-forwarded-for", ip);
 }
 
-/** Only what is known about the connection; geo fields stay absent rather than invented. */
+/** What is known about the connection; geo fields come only from a trusted proxy (proxy-geo.ts), never invented. */
 function cfOf(req: IncomingMessage, encrypted: boolean): RequestCf {
   const cf: RequestCf = { httpProtocol: `HTTP/${req.httpVersion}` };
   if (encrypted) {

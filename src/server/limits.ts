@@ -1,8 +1,9 @@
 /**
  * Exposure limits of one server: request body sizes, the process-wide budget for bodies being
- * read, which Origins may reach user code, and whether client-address headers are believed.
+ * read, which Origins may reach user code, and whether client-address and geo headers are believed.
  * Every default here is listed in the README's "Security and limits" section.
  */
+import { DEFAULT_GEO_HEADERS, resolveGeoHeaders, type GeoHeaderList, type ProxyGeoHeaders } from "./proxy-geo.js";
 
 /** Cloudflare's request body limit (Free and Pro plans): 100 MB. */
 export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
@@ -26,8 +27,10 @@ export interface ExposureOptions {
    * (Origin matches Host) always pass. Undefined or containing "*": every Origin passes.
    */
   allowedOrigins?: readonly string[];
-  /** Believe client-sent x-forwarded-for / cf-connecting-ip / x-real-ip (behind a proxy). Default false. */
+  /** Believe client-sent x-forwarded-for / cf-connecting-ip / x-real-ip and geo headers (behind a proxy). Default false. */
   trustProxy?: boolean;
+  /** With trustProxy: the headers `request.cf`'s geo fields come from, over Cloudflare's names (proxy-geo.ts). */
+  proxyGeoHeaders?: ProxyGeoHeaders;
 }
 
 export interface ResolvedExposure {
@@ -36,6 +39,8 @@ export interface ResolvedExposure {
   /** null: every Origin passes. */
   readonly allowedOrigins: ReadonlySet<string> | null;
   readonly trustProxy: boolean;
+  /** Read only when trustProxy is on. */
+  readonly geoHeaders: GeoHeaderList;
 }
 
 export function resolveExposure(options: ExposureOptions = {}): ResolvedExposure {
@@ -45,6 +50,7 @@ export function resolveExposure(options: ExposureOptions = {}): ResolvedExposure
     bodyBudgetBytes: options.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES,
     allowedOrigins: origins === undefined || origins.includes("*") ? null : new Set(origins.map(normalizeOrigin)),
     trustProxy: options.trustProxy === true,
+    geoHeaders: options.proxyGeoHeaders === undefined ? DEFAULT_GEO_HEADERS : resolveGeoHeaders(options.proxyGeoHeaders),
   };
 }
 

@@ -179,5 +179,6 @@ function exposureOf(options: ExposureOptions): ExposureOptions {
   if (options.bodyBudgetBytes !== undefined) picked.bodyBudgetBytes = options.bodyBudgetBytes;
   if (options.allowedOrigins !== undefined) picked.allowedOrigins = options.allowedOrigins;
   if (options.trustProxy !== undefined) picked.trustProxy = options.trustProxy;
+  if (options.proxyGeoHeaders !== undefined) picked.proxyGeoHeaders = options.proxyGeoHeaders;
   return picked;
 }

@@ -4,16 +4,22 @@
  * Shapes follow PartyKit's documented API so that existing projects type-check unchanged.
  */
 
-/** Geo and connection facts about a request. partyhouse fills what it knows (never guessed). */
+/**
+ * Geo and connection facts about a request. partyhouse fills what it knows (never guessed):
+ * the geo fields only from a trusted proxy's headers (`trustProxy`, `proxyGeoHeaders`).
+ */
 export interface RequestCf {
   country?: string;
   city?: string;
+  continent?: string;
   colo?: string;
   asn?: number;
   latitude?: string;
   longitude?: string;
   timezone?: string;
   region?: string;
+  regionCode?: string;
+  metroCode?: string;
   postalCode?: string;
   httpProtocol?: string;
   tlsVersion?: string;

@@ -430,6 +430,59 @@ const rooms: Array<Omit<Probe, "project">> = [
   { group: "parties", name: "stub.fetch path without /", run: get("/parties/main/c1?do=call-bad-path") },
   { group: "parties", name: "parties.main is there", run: get("/parties/main/c1?do=call-main") },
   { group: "parties", name: "stub.socket(path)", run: get("/parties/main/c1?do=socket-other") },
+  // ---- workerd's input gate, and what send() does with non-strings (issue 18) ---------------------------
+  {
+    group: "input gate",
+    name: "20 concurrent POSTs while onStart awaits: get, +1, put never interleave",
+    run: async (t) => {
+      const posts = Array.from({ length: 20 }, () => http(t.origin, "/parties/racecount/rc1", { method: "POST" }));
+      const acks = (await Promise.all(posts)).map((answer) => answer.replace(/^200 /, ""));
+      // Sorted: which request got which number is up to the network; the set is the point.
+      acks.sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+      return `acks ${acks.join(",")}${SEP}final ${await http(t.origin, "/parties/racecount/rc1")}`;
+    },
+  },
+  {
+    group: "input gate",
+    name: "five messages at once from one client: broadcasts in order",
+    run: sockets(async (pool) => {
+      const c = await pool.connect("c", "/parties/racemsg/rm1?_pk=c");
+      for (let i = 0; i < 5; i++) c.ws.send("inc");
+      await c.until((events) => events.length >= 6);
+      return [c];
+    }),
+  },
+  {
+    group: "input gate",
+    name: "one message each from five clients at once: values seen",
+    run: sockets(async (pool) => {
+      const clients: RecordingClient[] = [];
+      for (const name of ["a", "b", "c", "d", "e"]) clients.push(await pool.connect(name, `/parties/racemsg/rm2?_pk=${name}`));
+      for (const client of clients) client.ws.send("inc");
+      await Promise.all(clients.map((client) => client.until((events) => events.length >= 6)));
+      // Sorted per client: the order broadcasts from different senders arrive in may vary.
+      return clients.map((client) => `${client.name}: ${client.events.slice(1).sort().join(",")}`);
+    }),
+  },
+  {
+    group: "send",
+    name: "send(42, true, null, {a:1}, [1,2], undefined) and broadcast(7) from onConnect",
+    run: sockets(async (pool) => {
+      const c = await pool.connect("c", "/parties/sendconv/sc1?_pk=c&onconnect=1");
+      await c.waitFor(/^"done"$|^close/);
+      return [c];
+    }),
+  },
+  {
+    group: "send",
+    name: "send(42, true, null, {a:1}, [1,2], undefined) and broadcast(7) on a message",
+    run: sockets(async (pool) => {
+      const c = await pool.connect("c", "/parties/sendconv/sc2?_pk=c");
+      c.ws.send("send-all");
+      await c.waitFor(/^"done"$|^close/);
+      return [c];
+    }),
+  },
   // ---- where spec section 10 asks for better ------------------------------------------------------------
   {
     group: "spec 10",
