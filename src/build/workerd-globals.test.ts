@@ -10,7 +10,7 @@ import { bundleProject } from "./bundle.js";
 
 const tempProject = tempProjects();
 
-test("bundles see workerd's globals: WebSocketPair, URLPattern, scheduler, navigator; caches and HTMLRewriter fail only when used", async () => {
+test("bundles see workerd's globals: WebSocketPair, URLPattern, scheduler, navigator, a gated fetch; caches and HTMLRewriter fail only when used", async () => {
   const project = await tempProject({
     "partykit.json": JSON.stringify({ main: "s.ts" }),
     // Mentioning the unsupported ones at module level must not break loading.
@@ -34,6 +34,8 @@ test("bundles see workerd's globals: WebSocketPair, URLPattern, scheduler, navig
             status: response.status,
             isResponse: response instanceof Response,
             fetched: (await fetch("data:text/plain,hi")) instanceof Response,
+            // The bundle's fetch is the output-gated one (src/globals/outgoing-fetch.ts).
+            heldFetch: fetch !== globalThis.fetch,
             webSocket: response.webSocket === pair[0],
             groups: match?.pathname.groups,
             userAgent: typeof navigator.userAgent,
@@ -64,6 +66,7 @@ test("bundles see workerd's globals: WebSocketPair, URLPattern, scheduler, navig
     status: 101,
     isResponse: true,
     fetched: true,
+    heldFetch: true,
     webSocket: true,
     groups: { party: "main", room: "r1" },
     userAgent: "string",

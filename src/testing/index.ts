@@ -11,6 +11,7 @@ import { startPartyhouse, type PartyExports, type RunningPartyhouse, type Static
 import type { ClusterServerOptions } from "../server/options.js";
 import type { ExposureOptions } from "../server/limits.js";
 import { createStorageService } from "../storage/index.js";
+import type { StorageService } from "../storage/contract.js";
 import type { AdminOptions } from "../admin/options.js";
 
 export interface TestServerOptions extends ExposureOptions {
@@ -21,6 +22,8 @@ export interface TestServerOptions extends ExposureOptions {
   dataDir?: string;
   /** Use the in-memory engine instead of SQLite. */
   memory?: boolean;
+  /** Use this storage service (any engine, from `createStorageService`); the server closes it. */
+  storage?: StorageService;
   assets?: StaticAssetsOptions;
   hibernateAfterMs?: number;
   evictAfterMs?: number;
@@ -50,9 +53,11 @@ export interface TestServer {
 
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const parties = typeof options.parties === "function" ? { main: options.parties } : options.parties;
-  const ownsDir = !options.memory && options.dataDir === undefined;
-  const dataDir = options.memory ? undefined : (options.dataDir ?? mkdtempSync(join(tmpdir(), "partyhouse-test-")));
-  const storage = await createStorageService(dataDir === undefined ? { kind: "memory" } : { kind: "sqlite", dir: dataDir });
+  const ownsDir = !options.memory && options.storage === undefined && options.dataDir === undefined;
+  const dataDir =
+    options.memory || options.storage !== undefined ? undefined : (options.dataDir ?? mkdtempSync(join(tmpdir(), "partyhouse-test-")));
+  const storage =
+    options.storage ?? (await createStorageService(dataDir === undefined ? { kind: "memory" } : { kind: "sqlite", dir: dataDir }));
   const server = await startPartyhouse({
     parties,
     env: options.env ?? {},
