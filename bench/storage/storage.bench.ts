@@ -105,9 +105,11 @@ async function main(): Promise<void> {
 
     rows.push(
       await compare(
-        "durable single puts (awaited one by one)",
+        "durable single puts (put, then await sync(), one by one)",
         async () => {
+          // put() settles once the write is in memory; sync() once it is durable.
           await room.put(`single:${counter++ % 1000}`, smallValue(counter));
+          await room.sync();
           return 1;
         },
         () => {
@@ -119,11 +121,10 @@ async function main(): Promise<void> {
 
     rows.push(
       await compare(
-        `coalesced puts (${COALESCED_PER_TURN} un-awaited per turn, then await)`,
+        `coalesced puts (${COALESCED_PER_TURN} un-awaited per turn, then await sync())`,
         async () => {
-          let last: Promise<void> | undefined;
-          for (let i = 0; i < COALESCED_PER_TURN; i++) last = room.put(`many:${i}`, smallValue(counter++));
-          await last;
+          for (let i = 0; i < COALESCED_PER_TURN; i++) void room.put(`many:${i}`, smallValue(counter++));
+          await room.sync();
           return COALESCED_PER_TURN;
         },
         () => {

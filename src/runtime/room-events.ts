@@ -5,9 +5,10 @@ import type { ServerInstance } from "./party-definition.js";
 
 /**
  * How a room's events meet its server instance. Each event enters through the input gate,
- * waits for the instance to exist and for onStart to resolve, then runs; handlers interleave at
- * their awaits, as on PartyKit. Only onStart, blockConcurrencyWhile and storage calls (through
- * `input`) hold other events back. Also tracks activity, for hibernation and eviction.
+ * waits for the instance to exist and for onStart to resolve, then runs; handlers interleave
+ * only where they await something that is not storage, as on a Durable Object (input-gate.ts).
+ * onStart, blockConcurrencyWhile and storage calls (through `input`) hold other events back.
+ * Also tracks activity, for hibernation and eviction.
  */
 export class RoomEvents {
   readonly input = new InputGate();

@@ -31,9 +31,9 @@ export type AcceptSocket = (record: SocketRecord) => Promise<{ ws: WebSocket } |
 /**
  * One room: at most one live server instance, the room's sockets, its storage and its gates.
  * Events (connect, message, close, error, request, alarm) enter through the input gate, wait
- * for onStart, and are dispatched to whichever API the party uses. Handlers interleave at
- * their awaits, as on PartyKit; only onStart, blockConcurrencyWhile and storage calls hold
- * other events back.
+ * for onStart, and are dispatched to whichever API the party uses. Handlers interleave only
+ * where they await something that is not storage; onStart, blockConcurrencyWhile and storage
+ * operations that need the engine hold other events back.
  */
 export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
   readonly sockets = new SocketTable();
