@@ -175,6 +175,11 @@ export class PostgresEngine implements StorageEngine {
     return { fenced: fenced.map((write) => write.room) };
   }
 
+  async probe(): Promise<void> {
+    this.assertOpen();
+    await this.pool.query("SELECT 1");
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

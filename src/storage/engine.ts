@@ -82,5 +82,10 @@ export interface StorageEngine {
    * thrown; any other failure rejects and nothing of the batch is applied.
    */
   commit(writes: readonly RoomWrite[]): Promise<CommitOutcome>;
+  /**
+   * A cheap round trip to where the data lives (a networked engine), resolving when it answers.
+   * After a failed commit the service probes with it, so readiness recovers without traffic.
+   */
+  probe?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -11,7 +11,7 @@ import pg from "pg";
 import { WebSocket } from "ws";
 import { freePort, spawnPartyhouse, type SpawnedServer } from "../../src/cli/test-support.js";
 import { tempProjects } from "../../src/config/test-support.js";
-import { createTestDatabase, type TestDatabase } from "../../src/cluster/test-support.js";
+import { createTestDatabase, testServerUrl, type TestDatabase } from "../../src/cluster/test-support.js";
 
 export const LEASE_MS = 3_000;
 const newProject = tempProjects();
@@ -99,12 +99,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-export async function startNode(name: string, url: string, port?: number): Promise<Node> {
+/** `extra`: more `partyhouse start` flags (`--admin-port`, `--max-event-ms`). */
+export async function startNode(name: string, url: string, port?: number, extra: readonly string[] = []): Promise<Node> {
   const project = await newProject({ "partykit.json": JSON.stringify({ main: "server.ts" }), "server.ts": SERVER });
   const listen = port ?? (await freePort());
   const server = await spawnPartyhouse(
     ["start", "-c", `${project.dir}/partykit.json`, "--host", "127.0.0.1", "--port", String(listen), "--cluster", url,
-      "--cluster-lease", String(LEASE_MS), "--var", `NODE=${name}`],
+      "--cluster-lease", String(LEASE_MS), "--var", `NODE=${name}`, ...extra],
     { timeoutMs: 60_000 },
   );
   running.push(server);
@@ -233,3 +234,14 @@ export async function startProxy(targetPort: number, targetHost: string) {
   return { port, start, stop };
 }
 
+
+/** A database of this test's own, reached through a proxy the test can cut: `url` goes through it. */
+export async function proxiedDatabase(): Promise<{ db: TestDatabase; url: string; proxy: Awaited<ReturnType<typeof startProxy>> }> {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const server = new URL(await testServerUrl());
+  const proxy = await startProxy(Number(server.port), server.hostname);
+  const url = new URL(db.url);
+  url.port = String(proxy.port);
+  return { db, url: url.toString(), proxy };
+}
