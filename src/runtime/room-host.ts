@@ -443,7 +443,12 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       ...describeError(error),
     });
     this.events.dropInstance();
+    // The storage lives and dies with the instance: closed and forgotten by the service, so the
+    // next instance opens a fresh one that claims afresh (a kept one would commit at its old
+    // epoch, and be refused as fenced after the node re-registered).
+    const storage = this.storageHandle;
     this.storageHandle = null;
+    void storage?.close().catch(() => undefined);
     // Fenced: another node owns the room now; 1012 makes clients reconnect (and reach it).
     const moved = error instanceof FencedError || error.name === "NotOwnedError";
     for (const record of [...this.sockets]) {

@@ -50,6 +50,11 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
     return room;
   }
 
+  /** Rooms whose storage is open (for tests): an instance dropped for any reason closes its own. */
+  get openRooms(): number {
+    return this.rooms.size;
+  }
+
   listAlarms(): Promise<Array<{ room: RoomRef; time: number }>> {
     return this.engine.listAlarms();
   }
