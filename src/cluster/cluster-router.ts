@@ -98,7 +98,7 @@ export class ClusterRouter implements RoomRouter {
         if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
           if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
         }
-        return exchange.send(isMoved(response) ? unmoved(response) : response);
+        return exchange.send(isMoved(response) ? unavailableResponse("moved") : response);
       }
       body ??= await outboundBody(request, exchange);
       if (body.kind !== "stream") {
@@ -128,7 +128,7 @@ export class ClusterRouter implements RoomRouter {
         if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
           if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
         }
-        return isMoved(response) ? unmoved(response) : response;
+        return isMoved(response) ? unavailableResponse("moved") : response;
       }
       body ??= await outboundBody(partyRequest, undefined);
       if (body.kind !== "stream") {
@@ -351,14 +351,6 @@ function withBody(request: Party.Request, body: OutboundBody): Party.Request {
 /** The owner's "moved" marker (from this node's own claim, when the route said local). */
 function isMoved(response: Response): boolean {
   return response.status === 503 && response.headers.has(MOVED_HEADER);
-}
-
-/** A "moved" answer handed to a client after the retries: the marker stays between nodes. */
-function unmoved(response: Response): Response {
-  const headers = new Headers(response.headers);
-  headers.delete(MOVED_HEADER);
-  headers.set("retry-after", "1");
-  return new Response(response.body, { status: 503, headers });
 }
 
 function movedResponse(): Response {

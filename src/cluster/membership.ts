@@ -102,6 +102,16 @@ export class Membership implements Readiness {
   }
 
   /**
+   * How long work begun under `incarnation` may go on (a storage statement retried while the
+   * database does not answer): until the lease deadline, on the monotonic clock; 0 once the
+   * lease it began under is not held.
+   */
+  leaseLeftMs(incarnation: string): number {
+    if (this.state !== "live" || this.incarnation !== incarnation) return 0;
+    return Math.max(0, this.deadline - performance.now());
+  }
+
+  /**
    * For /readyz: ready while the lease is held and the database answered lately. "Lately" is two
    * renewal periods: one renewal may be slow, but a hung or failing one makes the node unready
    * long before its lease deadline, so a load balancer moves traffic off it first.

@@ -274,6 +274,10 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     return this.membership.incarnation;
   }
 
+  leaseLeftMs(incarnation: string): number {
+    return this.membership.leaseLeftMs(incarnation);
+  }
+
   /** A commit of the room at `epoch` was refused by its fence: the room is someone else's. */
   fenced(ref: RoomRef, epoch: number): void {
     const key = keyOf(ref.party, ref.room);

@@ -47,6 +47,7 @@ export class RoomMovedError extends Error {
     // Between nodes this is the "moved" signal the edge retries on (invalidate, locate again):
     // the owner's address, or "unavailable" when this node cannot claim right now.
     headers[MOVED_HEADER] = this.owner ? this.owner.address : "unavailable";
-    return new Response(this.message, { status: 503, headers });
+    // Not the message: it can name internal addresses or a database error (logs have it).
+    return new Response("This node cannot serve the room right now", { status: 503, headers });
   }
 }

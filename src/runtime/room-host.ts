@@ -10,7 +10,7 @@ import { encodeFrame, messageBytes } from "./frame.js";
 import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
 import { RoomMovedError } from "./ownership.js";
-import { FencedError, type RoomRef } from "../storage/engine.js";
+import type { RoomRef } from "../storage/engine.js";
 import type { PartyDefinition } from "./party-definition.js";
 import { RoomApi } from "./room-api.js";
 import { RoomClosedError } from "./room-closed.js";
@@ -19,6 +19,7 @@ import type { RoomServices } from "./room-services.js";
 import { SocketRecord, type PendingClose } from "./socket-record.js";
 import { SocketTable } from "./socket-table.js";
 import { validateTags } from "./tags.js";
+import { isTransient, retryLaterResponse } from "./transient.js";
 
 const WS_OPEN = 1;
 /** How long a closing room waits for events it already started (within the CLI's stop bound). */
@@ -77,7 +78,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
             },
             // Not live (self-fenced) or the database is unreachable: 503, try again later.
             (error: unknown) => {
-              throw new RoomMovedError(this.ref, undefined, error instanceof Error ? error.message : String(error));
+              throw new RoomMovedError(this.ref, undefined, errorText(error));
             },
           )),
     );
@@ -135,7 +136,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       if (error instanceof RoomMovedError) return error.toResponse();
       if (error instanceof RoomClosedError) return closedResponse();
       this.log("error", "onRequest failed", error);
-      return errorResponse(error);
+      return isTransient(error) ? retryLaterResponse() : errorResponse(error);
     }
   }
 
@@ -162,6 +163,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
       this.sockets.delete(record);
       // Not this node's room: the front door answers the upgrade with the owner (503).
       if (error instanceof RoomMovedError) throw error;
+      // Unavailable here for now (storage out of reach, fenced): answered like a room that moved,
+      // so the edge locates it again and the client gets 503 + Retry-After, not a 1011.
+      if (isTransient(error)) throw new RoomMovedError(this.ref, undefined, errorText(error));
       failure = error;
       if (!(error instanceof RoomClosedError)) this.log("error", "onConnect failed", error);
     }
@@ -449,23 +453,34 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     const storage = this.storageHandle;
     this.storageHandle = null;
     void storage?.close().catch(() => undefined);
-    // Fenced: another node owns the room now; 1012 makes clients reconnect (and reach it).
-    const moved = error instanceof FencedError || error.name === "NotOwnedError";
+    // Fenced, or this node's lease ran out: another node may own the room now; 1012 makes
+    // clients reconnect (and reach it). Anything else is this room's own failure.
+    const transient = isTransient(error);
     for (const record of [...this.sockets]) {
       record.closed = true;
       this.sockets.delete(record);
-      if (moved) record.ws?.close(1012, "room moved");
+      if (transient) record.ws?.close(1012, "room moved");
       else record.ws?.close(1011, "storage write failed");
     }
   }
 
-  /** A user handler threw: counted, and logged with its stack unless it is a recent repeat. */
+
+  /**
+   * A user handler threw: counted, and logged with its stack unless it is a recent repeat. A
+   * transient cluster condition that escaped it (storage out of reach, fenced) is not the
+   * handler's error: logged as a warning, not counted.
+   */
   private log(_level: "error", event: string, error: unknown): void {
-    this.services.errors.report(this.ref, event, error);
+    if (!isTransient(error)) return this.services.errors.report(this.ref, event, error);
+    this.services.logger.log("warn", `${event}: room unavailable here for now`, { party: this.ref.party, room: this.id, ...describeError(error) });
   }
 }
 
 /** What a request to a closing room gets: come back shortly (to this server's successor). */
 function closedResponse(): Response {
   return new Response("Room is closing; retry shortly", { status: 503, headers: { "retry-after": "1" } });
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -54,6 +54,18 @@ export class FencedError extends Error {
   }
 }
 
+/**
+ * The engine cannot reach where the data lives, beyond what retrying may cover (cluster mode: the
+ * database did not answer while this node's lease held). Transient: the room answers 503 with
+ * Retry-After. The message says nothing internal; the original failure is the `cause`.
+ */
+export class StorageUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super("storage is unavailable right now; try again", { cause });
+    this.name = "StorageUnavailableError";
+  }
+}
+
 export interface CommitOutcome {
   /** Rooms whose writes were refused by their fence; everything else committed durably. */
   readonly fenced: readonly RoomRef[];
