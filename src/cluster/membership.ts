@@ -102,6 +102,16 @@ export class Membership implements Readiness {
   }
 
   /**
+   * The lease checked now, not when the deadline timer gets to run: after the process was
+   * stopped or its loop blocked, I/O that waited is handled before any timer, so the timer may
+   * be late. Fences at once if the deadline passed; false until the node registered again.
+   */
+  holdsLease(): boolean {
+    if (this.state === "live" && performance.now() >= this.deadline) this.fence("lease not renewed in time");
+    return this.isLive;
+  }
+
+  /**
    * How long work begun under `incarnation` may go on (a storage statement retried while the
    * database does not answer): until the lease deadline, on the monotonic clock; 0 once the
    * lease it began under is not held.
@@ -249,9 +259,7 @@ export class Membership implements Readiness {
   private armDeadline(): void {
     clearTimeout(this.deadlineTimer);
     const wait = Math.max(0, this.deadline - performance.now());
-    this.deadlineTimer = setTimeout(() => {
-      if (this.state === "live" && performance.now() >= this.deadline) this.fence("lease not renewed in time");
-    }, wait + 1);
+    this.deadlineTimer = setTimeout(() => this.holdsLease(), wait + 1);
     this.deadlineTimer.unref();
   }
 

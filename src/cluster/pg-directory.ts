@@ -251,6 +251,10 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     return this.release(ref.party, ref.room);
   }
 
+  holdsLease(): boolean {
+    return this.membership.holdsLease();
+  }
+
   async dueAlarms(): Promise<Array<{ room: RoomRef; time: number }>> {
     if (!this.membership.isLive) return [];
     const result = await this.pool.query<{ party: string; room: string; time: string }>(DUE_ALARMS_SQL, [

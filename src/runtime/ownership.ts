@@ -21,6 +21,13 @@ export interface RoomOwnership {
   dueAlarms(): Promise<Array<{ room: RoomRef; time: number }>>;
   /** How often to ask for due alarms. */
   readonly alarmPollMs: number;
+  /**
+   * Asked before every event is delivered to a room held here: whether this node's lease still
+   * holds, on the monotonic clock, now. A node that finds its deadline passed (resumed after a
+   * stop, or after a long stall: waiting I/O is handled before the deadline timer runs) fences
+   * itself at once, dropping every room, and answers false until it has registered again.
+   */
+  holdsLease(): boolean;
 }
 
 /** Header of a 503 that says the room lives elsewhere; its value is the owner's host:port. */

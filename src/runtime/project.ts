@@ -331,6 +331,7 @@ export class Project {
       errors: this.errors,
       roomStarted: (seconds, woke) => this.counters.onRoomStart?.(partyName, seconds, woke),
       ...(this.acquire ? { acquire: this.acquire } : {}),
+      ...(this.options.ownership ? { holdsLease: this.options.ownership.holdsLease.bind(this.options.ownership) } : {}),
     };
   }
 

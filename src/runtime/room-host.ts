@@ -123,7 +123,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** HTTP request to the room (already past onBeforeRequest). */
   async request(request: Party.Request): Promise<Response> {
-    if (this.closed) return closedResponse();
+    if (this.closed || this.leaseLapsed()) return closedResponse();
     try {
       const result = await this.events.run((server) => server.onRequest(request), "onRequest");
       if (!(result instanceof Response)) {
@@ -146,6 +146,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
    * still upgraded and then closed 1011 with the message, so browsers can see why.
    */
   async connect(request: Party.Request, id: string, accept: AcceptSocket): Promise<void> {
+    if (this.leaseLapsed()) throw new RoomMovedError(this.ref, undefined, "this node's lease is not held");
     const record = new SocketRecord(id, request.url, []);
     let failure: unknown;
     try {
@@ -196,7 +197,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   /** A frame from a client. Binary frames reach user code as ArrayBuffer, never Buffer. */
   socketMessage(record: SocketRecord, data: string | ArrayBuffer): void {
     // A frame that arrives while the room closes its sockets reaches no user code.
-    if (this.closed) return;
+    if (this.closed || this.leaseLapsed()) return;
     this.events.dispatch((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onMessage") ? server.onMessage(data, connection) : undefined;
@@ -215,7 +216,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     // Only sockets that joined the room get onClose (not one whose onConnect threw).
     if (!this.sockets.delete(record)) return;
     record.closed = true;
-    if (this.closed) return;
+    if (this.closed || this.leaseLapsed()) return;
     this.events.run((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onClose") ? server.onClose(connection) : undefined;
@@ -250,7 +251,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   }
 
   socketError(record: SocketRecord, error: Error): void {
-    if (this.closed) return;
+    if (this.closed || this.leaseLapsed()) return;
     this.events.dispatch((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onError") ? server.onError(connection, error) : undefined;
@@ -266,6 +267,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
 
   /** The room's alarm came due. Throws when onAlarm throws, so the scheduler can retry. */
   async alarm(time: number): Promise<void> {
+    if (this.leaseLapsed()) throw new RoomMovedError(this.ref, undefined, "this node's lease is not held");
     await this.events.run(async (server) => {
       const storage = this.storage;
       storage.beginAlarm(time);
@@ -359,6 +361,16 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
   /** Whether the room has nothing running, waiting or unwritten, and has been idle for `ms`. */
   isIdleFor(ms: number, now: number): boolean {
     return this.events.isIdleFor(ms, now) && this.storageHandle?.whenDurable() === undefined;
+  }
+
+  /**
+   * Cluster mode: no event reaches user code once this node's lease deadline has passed, even
+   * if the timer that fences the node has not run yet (a resumed process handles waiting I/O
+   * first). Checking fences the node at once, which drops this room; answers true then.
+   */
+  private leaseLapsed(): boolean {
+    const holdsLease = this.services.holdsLease;
+    return holdsLease !== undefined && !holdsLease();
   }
 
   /** Whether the room hibernates (known once an instance has been built). */

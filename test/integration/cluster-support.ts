@@ -20,6 +20,8 @@ const SERVER = `
 import type * as Party from "partykit/server";
 
 export default class ClusterRoom implements Party.Server {
+  /** Tells instances apart (a room built again after a fence is a new one). */
+  readonly instance = Math.random().toString(36).slice(2);
   constructor(readonly room: Party.Room) {}
   onStart() {
     // Counted by the test across every node's output: exactly one per room.
@@ -32,6 +34,13 @@ export default class ClusterRoom implements Party.Server {
       return new Response("stored");
     }
     const params = new URL(req.url).searchParams;
+    if (params.has("instance")) return new Response(this.instance);
+    if (params.has("spin")) {
+      // Holds the event loop (wall clock, as a busy handler would see it).
+      const until = Date.now() + Number(params.get("spin"));
+      while (Date.now() < until) {}
+      return new Response("spun");
+    }
     if (params.has("call")) {
       // Room to room: wherever the other room lives, through the same routing as clients.
       const other = await this.room.context.parties.main!.get(params.get("call")!).fetch("/");
