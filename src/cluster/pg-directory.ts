@@ -23,7 +23,7 @@ import type { Logger } from "../runtime/logger.js";
 import { describeError } from "../runtime/logger.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";
 import type { RoomDirectory, RoomLocation } from "./directory.js";
-import type { Membership } from "./membership.js";
+import type { LiveNode, Membership } from "./membership.js";
 import { preferredNode } from "./rendezvous.js";
 
 /**
@@ -190,27 +190,28 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     this.assertLive();
     const cached = this.remote.get(key);
     if (cached !== undefined && this.isLiveNode(cached.nodeId)) return { kind: "remote", ...cached };
-    const preferred = preferredNode(
-      this.membership.liveNodes.map((node) => node.nodeId),
-      party,
-      room,
-    );
-    if (preferred === undefined || preferred === this.nodeId) return this.acquire({ party, room });
+    const preferred = this.preferredLiveNode(party, room);
+    if (preferred === undefined || preferred.nodeId === this.nodeId) return this.acquire({ party, room });
     if (!this.doubted.has(key)) {
       // Optimistic: most rooms live on their preferred node (it claims them when they are
       // first asked for), so go there without a lookup. If another live node holds the room,
       // the preferred node answers "moved" with its address, the router invalidates, and the
       // next locate looks it up.
-      const target = this.membership.liveNodes.find((node) => node.nodeId === preferred)!;
-      return { kind: "remote", nodeId: target.nodeId, address: target.address };
+      return { kind: "remote", nodeId: preferred.nodeId, address: preferred.address };
     }
     this.doubted.delete(key);
     const owner = await this.owners.add({ party, room });
     if (owner !== undefined && owner.nodeId === this.nodeId) return this.acquire({ party, room });
-    const target = owner ?? this.membership.liveNodes.find((node) => node.nodeId === preferred)!;
-    // Only a live owner is cached; a preferred-but-unclaimed target is asked again next time.
-    if (owner !== undefined) this.remote.set(key, { nodeId: owner.nodeId, address: owner.address });
-    return { kind: "remote", nodeId: target.nodeId, address: target.address };
+    if (owner !== undefined) {
+      this.remote.set(key, { nodeId: owner.nodeId, address: owner.address });
+      return { kind: "remote", nodeId: owner.nodeId, address: owner.address };
+    }
+    // Nobody live holds it. A renewal may have changed the live set during the lookup (the
+    // preferred node may have left), so place it by the set as it is now. Not cached: a
+    // preferred-but-unclaimed target is asked again next time.
+    const now = this.preferredLiveNode(party, room);
+    if (now === undefined || now.nodeId === this.nodeId) return this.acquire({ party, room });
+    return { kind: "remote", nodeId: now.nodeId, address: now.address };
   }
 
   invalidate(party: string, room: string): void {
@@ -401,6 +402,17 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     const owners = new Array<Owner | undefined>(refs.length).fill(undefined);
     for (const row of result.rows) owners[Number(row.i) - 1] = { nodeId: row.owner_node, address: row.address };
     return owners;
+  }
+
+  /** The live node rendezvous hashing prefers for the room, taken from one reading of the live set. */
+  private preferredLiveNode(party: string, room: string): LiveNode | undefined {
+    const live = this.membership.liveNodes;
+    const preferred = preferredNode(
+      live.map((node) => node.nodeId),
+      party,
+      room,
+    );
+    return live.find((node) => node.nodeId === preferred);
   }
 
   private isLiveNode(nodeId: string): boolean {
