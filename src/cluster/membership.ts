@@ -259,7 +259,12 @@ export class Membership implements Readiness {
   private armDeadline(): void {
     clearTimeout(this.deadlineTimer);
     const wait = Math.max(0, this.deadline - performance.now());
-    this.deadlineTimer = setTimeout(() => this.holdsLease(), wait + 1);
+    // A timer counts from the loop's cached time, which can be a few ms behind when it is set,
+    // so it may fire before the deadline: then it is set again, or the node (cut off, with no
+    // renewal to re-arm it) would never fence itself.
+    this.deadlineTimer = setTimeout(() => {
+      if (this.holdsLease()) this.armDeadline();
+    }, wait + 1);
     this.deadlineTimer.unref();
   }
 
