@@ -20,7 +20,7 @@ import type { ClusterServerOptions } from "../server/options.js";
 import type { RoomOwnership } from "../runtime/ownership.js";
 import { ClusterRouter, type MaybeDrainable } from "./cluster-router.js";
 
-export type { RoomDirectory, RoomLocation } from "./directory.js";
+export type { LocateOptions, RoomDirectory, RoomLocation } from "./directory.js";
 export { LocalDirectory } from "./local-directory.js";
 export { PgDirectory, NodeNotLiveError, NotOwnedError } from "./pg-directory.js";
 export { PostgresEngine } from "./pg-engine.js";

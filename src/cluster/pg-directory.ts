@@ -2,11 +2,13 @@
  * Room ownership on PostgreSQL (spec §5.6 c): who runs each room, cluster-wide.
  *
  * - `locate` (the edge's question): a room this node owns is local; a room known to be held by
- *   a live node is remote there; any other room is claimed here when rendezvous hashing over the
- *   live, non-draining nodes prefers this node, else it is remote at the preferred node, with
- *   no lookup and *without* claiming: that node claims it when the forwarded request arrives
- *   (its `acquire`), or answers "moved" with the owner's address if a live node holds it, and
- *   after that stale route the next `locate` of the room asks the database.
+ *   a live node is remote there. Any other room, asked for by a client of this node
+ *   (`claimHere`), is claimed here unless a live node holds it: placement follows the load
+ *   balancer. Asked for by a stub or an alarm, it is claimed here when rendezvous hashing over
+ *   the live, non-draining nodes prefers this node, else it is remote at the preferred node,
+ *   with no lookup and *without* claiming: that node claims it when the forwarded request
+ *   arrives (its `acquire`), or answers "moved" with the owner's address if a live node holds
+ *   it, and after that stale route the next `locate` of the room asks the database.
  * - `acquire` (the runtime's, before building an instance): claims here unless a live node holds
  *   the room, whatever the preference, so forwarded requests and alarms never bounce.
  * - A claim is one conditional statement that bumps the epoch (see CLAIMS_SQL); instances are
@@ -22,7 +24,7 @@ import type { Acquired, RoomOwnership } from "../runtime/ownership.js";
 import type { Logger } from "../runtime/logger.js";
 import { describeError } from "../runtime/logger.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";
-import type { RoomDirectory, RoomLocation } from "./directory.js";
+import type { LocateOptions, RoomDirectory, RoomLocation } from "./directory.js";
 import type { LiveNode, Membership } from "./membership.js";
 import { preferredNode } from "./rendezvous.js";
 
@@ -183,13 +185,19 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
 
   // ---- RoomDirectory ---------------------------------------------------------------------------
 
-  async locate(party: string, room: string): Promise<RoomLocation> {
+  async locate(party: string, room: string, options: LocateOptions = {}): Promise<RoomLocation> {
     const key = keyOf(party, room);
     const mine = this.owned.get(key);
     if (mine !== undefined) return { kind: "local", epoch: mine.epoch };
     this.assertLive();
     const cached = this.remote.get(key);
     if (cached !== undefined && this.isLiveNode(cached.nodeId)) return { kind: "remote", ...cached };
+    if (options.claimHere === true) {
+      // A client reached this node: claim here unless a live node holds the room (then it is
+      // remembered). One statement for a room not known here, none once it is.
+      this.doubted.delete(key);
+      return this.acquire({ party, room });
+    }
     const preferred = this.preferredLiveNode(party, room);
     if (preferred === undefined || preferred.nodeId === this.nodeId) return this.acquire({ party, room });
     if (!this.doubted.has(key)) {
