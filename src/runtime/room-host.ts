@@ -476,7 +476,6 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks {
     }
   }
 
-
   /**
    * A user handler threw: counted, and logged with its stack unless it is a recent repeat. A
    * transient cluster condition that escaped it (storage out of reach, fenced) is not the
