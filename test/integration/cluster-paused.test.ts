@@ -117,7 +117,9 @@ test("a node stopped longer than --max-event-ms and its lease is not killed, and
     );
     node.server.child.kill("SIGCONT");
     const answers = await Promise.race([Promise.all(all.map((connection) => connection.answer())), exited]);
-    assert.deepEqual(answers.splice(0, 2).map((answer) => answer.status), [200, 200], "the spins, delivered before the stop");
+    // The spins' own answers say nothing here (on a slow machine the stop may land before the
+    // second began); the readers' do.
+    answers.splice(0, 2);
     for (const answer of answers) {
       if (answer.status === 200) assert.ok(!before.has(answer.body), "a 200 after the stop comes from an instance built after re-registration");
       else {
