@@ -121,6 +121,11 @@ export class Membership implements Readiness {
     return Math.max(0, this.deadline - performance.now());
   }
 
+  /** When the database last answered a renewal or registration (performance.now() ms). */
+  get lastAnsweredAt(): number {
+    return this.lastSuccessAt;
+  }
+
   /**
    * For /readyz: ready while the lease is held and the database answered lately. "Lately" is two
    * renewal periods: one renewal may be slow, but a hung or failing one makes the node unready
@@ -190,9 +195,15 @@ export class Membership implements Readiness {
     for (const listener of this.liveListeners) listener();
   }
 
+  /**
+   * The next renewal in one period, or in a quarter of one after a failure: a database that comes
+   * back is then noticed within that quarter, so an outage that ends a quarter period before the
+   * deadline costs no fence (and readiness returns as soon).
+   */
   private scheduleRenewal(): void {
     if (this.stopped) return;
-    this.renewTimer = setTimeout(() => void this.renew(), this.renewEveryMs);
+    const wait = this.lastAttemptOk ? this.renewEveryMs : Math.max(25, Math.floor(this.renewEveryMs / 4));
+    this.renewTimer = setTimeout(() => void this.renew(), wait);
     this.renewTimer.unref();
   }
 

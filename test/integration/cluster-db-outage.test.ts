@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type * as Party from "../../src/types/party.js";
@@ -85,6 +86,28 @@ test("an outage shorter than the lease delays acknowledgements and closes no soc
     assert.equal(node.cluster.membership.state, "live");
     assert.ok(!node.logs.some((entry) => entry.event === "cluster node fenced itself"), "the node never fenced itself");
     socket.terminate();
+  } finally {
+    await node.close();
+  }
+});
+
+test("an outage that ends before the lease deadline costs no fence, even when renewals were failing until just before it", async () => {
+  const { url, proxy } = await proxiedDatabase();
+  // Lease 3 s: renewals every 600 ms, the deadline 2.4 s after the last one was sent.
+  const node = await startInProcessNode(url, { main: Ledger }, LEASE_MS);
+  try {
+    const { membership } = node.cluster;
+    const renewed = membership.lastAnsweredAt;
+    assert.ok(await waitFor(() => membership.lastAnsweredAt !== renewed, 2_000), "a renewal");
+    const deadline = membership.lastAnsweredAt + 2_400;
+    await proxy.stop();
+    // Back 400 ms before the deadline: renewals at their usual period (600 ms) would next try
+    // only at the deadline itself; after a failure they try again every 150 ms.
+    await sleep(deadline - 400 - performance.now());
+    await proxy.start();
+    await sleep(1_000);
+    assert.equal(membership.state, "live");
+    assert.ok(!node.logs.some((entry) => entry.event === "cluster node fenced itself"), "the node never fenced itself");
   } finally {
     await node.close();
   }
