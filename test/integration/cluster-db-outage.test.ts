@@ -12,8 +12,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type * as Party from "../../src/types/party.js";
 import { TestSocket } from "../../src/testing/index.js";
-import { createTestDatabase } from "../../src/cluster/test-support.js";
-import { databases, LEASE_MS, proxiedDatabase, storedKeys, waitFor } from "./cluster-support.js";
+import type { TestDatabase } from "../../src/cluster/test-support.js";
+import { LEASE_MS, proxiedDatabase, storedKeys, waitFor } from "./cluster-support.js";
 import { startInProcessNode, type InProcessNode } from "./in-process-node.js";
 
 class Ledger implements Party.Server {
@@ -44,6 +44,20 @@ function client(node: InProcessNode) {
   };
 }
 
+/** Runs `body` against a node of its own, over a database reached through a proxy the test can cut. */
+async function withNode(
+  leaseMs: number,
+  body: (node: InProcessNode, db: TestDatabase, proxy: Awaited<ReturnType<typeof proxiedDatabase>>["proxy"]) => Promise<void>,
+): Promise<void> {
+  const { db, url, proxy } = await proxiedDatabase();
+  const node = await startInProcessNode(url, { main: Ledger }, leaseMs);
+  try {
+    await body(node, db, proxy);
+  } finally {
+    await node.close();
+  }
+}
+
 /** The status, Retry-After and body of a response that must be a clean 503. */
 async function assertRetryLater(response: Response, what: string): Promise<void> {
   const body = await response.text();
@@ -53,10 +67,8 @@ async function assertRetryLater(response: Response, what: string): Promise<void>
 }
 
 test("an outage shorter than the lease delays acknowledgements and closes no socket; nothing is acknowledged before it is stored", async () => {
-  const { db, url, proxy } = await proxiedDatabase();
   // Lease 6 s: renewals every 1.2 s, self-fence 4.8 s after the last renewal was sent.
-  const node = await startInProcessNode(url, { main: Ledger }, 6_000);
-  try {
+  await withNode(6_000, async (node, db, proxy) => {
     const { post, read, socket: open } = client(node);
     assert.equal((await post("a")).status, 200);
     const socket = await open();
@@ -86,16 +98,12 @@ test("an outage shorter than the lease delays acknowledgements and closes no soc
     assert.equal(node.cluster.membership.state, "live");
     assert.ok(!node.logs.some((entry) => entry.event === "cluster node fenced itself"), "the node never fenced itself");
     socket.terminate();
-  } finally {
-    await node.close();
-  }
+  });
 });
 
 test("an outage that ends before the lease deadline costs no fence, even when renewals were failing until just before it", async () => {
-  const { url, proxy } = await proxiedDatabase();
   // Lease 3 s: renewals every 600 ms, the deadline 2.4 s after the last one was sent.
-  const node = await startInProcessNode(url, { main: Ledger }, LEASE_MS);
-  try {
+  await withNode(LEASE_MS, async (node, _db, proxy) => {
     const { membership } = node.cluster;
     const renewed = membership.lastAnsweredAt;
     assert.ok(await waitFor(() => membership.lastAnsweredAt !== renewed, 2_000), "a renewal");
@@ -108,15 +116,11 @@ test("an outage that ends before the lease deadline costs no fence, even when re
     await sleep(1_000);
     assert.equal(membership.state, "live");
     assert.ok(!node.logs.some((entry) => entry.event === "cluster node fenced itself"), "the node never fenced itself");
-  } finally {
-    await node.close();
-  }
+  });
 });
 
 test("an outage longer than the lease: 503 + Retry-After without internal text, sockets closed with 1012", async () => {
-  const { url, proxy } = await proxiedDatabase();
-  const node = await startInProcessNode(url, { main: Ledger }, LEASE_MS);
-  try {
+  await withNode(LEASE_MS, async (node, _db, proxy) => {
     const { post, read, socket: open } = client(node);
     assert.equal((await post("a")).status, 200);
     const socket = await open();
@@ -129,16 +133,11 @@ test("an outage longer than the lease: 503 + Retry-After without internal text, 
     assert.ok(await waitFor(() => node.cluster.membership.state === "fenced", 1_000));
     await assertRetryLater(await post("c"), "a write to a fenced node");
     await proxy.start();
-  } finally {
-    await node.close();
-  }
+  });
 });
 
 test("a commit refused by the room's fence answers 503 + Retry-After, and the room is served again at once", async () => {
-  const db = await createTestDatabase();
-  databases.push(db);
-  const node = await startInProcessNode(db.url, { main: Ledger }, 6_000);
-  try {
+  await withNode(6_000, async (node, db) => {
     const { post } = client(node);
     assert.equal((await post("a")).status, 200);
     // What a takeover does to the row: the epoch this node holds is no longer the room's.
@@ -150,7 +149,5 @@ test("a commit refused by the room's fence answers 503 + Retry-After, and the ro
     const again = await post("c");
     assert.deepEqual([again.status, await again.text()], [200, "stored"]);
     assert.deepEqual([...(await storedKeys(db, "r"))].sort(), ["a", "c"]);
-  } finally {
-    await node.close();
-  }
+  });
 });
