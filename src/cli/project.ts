@@ -145,7 +145,8 @@ export async function startProject(
       crons: config.crons,
       logger,
       ...(command.hibernateAfterMs !== undefined ? { hibernateAfterMs: command.hibernateAfterMs } : {}),
-      ...(admin ? { admin } : {}),
+      // A cluster node is ready only while it holds its lease and reaches the database.
+      ...(admin ? { admin: cluster ? { ...admin, readiness: [...(admin.readiness ?? []), cluster.readiness] } : admin } : {}),
       dev: config.mode === "dev",
       // One directory for both halves: the router asks it where rooms live and forwards there; the
       // runtime claims through it before building an instance (src/cluster/README.md).

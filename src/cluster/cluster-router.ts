@@ -89,7 +89,7 @@ export class ClusterRouter implements RoomRouter {
     }
     let body: OutboundBody | undefined;
     for (let attempt = 0; ; attempt++) {
-      const location = await this.locateOrUnavailable(party, room);
+      const location = await this.locateOrUnavailable(party, room, caller === "client");
       if (location === undefined) return sendUnavailable(res, "unreachable");
       if (location.kind === "local") {
         const here = body === undefined ? request : withBody(request, body);
@@ -98,7 +98,7 @@ export class ClusterRouter implements RoomRouter {
         if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
           if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
         }
-        return exchange.send(isMoved(response) ? unmoved(response) : response);
+        return exchange.send(isMoved(response) ? unavailableResponse("moved") : response);
       }
       body ??= await outboundBody(request, exchange);
       if (body.kind !== "stream") {
@@ -121,14 +121,14 @@ export class ClusterRouter implements RoomRouter {
     const partyRequest = request as Party.Request;
     let body: OutboundBody | undefined;
     for (let attempt = 0; ; attempt++) {
-      const location = await this.locateOrUnavailable(party, room);
+      const location = await this.locateOrUnavailable(party, room, false);
       if (location === undefined) return unavailableResponse("unreachable");
       if (location.kind === "local") {
         const response = await this.local.request(party, room, body === undefined ? partyRequest : withBody(partyRequest, body));
         if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
           if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
         }
-        return isMoved(response) ? unmoved(response) : response;
+        return isMoved(response) ? unavailableResponse("moved") : response;
       }
       body ??= await outboundBody(partyRequest, undefined);
       if (body.kind !== "stream") {
@@ -203,7 +203,7 @@ export class ClusterRouter implements RoomRouter {
     }
     for (let attempt = 0; ; attempt++) {
       if (upgrade.socket.destroyed) return;
-      const location = await this.locateOrUnavailable(party, room);
+      const location = await this.locateOrUnavailable(party, room, caller === "client");
       if (location === undefined) {
         return rejectUpgrade(upgrade.socket, unavailableResponse("unreachable"));
       }
@@ -256,10 +256,14 @@ export class ClusterRouter implements RoomRouter {
     return true;
   }
 
-  /** `locate`, or undefined when this node cannot say (not live, database unreachable). */
-  private async locateOrUnavailable(party: string, room: string): Promise<RoomLocation | undefined> {
+  /**
+   * `locate`, or undefined when this node cannot say (not live, database unreachable). A client
+   * of this node claims a room nobody holds here (placement follows the load balancer); a
+   * room's stub, like an alarm, leaves the choice to the rendezvous hash.
+   */
+  private async locateOrUnavailable(party: string, room: string, claimHere: boolean): Promise<RoomLocation | undefined> {
     try {
-      return await this.locate(party, room);
+      return await this.locate(party, room, claimHere);
     } catch (error) {
       this.logger.log("warn", "cannot locate a room", { party, room, ...describeError(error) });
       return undefined;
@@ -295,10 +299,10 @@ export class ClusterRouter implements RoomRouter {
     this.ownerLinks.clear();
   }
 
-  private async locate(party: string, room: string): Promise<RoomLocation> {
+  private async locate(party: string, room: string, claimHere = false): Promise<RoomLocation> {
     const pending = this.releasing.get(keyOf(party, room));
     if (pending) await pending;
-    return this.directory.locate(party, room);
+    return this.directory.locate(party, room, { claimHere });
   }
 
   /** Runs `work` while the room is marked as being handed back; logs its failure. */
@@ -351,14 +355,6 @@ function withBody(request: Party.Request, body: OutboundBody): Party.Request {
 /** The owner's "moved" marker (from this node's own claim, when the route said local). */
 function isMoved(response: Response): boolean {
   return response.status === 503 && response.headers.has(MOVED_HEADER);
-}
-
-/** A "moved" answer handed to a client after the retries: the marker stays between nodes. */
-function unmoved(response: Response): Response {
-  const headers = new Headers(response.headers);
-  headers.delete(MOVED_HEADER);
-  headers.set("retry-after", "1");
-  return new Response(response.body, { status: 503, headers });
 }
 
 function movedResponse(): Response {

@@ -9,9 +9,19 @@ export type RoomLocation =
   | { readonly kind: "local"; readonly epoch: number } // this node owns it (claimed now or before)
   | { readonly kind: "remote"; readonly nodeId: string; readonly address: string }; // host:port of the owner
 
+/** Who asked `locate`. */
+export interface LocateOptions {
+  /**
+   * A client reached this node for the room (a load balancer or DNS sent it here): a room nobody
+   * live holds is claimed here, so placement follows the traffic. Without it (a room's stub, an
+   * alarm) the rendezvous hash over live nodes picks the node, a deterministic choice.
+   */
+  readonly claimHere?: boolean;
+}
+
 export interface RoomDirectory {
   /** Owner of the room; claims it for this node (or the rendezvous-preferred node) when nobody live holds it. */
-  locate(party: string, room: string): Promise<RoomLocation>;
+  locate(party: string, room: string, options?: LocateOptions): Promise<RoomLocation>;
   /** Forget a cached remote location (the forwarder got a "moved" answer). */
   invalidate(party: string, room: string): void;
   /** This node stops owning the room (evicted / drained). */

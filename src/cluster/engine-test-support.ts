@@ -63,6 +63,7 @@ export async function openPostgresEngine(url: string): Promise<{ engine: Storage
       return acquired.epoch;
     },
     fenced: (room, epoch) => directory.fenced(room, epoch),
+    leaseLeftMs: (incarnation) => directory.leaseLeftMs(incarnation),
   };
   return { engine: new PostgresEngine(node.pool, authority), stop: () => node.stop() };
 }

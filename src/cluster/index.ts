@@ -8,6 +8,7 @@
  *   the runtime's claim before an instance is built.
  */
 import pg from "pg";
+import type { Readiness } from "../admin/readiness.js";
 import type { StorageService } from "../storage/contract.js";
 import { GroupCommitStorageService } from "../storage/service.js";
 import type { Logger } from "../runtime/logger.js";
@@ -19,7 +20,7 @@ import type { ClusterServerOptions } from "../server/options.js";
 import type { RoomOwnership } from "../runtime/ownership.js";
 import { ClusterRouter, type MaybeDrainable } from "./cluster-router.js";
 
-export type { RoomDirectory, RoomLocation } from "./directory.js";
+export type { LocateOptions, RoomDirectory, RoomLocation } from "./directory.js";
 export { LocalDirectory } from "./local-directory.js";
 export { PgDirectory, NodeNotLiveError, NotOwnedError } from "./pg-directory.js";
 export { PostgresEngine } from "./pg-engine.js";
@@ -73,6 +74,8 @@ export interface Cluster {
   readonly directory: PgDirectory;
   readonly membership: Membership;
   readonly storage: StorageService;
+  /** For /readyz: the lease is held (not fenced, not draining) and the database answered lately. */
+  readonly readiness: Readiness;
   /** Releases every room this node owns and expires its lease; call after storage was flushed. */
   close(): Promise<void>;
 }
@@ -112,6 +115,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       directory,
       membership,
       storage,
+      readiness: membership,
       close() {
         closing ??= (async () => {
           await directory.releaseAll().catch(() => undefined);

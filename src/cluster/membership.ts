@@ -15,10 +15,15 @@
  *
  * Every SWEEP_EVERY renewals a node also deletes the rows of nodes that died long ago (see
  * SWEEP_DEAD_NODES_SQL), so ph_nodes does not grow with every node that ever ran.
+ *
+ * Readiness (`ready()`, a /readyz source) is about the present: the lease is held (not fenced, not
+ * past the deadline, not draining) and the database answered a renewal recently. It needs no
+ * traffic to recover: renewals and re-registration run by themselves.
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
+import type { Readiness, ReadinessState } from "../admin/readiness.js";
 import type { Logger } from "../runtime/logger.js";
 import { describeError } from "../runtime/logger.js";
 
@@ -48,7 +53,7 @@ interface RenewRow {
 
 export type MembershipState = "live" | "fenced";
 
-export class Membership {
+export class Membership implements Readiness {
   readonly nodeId: string;
   readonly address: string;
   readonly leaseMs: number;
@@ -70,6 +75,9 @@ export class Membership {
   private renewals = 0;
   private stopped = false;
   private draining = false;
+  /** Whether the last renewal (or registration) succeeded, and when one last did (monotonic). */
+  private lastAttemptOk = false;
+  private lastSuccessAt = 0;
 
   constructor(private readonly options: MembershipOptions) {
     this.nodeId = options.nodeId;
@@ -91,6 +99,47 @@ export class Membership {
 
   get isLive(): boolean {
     return this.state === "live" && performance.now() < this.deadline;
+  }
+
+  /**
+   * The lease checked now, not when the deadline timer gets to run: after the process was
+   * stopped or its loop blocked, I/O that waited is handled before any timer, so the timer may
+   * be late. Fences at once if the deadline passed; false until the node registered again.
+   */
+  holdsLease(): boolean {
+    if (this.state === "live" && performance.now() >= this.deadline) this.fence("lease not renewed in time");
+    return this.isLive;
+  }
+
+  /**
+   * How long work begun under `incarnation` may go on (a storage statement retried while the
+   * database does not answer): until the lease deadline, on the monotonic clock; 0 once the
+   * lease it began under is not held.
+   */
+  leaseLeftMs(incarnation: string): number {
+    if (this.state !== "live" || this.incarnation !== incarnation) return 0;
+    return Math.max(0, this.deadline - performance.now());
+  }
+
+  /** When the database last answered a renewal or registration (performance.now() ms). */
+  get lastAnsweredAt(): number {
+    return this.lastSuccessAt;
+  }
+
+  /**
+   * For /readyz: ready while the lease is held and the database answered lately. "Lately" is two
+   * renewal periods: one renewal may be slow, but a hung or failing one makes the node unready
+   * long before its lease deadline, so a load balancer moves traffic off it first.
+   */
+  ready(): ReadinessState {
+    if (this.stopped) return { ok: false, reason: "cluster node stopped" };
+    if (!this.isLive) return { ok: false, reason: "cluster lease not held (fenced; registering again)" };
+    if (this.draining) return { ok: false, reason: "cluster node draining" };
+    const since = Math.round(performance.now() - this.lastSuccessAt);
+    if (!this.lastAttemptOk || since > 2 * this.renewEveryMs) {
+      return { ok: false, reason: `cluster database unreachable (last lease renewal ${since} ms ago)` };
+    }
+    return { ok: true, reason: `cluster lease held (${this.nodeId})` };
   }
 
   /** Registers (throws if the database cannot be reached) and starts renewing. */
@@ -138,6 +187,7 @@ export class Membership {
     );
     this.incarnation = incarnation;
     this.deadline = sent + this.leaseMs - this.marginMs;
+    this.answered();
     this.updateNodes(result.rows[0]!);
     this.state = "live";
     this.armDeadline();
@@ -145,9 +195,15 @@ export class Membership {
     for (const listener of this.liveListeners) listener();
   }
 
+  /**
+   * The next renewal in one period, or in a quarter of one after a failure: a database that comes
+   * back is then noticed within that quarter, so an outage that ends a quarter period before the
+   * deadline costs no fence (and readiness returns as soon).
+   */
   private scheduleRenewal(): void {
     if (this.stopped) return;
-    this.renewTimer = setTimeout(() => void this.renew(), this.renewEveryMs);
+    const wait = this.lastAttemptOk ? this.renewEveryMs : Math.max(25, Math.floor(this.renewEveryMs / 4));
+    this.renewTimer = setTimeout(() => void this.renew(), wait);
     this.renewTimer.unref();
   }
 
@@ -169,6 +225,7 @@ export class Membership {
         [this.nodeId, this.incarnation, this.leaseMs, this.draining],
       );
       if (this.stopped || this.state !== "live") return;
+      this.answered();
       const row = result.rows[0]!;
       if (row.renewed === "0") {
         // The lease expired in the database: our rooms may be taken. Never revive it.
@@ -180,11 +237,17 @@ export class Membership {
       this.updateNodes(row);
       if (++this.renewals % SWEEP_EVERY === 0) await this.sweepDeadNodes();
     } catch (error) {
+      this.lastAttemptOk = false;
       this.options.logger.log("warn", "cluster lease renewal failed", { node: this.nodeId, ...describeError(error) });
     } finally {
       this.renewing = false;
       this.scheduleRenewal();
     }
+  }
+
+  private answered(): void {
+    this.lastAttemptOk = true;
+    this.lastSuccessAt = performance.now();
   }
 
   /** After a renewal, so it never delays one; a failure only waits for the next sweep. */
@@ -207,8 +270,11 @@ export class Membership {
   private armDeadline(): void {
     clearTimeout(this.deadlineTimer);
     const wait = Math.max(0, this.deadline - performance.now());
+    // A timer counts from the loop's cached time, which can be a few ms behind when it is set,
+    // so it may fire before the deadline: then it is set again, or the node (cut off, with no
+    // renewal to re-arm it) would never fence itself.
     this.deadlineTimer = setTimeout(() => {
-      if (this.state === "live" && performance.now() >= this.deadline) this.fence("lease not renewed in time");
+      if (this.holdsLease()) this.armDeadline();
     }, wait + 1);
     this.deadlineTimer.unref();
   }

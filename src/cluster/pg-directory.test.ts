@@ -205,3 +205,19 @@ test("locate goes to a room's preferred node without a lookup, and asks the data
   assert.deepEqual([looked.kind, looked.kind === "remote" && looked.nodeId], ["remote", "node-2"], "after the stale route: the owner");
   assert.deepEqual(await a.directory.locate("main", room), looked, "and it is remembered");
 });
+
+test("locate places a room by the live set as it is after its owner lookup, even if the preferred node left meanwhile", async () => {
+  const { nodes } = await setup(2, 1_000);
+  const [a] = nodes as [TestNode, TestNode];
+  for (const deadline = Date.now() + 5_000; a.membership.liveNodes.length < 2 && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const ids = nodes.map((node) => node.membership.nodeId);
+  let room = "";
+  for (let i = 0; preferredNode(ids, "main", room) !== "node-1"; i++) room = `leaving-${i}`;
+  a.directory.invalidate("main", room); // a stale route: the next locate looks the owner up
+  const located = a.directory.locate("main", room);
+  // A renewal lands while the lookup is in flight: node-1 is no longer live in a's view.
+  a.membership.liveNodes = a.membership.liveNodes.filter((node) => node.nodeId !== "node-1");
+  assert.deepEqual(await located, { kind: "local", epoch: 1 }, "nobody holds it and a is the only live node left");
+});

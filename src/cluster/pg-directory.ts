@@ -2,11 +2,13 @@
  * Room ownership on PostgreSQL (spec §5.6 c): who runs each room, cluster-wide.
  *
  * - `locate` (the edge's question): a room this node owns is local; a room known to be held by
- *   a live node is remote there; any other room is claimed here when rendezvous hashing over the
- *   live, non-draining nodes prefers this node, else it is remote at the preferred node, with
- *   no lookup and *without* claiming: that node claims it when the forwarded request arrives
- *   (its `acquire`), or answers "moved" with the owner's address if a live node holds it, and
- *   after that stale route the next `locate` of the room asks the database.
+ *   a live node is remote there. Any other room, asked for by a client of this node
+ *   (`claimHere`), is claimed here unless a live node holds it: placement follows the load
+ *   balancer. Asked for by a stub or an alarm, it is claimed here when rendezvous hashing over
+ *   the live, non-draining nodes prefers this node, else it is remote at the preferred node,
+ *   with no lookup and *without* claiming: that node claims it when the forwarded request
+ *   arrives (its `acquire`), or answers "moved" with the owner's address if a live node holds
+ *   it, and after that stale route the next `locate` of the room asks the database.
  * - `acquire` (the runtime's, before building an instance): claims here unless a live node holds
  *   the room, whatever the preference, so forwarded requests and alarms never bounce.
  * - A claim is one conditional statement that bumps the epoch (see CLAIMS_SQL); instances are
@@ -22,8 +24,8 @@ import type { Acquired, RoomOwnership } from "../runtime/ownership.js";
 import type { Logger } from "../runtime/logger.js";
 import { describeError } from "../runtime/logger.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";
-import type { RoomDirectory, RoomLocation } from "./directory.js";
-import type { Membership } from "./membership.js";
+import type { LocateOptions, RoomDirectory, RoomLocation } from "./directory.js";
+import type { LiveNode, Membership } from "./membership.js";
 import { preferredNode } from "./rendezvous.js";
 
 /**
@@ -183,34 +185,41 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
 
   // ---- RoomDirectory ---------------------------------------------------------------------------
 
-  async locate(party: string, room: string): Promise<RoomLocation> {
+  async locate(party: string, room: string, options: LocateOptions = {}): Promise<RoomLocation> {
     const key = keyOf(party, room);
     const mine = this.owned.get(key);
     if (mine !== undefined) return { kind: "local", epoch: mine.epoch };
     this.assertLive();
     const cached = this.remote.get(key);
     if (cached !== undefined && this.isLiveNode(cached.nodeId)) return { kind: "remote", ...cached };
-    const preferred = preferredNode(
-      this.membership.liveNodes.map((node) => node.nodeId),
-      party,
-      room,
-    );
-    if (preferred === undefined || preferred === this.nodeId) return this.acquire({ party, room });
+    if (options.claimHere === true) {
+      // A client reached this node: claim here unless a live node holds the room (then it is
+      // remembered). One statement for a room not known here, none once it is.
+      this.doubted.delete(key);
+      return this.acquire({ party, room });
+    }
+    const preferred = this.preferredLiveNode(party, room);
+    if (preferred === undefined || preferred.nodeId === this.nodeId) return this.acquire({ party, room });
     if (!this.doubted.has(key)) {
       // Optimistic: most rooms live on their preferred node (it claims them when they are
       // first asked for), so go there without a lookup. If another live node holds the room,
       // the preferred node answers "moved" with its address, the router invalidates, and the
       // next locate looks it up.
-      const target = this.membership.liveNodes.find((node) => node.nodeId === preferred)!;
-      return { kind: "remote", nodeId: target.nodeId, address: target.address };
+      return { kind: "remote", nodeId: preferred.nodeId, address: preferred.address };
     }
     this.doubted.delete(key);
     const owner = await this.owners.add({ party, room });
     if (owner !== undefined && owner.nodeId === this.nodeId) return this.acquire({ party, room });
-    const target = owner ?? this.membership.liveNodes.find((node) => node.nodeId === preferred)!;
-    // Only a live owner is cached; a preferred-but-unclaimed target is asked again next time.
-    if (owner !== undefined) this.remote.set(key, { nodeId: owner.nodeId, address: owner.address });
-    return { kind: "remote", nodeId: target.nodeId, address: target.address };
+    if (owner !== undefined) {
+      this.remote.set(key, { nodeId: owner.nodeId, address: owner.address });
+      return { kind: "remote", nodeId: owner.nodeId, address: owner.address };
+    }
+    // Nobody live holds it. A renewal may have changed the live set during the lookup (the
+    // preferred node may have left), so place it by the set as it is now. Not cached: a
+    // preferred-but-unclaimed target is asked again next time.
+    const now = this.preferredLiveNode(party, room);
+    if (now === undefined || now.nodeId === this.nodeId) return this.acquire({ party, room });
+    return { kind: "remote", nodeId: now.nodeId, address: now.address };
   }
 
   invalidate(party: string, room: string): void {
@@ -251,6 +260,10 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     return this.release(ref.party, ref.room);
   }
 
+  holdsLease(): boolean {
+    return this.membership.holdsLease();
+  }
+
   async dueAlarms(): Promise<Array<{ room: RoomRef; time: number }>> {
     if (!this.membership.isLive) return [];
     const result = await this.pool.query<{ party: string; room: string; time: string }>(DUE_ALARMS_SQL, [
@@ -272,6 +285,10 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
 
   get incarnation(): string {
     return this.membership.incarnation;
+  }
+
+  leaseLeftMs(incarnation: string): number {
+    return this.membership.leaseLeftMs(incarnation);
   }
 
   /** A commit of the room at `epoch` was refused by its fence: the room is someone else's. */
@@ -393,6 +410,17 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     const owners = new Array<Owner | undefined>(refs.length).fill(undefined);
     for (const row of result.rows) owners[Number(row.i) - 1] = { nodeId: row.owner_node, address: row.address };
     return owners;
+  }
+
+  /** The live node rendezvous hashing prefers for the room, taken from one reading of the live set. */
+  private preferredLiveNode(party: string, room: string): LiveNode | undefined {
+    const live = this.membership.liveNodes;
+    const preferred = preferredNode(
+      live.map((node) => node.nodeId),
+      party,
+      room,
+    );
+    return live.find((node) => node.nodeId === preferred);
   }
 
   private isLiveNode(nodeId: string): boolean {

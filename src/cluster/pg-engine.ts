@@ -7,6 +7,12 @@
  * room's epoch. FOR SHARE conflicts with a takeover's row lock, so a takeover in flight is waited
  * for and then re-checked against the new row. Rooms whose fence fails are reported as fenced
  * and nothing of theirs is written; the others commit, alarms in the same transaction.
+ *
+ * A database that does not answer for a moment (a restart, a network blip) is waited out: every
+ * statement here is idempotent, so one that fails for such a reason is sent again, with a short
+ * backoff, for as long as the node's lease holds (`whileLeaseHolds`). The writes' promises and
+ * the output they hold wait meanwhile; nothing is acknowledged before its commit answered. Only a
+ * node whose lease ran out gives up (StorageUnavailableError: the client gets 503).
  */
 import type pg from "pg";
 import type {
@@ -18,7 +24,9 @@ import type {
   RoomWrite,
   StorageEngine,
 } from "../storage/engine.js";
+import { StorageUnavailableError } from "../storage/engine.js";
 import { toByteRange } from "../storage/key-range.js";
+import { isTransientDatabaseError } from "./transient-db-error.js";
 
 /** Who this engine writes as: the node's ownership state (PgDirectory). */
 export interface FenceAuthority {
@@ -29,6 +37,19 @@ export interface FenceAuthority {
   epochOf(room: RoomRef): number | Promise<number>;
   /** A commit of `room` at `epoch` was refused: the room is owned elsewhere now. */
   fenced(room: RoomRef, epoch: number): void;
+  /** How long work begun under `incarnation` may be retried: until the lease deadline, 0 when not held. */
+  leaseLeftMs(incarnation: string): number;
+}
+
+/** Waits between attempts of a statement the database did not answer: 50 ms doubling, at most 500 ms. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 500;
+
+/** An attempt still had no answer when the lease it ran under ran out. */
+class LeaseRanOut extends Error {
+  constructor() {
+    super("no answer from the cluster database before the lease deadline");
+  }
 }
 
 /**
@@ -99,7 +120,7 @@ export class PostgresEngine implements StorageEngine {
     this.assertOpen();
     const found = new Map<string, Uint8Array>();
     if (keys.length === 0) return found;
-    const result = await this.pool.query<{ key: Buffer; value: Buffer }>(
+    const result = await this.query<{ key: Buffer; value: Buffer }>(
       "SELECT key, value FROM ph_kv WHERE party = $1 AND room = $2 AND key = ANY($3::bytea[])",
       [room.party, room.room, keys.map((key) => Buffer.from(key, "utf8"))],
     );
@@ -126,13 +147,13 @@ export class PostgresEngine implements StorageEngine {
       values.push(query.limit);
       sql += ` LIMIT $${values.length}`;
     }
-    const result = await this.pool.query<{ key: Buffer; value: Buffer }>(sql, values);
+    const result = await this.query<{ key: Buffer; value: Buffer }>(sql, values);
     return result.rows.map((row) => [row.key.toString("utf8"), row.value]);
   }
 
   async getAlarm(room: RoomRef): Promise<number | null> {
     this.assertOpen();
-    const result = await this.pool.query<{ time: string }>("SELECT time FROM ph_alarms WHERE party = $1 AND room = $2", [
+    const result = await this.query<{ time: string }>("SELECT time FROM ph_alarms WHERE party = $1 AND room = $2", [
       room.party,
       room.room,
     ]);
@@ -141,8 +162,9 @@ export class PostgresEngine implements StorageEngine {
 
   async listAlarms(): Promise<AlarmEntry[]> {
     this.assertOpen();
-    const result = await this.pool.query<{ party: string; room: string; time: string }>(
+    const result = await this.query<{ party: string; room: string; time: string }>(
       "SELECT party, room, time FROM ph_alarms ORDER BY time",
+      [],
     );
     return result.rows.map((row) => ({ room: { party: row.party, room: row.room }, time: Number(row.time) }));
   }
@@ -150,7 +172,7 @@ export class PostgresEngine implements StorageEngine {
   /** Rooms holding a key or an alarm; COLLATE "C" compares bytes, so UTF-8 byte order. */
   async listRooms(party: string, after: string | undefined, limit: number): Promise<string[]> {
     this.assertOpen();
-    const result = await this.pool.query<{ room: string }>(
+    const result = await this.query<{ room: string }>(
       `SELECT room FROM (SELECT room FROM ph_kv WHERE party = $1 UNION SELECT room FROM ph_alarms WHERE party = $1) r
        WHERE $2::text IS NULL OR room > $2::text COLLATE "C" ORDER BY room COLLATE "C" LIMIT $3`,
       [party, after ?? null, limit],
@@ -161,7 +183,9 @@ export class PostgresEngine implements StorageEngine {
   async commit(writes: readonly RoomWrite[]): Promise<CommitOutcome> {
     this.assertOpen();
     if (writes.length === 0) return { fenced: [] };
-    const result = await this.pool.query<{ party: string; room: string; owner_epoch: string }>(COMMIT_SQL, [
+    // Every attempt writes as the incarnation the commit began under: one that re-registered
+    // meanwhile lost these rooms, and the fence refuses them.
+    const result = await this.query<{ party: string; room: string; owner_epoch: string }>(COMMIT_SQL, [
       writes.map((write) => write.room.party),
       writes.map((write) => write.room.room),
       writes.map((write) => write.fence),
@@ -175,6 +199,11 @@ export class PostgresEngine implements StorageEngine {
     return { fenced: fenced.map((write) => write.room) };
   }
 
+  async probe(): Promise<void> {
+    this.assertOpen();
+    await this.pool.query("SELECT 1");
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
@@ -182,6 +211,41 @@ export class PostgresEngine implements StorageEngine {
   private assertOpen(): void {
     if (this.closed) throw new Error("storage engine is closed");
   }
+
+  private query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.whileLeaseHolds(() => this.pool.query<R>(sql, values));
+  }
+
+  /**
+   * Runs an idempotent statement, sending it again after a transient failure while the lease it
+   * began under holds; an attempt that hangs is abandoned at the lease deadline. After that the
+   * node cannot trust its lease (it fences itself): StorageUnavailableError.
+   */
+  private async whileLeaseHolds<T>(run: () => Promise<T>): Promise<T> {
+    const incarnation = this.authority.incarnation;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await beforeDeadline(run(), this.authority.leaseLeftMs(incarnation));
+      } catch (error) {
+        if (!(error instanceof LeaseRanOut) && !isTransientDatabaseError(error)) throw error;
+        const wait = Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS);
+        if (this.closed || this.authority.leaseLeftMs(incarnation) <= wait) throw new StorageUnavailableError(error);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+}
+
+/** `attempt`, or LeaseRanOut if it has not settled within `ms` (no bound when there is no lease to lose). */
+function beforeDeadline<T>(attempt: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) return attempt;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LeaseRanOut()), ms);
+  });
+  // An abandoned attempt may still fail later: that must not be an unhandled rejection.
+  attempt.catch(() => undefined);
+  return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -34,6 +34,10 @@ export const silentLogger: Logger = { log() {} };
 
 /** Describes a thrown value for a log line without assuming it is an Error. */
 export function describeError(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) return { error: error.message, stack: error.stack };
+  if (error instanceof Error) {
+    // A wrapper that keeps internal detail out of its message (StorageUnavailableError) keeps it here.
+    const cause = error.cause instanceof Error ? { cause: error.cause.message } : {};
+    return { error: error.message, ...cause, stack: error.stack };
+  }
   return { error: String(error) };
 }

@@ -21,6 +21,13 @@ export interface RoomOwnership {
   dueAlarms(): Promise<Array<{ room: RoomRef; time: number }>>;
   /** How often to ask for due alarms. */
   readonly alarmPollMs: number;
+  /**
+   * Asked before every event is delivered to a room held here: whether this node's lease still
+   * holds, on the monotonic clock, now. A node that finds its deadline passed (resumed after a
+   * stop, or after a long stall: waiting I/O is handled before the deadline timer runs) fences
+   * itself at once, dropping every room, and answers false until it has registered again.
+   */
+  holdsLease(): boolean;
 }
 
 /** Header of a 503 that says the room lives elsewhere; its value is the owner's host:port. */
@@ -47,6 +54,7 @@ export class RoomMovedError extends Error {
     // Between nodes this is the "moved" signal the edge retries on (invalidate, locate again):
     // the owner's address, or "unavailable" when this node cannot claim right now.
     headers[MOVED_HEADER] = this.owner ? this.owner.address : "unavailable";
-    return new Response(this.message, { status: 503, headers });
+    // Not the message: it can name internal addresses or a database error (logs have it).
+    return new Response("This node cannot serve the room right now", { status: 503, headers });
   }
 }

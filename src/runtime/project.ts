@@ -8,7 +8,7 @@ import { AlarmScheduler } from "./alarm-scheduler.js";
 import { CronScheduler } from "./cron-scheduler.js";
 import { Fanout } from "./fanout.js";
 import { describeError, type Logger } from "./logger.js";
-import { RoomMovedError, type Acquired, type RoomOwnership } from "./ownership.js";
+import type { Acquired, RoomOwnership } from "./ownership.js";
 import { definePartyFromExport, type PartyDefinition } from "./party-definition.js";
 import { RoomHost } from "./room-host.js";
 import type { RoomServices } from "./room-services.js";
@@ -16,6 +16,7 @@ import { WebSocketUpgradeResponse } from "../globals/upgrade-response.js";
 import { RemoteRoomHandle } from "./remote-room-handle.js";
 import { RoomSocketHandle } from "./room-socket-handle.js";
 import { createParties, type StubTransport } from "./stubs.js";
+import { isTransient } from "./transient.js";
 import { unavailableBinding, unavailableBindings } from "./unavailable.js";
 
 /** What a project needs from the world around it. */
@@ -330,6 +331,7 @@ export class Project {
       errors: this.errors,
       roomStarted: (seconds, woke) => this.counters.onRoomStart?.(partyName, seconds, woke),
       ...(this.acquire ? { acquire: this.acquire } : {}),
+      ...(this.options.ownership ? { holdsLease: this.options.ownership.holdsLease.bind(this.options.ownership) } : {}),
     };
   }
 
@@ -351,8 +353,9 @@ export class Project {
     try {
       await party.room(ref.room).alarm(time);
     } catch (error) {
-      // Another node owns the room (it fires the alarm), or this one is not live: not a failure.
-      if (error instanceof RoomMovedError || isNotLive(error)) return;
+      // Another node owns the room (it fires the alarm), or this one cannot serve it for now
+      // (not live, storage out of reach, fenced): not a failure; the alarm stays stored.
+      if (isTransient(error)) return;
       // The scheduler logs it (once per retry, which is bounded); here it is only counted.
       counters.countError("onAlarm");
       throw error;
@@ -433,8 +436,4 @@ function cloudflareOnlyBindings(): Pick<Party.Context, "ai" | "vectorize" | "bin
 
 function keyOf(room: RoomRef): string {
   return `${room.party}\0${room.room}`;
-}
-
-function isNotLive(error: unknown): boolean {
-  return error instanceof Error && error.name === "NodeNotLiveError";
 }

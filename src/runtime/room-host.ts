@@ -10,7 +10,7 @@ import { encodeFrame, messageBytes, outgoingMessage } from "./frame.js";
 import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
 import { RoomMovedError } from "./ownership.js";
-import { FencedError, type RoomRef } from "../storage/engine.js";
+import type { RoomRef } from "../storage/engine.js";
 import type { PartyDefinition } from "./party-definition.js";
 import { RoomApi } from "./room-api.js";
 import { RoomClosedError } from "./room-closed.js";
@@ -20,6 +20,7 @@ import { SocketRecord, type PendingClose } from "./socket-record.js";
 import { SocketTable } from "./socket-table.js";
 import type { OutputGated } from "./stubs.js";
 import { validateTags } from "./tags.js";
+import { isTransient, retryLaterResponse } from "./transient.js";
 
 const WS_OPEN = 1;
 /** How long a closing room waits for events it already started (within the CLI's stop bound). */
@@ -78,7 +79,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
             },
             // Not live (self-fenced) or the database is unreachable: 503, try again later.
             (error: unknown) => {
-              throw new RoomMovedError(this.ref, undefined, error instanceof Error ? error.message : String(error));
+              throw new RoomMovedError(this.ref, undefined, errorText(error));
             },
           )),
     );
@@ -123,7 +124,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
 
   /** HTTP request to the room (already past onBeforeRequest). */
   async request(request: Party.Request): Promise<Response> {
-    if (this.closed) return closedResponse();
+    if (this.closed || this.leaseLapsed()) return closedResponse();
     try {
       const result = await this.events.run((server) => server.onRequest(request), "onRequest");
       if (!(result instanceof Response)) {
@@ -136,7 +137,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
       if (error instanceof RoomMovedError) return error.toResponse();
       if (error instanceof RoomClosedError) return closedResponse();
       this.log("error", "onRequest failed", error);
-      return errorResponse(error);
+      return isTransient(error) ? retryLaterResponse() : errorResponse(error);
     }
   }
 
@@ -146,6 +147,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
    * still upgraded and then closed 1011 with the message, so browsers can see why.
    */
   async connect(request: Party.Request, id: string, accept: AcceptSocket): Promise<void> {
+    if (this.leaseLapsed()) throw new RoomMovedError(this.ref, undefined, "this node's lease is not held");
     const record = new SocketRecord(id, request.url, []);
     let failure: unknown;
     try {
@@ -163,6 +165,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
       this.sockets.delete(record);
       // Not this node's room: the front door answers the upgrade with the owner (503).
       if (error instanceof RoomMovedError) throw error;
+      // Unavailable here for now (storage out of reach, fenced): answered like a room that moved,
+      // so the edge locates it again and the client gets 503 + Retry-After, not a 1011.
+      if (isTransient(error)) throw new RoomMovedError(this.ref, undefined, errorText(error));
       failure = error;
       if (!(error instanceof RoomClosedError)) this.log("error", "onConnect failed", error);
     }
@@ -193,7 +198,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
   /** A frame from a client. Binary frames reach user code as ArrayBuffer, never Buffer. */
   socketMessage(record: SocketRecord, data: string | ArrayBuffer): void {
     // A frame that arrives while the room closes its sockets reaches no user code.
-    if (this.closed) return;
+    if (this.closed || this.leaseLapsed()) return;
     this.events.dispatch((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onMessage") ? server.onMessage(data, connection) : undefined;
@@ -212,7 +217,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
     // Only sockets that joined the room get onClose (not one whose onConnect threw).
     if (!this.sockets.delete(record)) return;
     record.closed = true;
-    if (this.closed) return;
+    if (this.closed || this.leaseLapsed()) return;
     this.events.run((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onClose") ? server.onClose(connection) : undefined;
@@ -247,7 +252,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
   }
 
   socketError(record: SocketRecord, error: Error): void {
-    if (this.closed) return;
+    if (this.closed || this.leaseLapsed()) return;
     this.events.dispatch((server) => {
       const connection = this.connectionOf(record);
       const result = server.has("onError") ? server.onError(connection, error) : undefined;
@@ -263,6 +268,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
 
   /** The room's alarm came due. Throws when onAlarm throws, so the scheduler can retry. */
   async alarm(time: number): Promise<void> {
+    if (this.leaseLapsed()) throw new RoomMovedError(this.ref, undefined, "this node's lease is not held");
     await this.events.run(async (server) => {
       const storage = this.storage;
       storage.beginAlarm(time);
@@ -367,6 +373,16 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
     return this.events.isIdleFor(ms, now) && this.storageHandle?.whenDurable() === undefined;
   }
 
+  /**
+   * Cluster mode: no event reaches user code once this node's lease deadline has passed, even
+   * if the timer that fences the node has not run yet (a resumed process handles waiting I/O
+   * first). Checking fences the node at once, which drops this room; answers true then.
+   */
+  private leaseLapsed(): boolean {
+    const holdsLease = this.services.holdsLease;
+    return holdsLease !== undefined && !holdsLease();
+  }
+
   /** Whether the room hibernates (known once an instance has been built). */
   get hibernating(): boolean {
     return this.hibernates === true;
@@ -453,24 +469,39 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
       ...describeError(error),
     });
     this.events.dropInstance();
+    // The storage lives and dies with the instance: closed and forgotten by the service, so the
+    // next instance opens a fresh one that claims afresh (a kept one would commit at its old
+    // epoch, and be refused as fenced after the node re-registered).
+    const storage = this.storageHandle;
     this.storageHandle = null;
-    // Fenced: another node owns the room now; 1012 makes clients reconnect (and reach it).
-    const moved = error instanceof FencedError || error.name === "NotOwnedError";
+    void storage?.close().catch(() => undefined);
+    // Fenced, or this node's lease ran out: another node may own the room now; 1012 makes
+    // clients reconnect (and reach it). Anything else is this room's own failure.
+    const transient = isTransient(error);
     for (const record of [...this.sockets]) {
       record.closed = true;
       this.sockets.delete(record);
-      if (moved) record.ws?.close(1012, "room moved");
+      if (transient) record.ws?.close(1012, "room moved");
       else record.ws?.close(1011, "storage write failed");
     }
   }
 
-  /** A user handler threw: counted, and logged with its stack unless it is a recent repeat. */
+  /**
+   * A user handler threw: counted, and logged with its stack unless it is a recent repeat. A
+   * transient cluster condition that escaped it (storage out of reach, fenced) is not the
+   * handler's error: logged as a warning, not counted.
+   */
   private log(_level: "error", event: string, error: unknown): void {
-    this.services.errors.report(this.ref, event, error);
+    if (!isTransient(error)) return this.services.errors.report(this.ref, event, error);
+    this.services.logger.log("warn", `${event}: room unavailable here for now`, { party: this.ref.party, room: this.id, ...describeError(error) });
   }
 }
 
 /** What a request to a closing room gets: come back shortly (to this server's successor). */
 function closedResponse(): Response {
   return new Response("Room is closing; retry shortly", { status: 503, headers: { "retry-after": "1" } });
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -28,6 +28,8 @@ export interface RoomServices {
    * single-process mode, where every room is local).
    */
   readonly acquire?: (room: RoomRef) => Promise<Acquired>;
+  /** Cluster mode: asked before every event; false once this node's lease is not held (it fenced itself). */
+  readonly holdsLease?: () => boolean;
   /** A durable commit changed the room's alarm. */
   alarmChanged(room: RoomRef, time: number | null): void;
   /** The party's event counts (metrics). */

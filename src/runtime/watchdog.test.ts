@@ -119,3 +119,26 @@ test("SIGTERM half a second into a 4 s stall ends the process before the stall d
   assert.equal(result.signal, "SIGTERM");
   assert.ok(result.at - started < 3000, `ended ${result.at - started} ms after the stall began`);
 });
+
+test("a process stopped (SIGSTOP) for longer than --max-event-ms is not ended when it resumes", async () => {
+  const p = await project(files);
+  const server = await spawnPartyhouse(["start", "--host", "127.0.0.1", "--port", "0", "--persist", "false", "--max-event-ms", "1500"], { cwd: p.dir });
+  const exit = exited(server);
+  try {
+    // Stopped while a handler holds the loop: no heartbeat since, so only the watchdog's own
+    // clock can tell the stop from a stall.
+    const spun = fetch(`${server.url}/parties/main/r?ms=800`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.child.kill("SIGSTOP");
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    server.child.kill("SIGCONT");
+    assert.equal(await (await spun).text(), "spun");
+    const result = await Promise.race([exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), 2_000))]);
+    assert.equal(result, null, `ended after the stop: ${server.output()}`);
+    assert.match(server.output(), /process was stopped/);
+    assert.equal(await (await fetch(`${server.url}/parties/main/r`)).text(), "spun");
+  } finally {
+    server.child.kill("SIGCONT");
+    assert.equal(await server.stop("SIGTERM"), 0);
+  }
+});

@@ -15,6 +15,11 @@
  * - Blocked for `maxEventMs` (Cloudflare's CPU limit, 30 s): the process exits with 70 so a
  *   supervisor restarts it.
  * - A shutdown that has begun must end by its deadline, even if user code blocks it.
+ * - A stopped process is not a blocked loop: when the whole process is stopped (SIGSTOP, a VM
+ *   pause) the worker is stopped too, so on resume its own monotonic clock has jumped far beyond
+ *   its tick in one step, which a blocked main thread can never cause. That time is not counted
+ *   as blocked (watchdog-worker.ts), so a paused node is not ended with 70 for a handler that was
+ *   not running; a cluster node checks its lease deadline before it delivers any event instead.
  *
  * Cost on the main thread: a timer every 50 ms, and a few property writes per event
  * (running-event.ts). Everything else happens on the worker.

@@ -54,6 +54,18 @@ export class FencedError extends Error {
   }
 }
 
+/**
+ * The engine cannot reach where the data lives, beyond what retrying may cover (cluster mode: the
+ * database did not answer while this node's lease held). Transient: the room answers 503 with
+ * Retry-After. The message says nothing internal; the original failure is the `cause`.
+ */
+export class StorageUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super("storage is unavailable right now; try again", { cause });
+    this.name = "StorageUnavailableError";
+  }
+}
+
 export interface CommitOutcome {
   /** Rooms whose writes were refused by their fence; everything else committed durably. */
   readonly fenced: readonly RoomRef[];
@@ -82,5 +94,10 @@ export interface StorageEngine {
    * thrown; any other failure rejects and nothing of the batch is applied.
    */
   commit(writes: readonly RoomWrite[]): Promise<CommitOutcome>;
+  /**
+   * A cheap round trip to where the data lives (a networked engine), resolving when it answers.
+   * After a failed commit the service probes with it, so readiness recovers without traffic.
+   */
+  probe?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -37,7 +37,7 @@ export type {
   RoomWrite,
   StorageEngine,
 } from "./engine.js";
-export { FencedError } from "./engine.js";
+export { FencedError, StorageUnavailableError } from "./engine.js";
 export { DataFolderInUseError } from "./folder-lock-error.js";
 export { GroupCommitStorageService, type StorageServiceOptions } from "./service.js";
 export { MemoryEngine } from "./memory-engine.js";

@@ -15,6 +15,9 @@ export interface StorageServiceOptions {
   cacheBytesPerRoom?: number;
 }
 
+/** After a failed commit, how often an engine that can be probed is asked whether it answers again. */
+const PROBE_EVERY_MS = 1_000;
+
 export class GroupCommitStorageService implements StorageService, CommitScheduler {
   private readonly rooms = new Map<string, RoomStorageImpl>();
   private readonly dirty = new Set<RoomStorageImpl>();
@@ -24,8 +27,9 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
   private flushScheduled = false;
   private committing: Promise<void> | undefined;
   private closed = false;
-  /** Why the last commit failed, until one succeeds again (readiness). */
+  /** Why the last commit failed, until one succeeds or the engine answers a probe (readiness). */
   private lastCommitError: string | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
   private readonly observers = new Set<(commit: CommitObservation) => void>();
 
   constructor(
@@ -46,6 +50,11 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
     const room = new RoomStorageImpl({ party: ref.party, room: ref.room }, hooks, this, this.cacheBytesPerRoom);
     this.rooms.set(key, room);
     return room;
+  }
+
+  /** Rooms whose storage is open (for tests): an instance dropped for any reason closes its own. */
+  get openRooms(): number {
+    return this.rooms.size;
   }
 
   listAlarms(): Promise<Array<{ room: RoomRef; time: number }>> {
@@ -81,6 +90,7 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.probeTimer);
     await this.drain();
     this.rooms.clear();
     await this.engine.close();
@@ -133,6 +143,28 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
     });
   }
 
+  /**
+   * Behind a load balancer a node that is not ready gets no traffic, so no commit would ever
+   * clear a failed one: an engine that can be probed clears it as soon as it answers again.
+   */
+  private probeUntilAnswered(): void {
+    const engine = this.engine;
+    if (engine.probe === undefined || this.probeTimer !== undefined || this.closed) return;
+    this.probeTimer = setTimeout(() => {
+      void engine.probe!().then(
+        () => {
+          this.probeTimer = undefined;
+          this.lastCommitError = undefined;
+        },
+        () => {
+          this.probeTimer = undefined;
+          this.probeUntilAnswered();
+        },
+      );
+    }, PROBE_EVERY_MS);
+    this.probeTimer.unref();
+  }
+
   private startFlush(): Promise<void> {
     if (this.committing !== undefined) return this.committing;
     if (this.dirty.size === 0) return Promise.resolve();
@@ -179,6 +211,7 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
       this.lastCommitError = undefined;
     } catch (error) {
       this.lastCommitError = asError(error).message;
+      this.probeUntilAnswered();
       this.observed(started, taken, false);
       for (const { room } of taken) room.commitFailed(asError(error));
       return;

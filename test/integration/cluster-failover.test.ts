@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket } from "ws";
-import { createTestDatabase, testServerUrl } from "../../src/cluster/test-support.js";
 import {
   LEASE_MS,
   cluster,
@@ -16,8 +15,7 @@ import {
   ownerOf,
   storedKeys,
   startNode,
-  startProxy,
-  databases,
+  proxiedDatabase,
   type Node,
 } from "./cluster-support.js";
 
@@ -73,13 +71,8 @@ test("SIGKILL the owner under acknowledged writes through every node: served aga
 
 
 test("PostgreSQL unreachable for longer than the lease: the node fences itself, then serves again once the database is back", async () => {
-  const db = await createTestDatabase();
-  databases.push(db);
-  const server = new URL(await testServerUrl());
-  const proxy = await startProxy(Number(server.port), server.hostname);
-  const viaProxy = new URL(db.url);
-  viaProxy.port = String(proxy.port);
-  const node = await startNode("solo", viaProxy.toString());
+  const { url, proxy } = await proxiedDatabase();
+  const node = await startNode("solo", url);
   const room = "cut-off";
   const ok = await roomFetch(node.address, `/parties/main/${room}`, { method: "POST", body: JSON.stringify({ key: "a", value: "1" }) });
   assert.equal(ok.status, 200);

@@ -44,21 +44,16 @@ test("clients of one room connected through different nodes see each other's bro
 test("room.context.parties calls and alarms go through the same routing: across nodes, on the owner", async () => {
   const { db, nodes } = await cluster(3);
   const names = new Map(nodes.map((node) => [node.address, node.name]));
-  // Claim rooms until two have different owners. A node learns of the others at its next lease
-  // renewal (every 600 ms here); until then it prefers itself for every new room, so keep going
-  // (with a pause between rooms) until placement spreads, for at most 10 s.
-  const owners: Array<[string, string]> = [];
-  const deadline = Date.now() + 10_000;
-  for (let i = 0; Date.now() < deadline && new Set(owners.map(([, owner]) => owner)).size < 2; i++) {
-    const room = `p${i}`;
-    const response = await roomFetch(nodes[0]!.address, `/parties/main/${room}`);
+  // A room nobody holds is claimed by the node its first client reached: A on n0, B on n1.
+  const [a, b] = ["p0", "p1"];
+  for (const [room, via] of [[a, nodes[0]!], [b, nodes[1]!]] as const) {
+    const response = await roomFetch(via.address, `/parties/main/${room}`);
     assert.equal(response.status, 200);
     await response.arrayBuffer();
-    owners.push([room, (await ownerOf(db, room)).node!]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const [a, ownerA] = owners[0]!;
-  const [b, ownerB] = owners.find(([, owner]) => owner !== ownerA)!;
+  const ownerA = (await ownerOf(db, a)).node!;
+  const ownerB = (await ownerOf(db, b)).node!;
+  assert.deepEqual([ownerA, ownerB], [nodes[0]!.address, nodes[1]!.address]);
   const entry = nodes.find((node) => node.address !== ownerA)!;
   const called = await roomFetch(entry.address, `/parties/main/${a}?call=${b}`);
   assert.equal(await called.text(), `${names.get(ownerA)} -> ${names.get(ownerB)}`, "A ran on its owner and reached B on B's owner");

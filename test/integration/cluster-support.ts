@@ -11,7 +11,7 @@ import pg from "pg";
 import { WebSocket } from "ws";
 import { freePort, spawnPartyhouse, type SpawnedServer } from "../../src/cli/test-support.js";
 import { tempProjects } from "../../src/config/test-support.js";
-import { createTestDatabase, type TestDatabase } from "../../src/cluster/test-support.js";
+import { createTestDatabase, testServerUrl, type TestDatabase } from "../../src/cluster/test-support.js";
 
 export const LEASE_MS = 3_000;
 const newProject = tempProjects();
@@ -20,6 +20,8 @@ const SERVER = `
 import type * as Party from "partykit/server";
 
 export default class ClusterRoom implements Party.Server {
+  /** Tells instances apart (a room built again after a fence is a new one). */
+  readonly instance = Math.random().toString(36).slice(2);
   constructor(readonly room: Party.Room) {}
   onStart() {
     // Counted by the test across every node's output: exactly one per room.
@@ -32,6 +34,13 @@ export default class ClusterRoom implements Party.Server {
       return new Response("stored");
     }
     const params = new URL(req.url).searchParams;
+    if (params.has("instance")) return new Response(this.instance);
+    if (params.has("spin")) {
+      // Holds the event loop (wall clock, as a busy handler would see it).
+      const until = Date.now() + Number(params.get("spin"));
+      while (Date.now() < until) {}
+      return new Response("spun");
+    }
     if (params.has("call")) {
       // Room to room: wherever the other room lives, through the same routing as clients.
       const other = await this.room.context.parties.main!.get(params.get("call")!).fetch("/");
@@ -99,12 +108,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-export async function startNode(name: string, url: string, port?: number): Promise<Node> {
+/** `extra`: more `partyhouse start` flags (`--admin-port`, `--max-event-ms`). */
+export async function startNode(name: string, url: string, port?: number, extra: readonly string[] = []): Promise<Node> {
   const project = await newProject({ "partykit.json": JSON.stringify({ main: "server.ts" }), "server.ts": SERVER });
   const listen = port ?? (await freePort());
   const server = await spawnPartyhouse(
     ["start", "-c", `${project.dir}/partykit.json`, "--host", "127.0.0.1", "--port", String(listen), "--cluster", url,
-      "--cluster-lease", String(LEASE_MS), "--var", `NODE=${name}`],
+      "--cluster-lease", String(LEASE_MS), "--var", `NODE=${name}`, ...extra],
     { timeoutMs: 60_000 },
   );
   running.push(server);
@@ -233,3 +243,14 @@ export async function startProxy(targetPort: number, targetHost: string) {
   return { port, start, stop };
 }
 
+
+/** A database of this test's own, reached through a proxy the test can cut: `url` goes through it. */
+export async function proxiedDatabase(): Promise<{ db: TestDatabase; url: string; proxy: Awaited<ReturnType<typeof startProxy>> }> {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const server = new URL(await testServerUrl());
+  const proxy = await startProxy(Number(server.port), server.hostname);
+  const url = new URL(db.url);
+  url.port = String(proxy.port);
+  return { db, url: url.toString(), proxy };
+}
