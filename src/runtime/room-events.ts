@@ -102,52 +102,60 @@ export class RoomEvents {
       );
     }
     return new Promise<Awaited<T>>((resolve, reject) => {
-      this.input.enter(() => {
-        // Closed while this event waited at the gate.
-        if (this.closedFor !== null) return reject(new RoomClosedError(this.closedFor));
-        this.eventStarted();
-        const run = () => {
-          let result: T | Promise<T>;
-          watchStarted(this.label, kind);
-          try {
-            result = body(this.instance!);
-          } catch (error) {
-            this.eventEnded();
-            reject(error);
-            return;
-          } finally {
-            watchEnded();
-          }
-          Promise.resolve(result).then(
-            (value) => {
-              this.eventEnded();
-              resolve(value as Awaited<T>);
-            },
-            (error: unknown) => {
-              this.eventEnded();
-              reject(error);
-            },
-          );
-        };
-        const starting = this.ensureStarted();
-        if (starting === undefined) run();
-        else
-          starting.then(
-            () => {
-              // onStart finished, but the room closed meanwhile.
-              if (this.closedFor !== null) {
-                this.eventEnded();
-                return reject(new RoomClosedError(this.closedFor));
-              }
-              run();
-            },
-            (error: unknown) => {
-              this.eventEnded();
-              reject(error);
-            },
-          );
-      });
+      this.input.enter(() => this.startWaited(body, kind, resolve, reject));
     });
+  }
+
+  /** Starts an event that waited at the input gate (which now counts it as started). */
+  private startWaited<T>(
+    body: (server: ServerInstance) => T | Promise<T>,
+    kind: string,
+    resolve: (value: Awaited<T>) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    // Closed while this event waited at the gate.
+    if (this.closedFor !== null) return reject(new RoomClosedError(this.closedFor));
+    this.eventStarted();
+    const run = () => {
+      let result: T | Promise<T>;
+      watchStarted(this.label, kind);
+      try {
+        result = body(this.instance!);
+      } catch (error) {
+        this.eventEnded();
+        reject(error);
+        return;
+      } finally {
+        watchEnded();
+      }
+      Promise.resolve(result).then(
+        (value) => {
+          this.eventEnded();
+          resolve(value as Awaited<T>);
+        },
+        (error: unknown) => {
+          this.eventEnded();
+          reject(error);
+        },
+      );
+    };
+    const starting = this.ensureStarted();
+    if (starting === undefined) run();
+    else
+      starting.then(
+        () => {
+          // onStart finished, but the room closed meanwhile.
+          if (this.closedFor !== null) {
+            this.eventEnded();
+            return reject(new RoomClosedError(this.closedFor));
+          }
+          run();
+        },
+        (error: unknown) => {
+          this.eventEnded();
+          reject(error);
+        },
+      );
   }
 
   /**
@@ -156,10 +164,20 @@ export class RoomEvents {
    */
   dispatch(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void, kind = "event"): void {
     if (this.closedFor !== null) return; // nobody to tell: the socket is closing with the room
-    if (!this.canRunNow()) {
-      this.run(body, kind).catch(failed);
-      return;
-    }
+    if (this.canRunNow()) this.dispatchStarted(body, failed, kind);
+    // Frames of one read arrive in one burst and wait for the turn: queue the call itself, with
+    // no promise per message (a flood queues most of every read).
+    else this.input.enter(() => this.dispatchWaited(body, failed, kind));
+  }
+
+  private dispatchWaited(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void, kind: string): void {
+    if (this.closedFor !== null) return;
+    if (this.started) this.dispatchStarted(body, failed, kind);
+    else this.startWaited(body, kind, ignoreResult, failed);
+  }
+
+  /** Runs a dispatched event the input gate has let in, on a started instance. */
+  private dispatchStarted(body: (server: ServerInstance) => unknown, failed: (error: unknown) => void, kind: string): void {
     this.eventStarted();
     let result: unknown;
     watchStarted(this.label, kind);
@@ -310,3 +328,5 @@ export class RoomEvents {
     return this.gateUntilStarted(result);
   }
 }
+
+function ignoreResult(): void {}
