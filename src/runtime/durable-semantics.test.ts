@@ -21,54 +21,7 @@ import { MemoryEngine } from "../storage/memory-engine.js";
 import { CountingEngine, ENGINE_KINDS, type EngineKind } from "../storage/test-support.js";
 import { createTestDatabase, type TestDatabase } from "../cluster/test-support.js";
 import { openPostgresEngine } from "../cluster/engine-test-support.js";
-
-/** The patterns of the apps that showed the bugs, in one party. */
-function counterParty(hibernate: boolean): new (room: Party.Room) => Party.Server {
-  return class Counter implements Party.Server {
-    readonly options = { hibernate };
-    value = 0;
-    alarmsLeft = 0;
-    constructor(readonly room: Party.Room) {}
-
-    async onStart() {
-      await sleep(200); // loading anything: every early event waits at the gate
-      this.value = (await this.room.storage.get<number>("value")) ?? 0;
-    }
-
-    async onRequest(request: Party.Request) {
-      const path = new URL(request.url).pathname;
-      if (path.endsWith("/count")) {
-        const n = ((await this.room.storage.get<number>("count")) ?? 0) + 1;
-        await this.room.storage.put("count", n);
-        return new Response(String(n));
-      }
-      if (path.endsWith("/value")) return new Response(String(await this.bump("http")));
-      if (path.endsWith("/alarms")) {
-        this.alarmsLeft = Number(new URL(request.url).searchParams.get("n"));
-        await this.room.storage.setAlarm(Date.now() + 2);
-        return new Response("armed");
-      }
-      return new Response(JSON.stringify({ count: await this.room.storage.get("count"), value: await this.room.storage.get("value") }));
-    }
-
-    async onMessage(message: string | ArrayBuffer) {
-      await this.bump(String(message));
-    }
-
-    async onAlarm() {
-      await this.bump("alarm");
-      if (--this.alarmsLeft > 0) await this.room.storage.setAlarm(Date.now() + 2);
-    }
-
-    /** The common pattern: change memory, await the write, then tell everyone. */
-    private async bump(source: string): Promise<number> {
-      this.value++;
-      await this.room.storage.put("value", this.value);
-      this.room.broadcast(`${source}:${this.value}`);
-      return this.value;
-    }
-  };
-}
+import { counterParty } from "./fixtures/counter-party.js";
 
 /** A server on a fresh store of the given kind (PostgreSQL: a database of its own). */
 async function serverOn(kind: EngineKind, parties: TestServerOptions["parties"]): Promise<TestServer> {
