@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type * as Party from "../types/party.js";
 import type { StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
-import { HandlerErrorReporter } from "../logging/error-reporter.js";
+import { HandlerErrorReporter } from "./error-reporter.js";
 import { RuntimeCounters } from "../metrics/counters.js";
 import { AlarmScheduler } from "./alarm-scheduler.js";
 import { CronScheduler } from "./cron-scheduler.js";
@@ -12,7 +12,7 @@ import { RoomMovedError, type Acquired, type RoomOwnership } from "./ownership.j
 import { definePartyFromExport, type PartyDefinition } from "./party-definition.js";
 import { RoomHost } from "./room-host.js";
 import type { RoomServices } from "./room-services.js";
-import { WebSocketUpgradeResponse } from "../globals/upgrade-response.js";
+import { WebSocketUpgradeResponse } from "./websocket-response.js";
 import { RemoteRoomHandle } from "./remote-room-handle.js";
 import { RoomSocketHandle } from "./room-socket-handle.js";
 import { createParties, type StubTransport } from "./stubs.js";
