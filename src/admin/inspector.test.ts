@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestSocket } from "../testing/index.js";
-import { findChromium } from "./chromium.js";
+import { findChromium } from "./chromium-test-support.js";
 import { Notes } from "./test-support.js";
 
 class Lobby {
