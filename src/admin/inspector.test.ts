@@ -1,13 +1,14 @@
 /**
- * The inspector page in a real browser: headless Chromium (the system's, driven by
- * playwright-core) against a real server with real sockets. Set PARTYHOUSE_SCREENSHOT=<file>
- * to save a screenshot of the room view (docs/inspector.png is made that way).
+ * The inspector page in a real browser: headless Chromium (the system's, else a packaged one:
+ * chromium-test-support.ts), driven by playwright-core, against a real server with real sockets.
+ * Set PARTYHOUSE_SCREENSHOT=<file> to save a screenshot of the room view (docs/inspector.png is
+ * made that way).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestSocket } from "../testing/index.js";
-import { findChromium } from "./chromium.js";
+import { chromiumLaunchOptions } from "./chromium-test-support.js";
 import { Notes } from "./test-support.js";
 
 class Lobby {
@@ -26,7 +27,7 @@ async function send(socket: TestSocket, message: string): Promise<void> {
 }
 
 before(async () => {
-  browser = await chromium.launch({ executablePath: findChromium(), args: ["--no-sandbox"] });
+  browser = await chromium.launch(await chromiumLaunchOptions());
   server = await startTestServer({ parties: { main: Notes, lobby: Lobby }, memory: true, admin: { port: 0 }, hibernateAfterMs: 60_000 });
   const alice = await server.connect("/parties/main/chat-room?_pk=alice&team=red");
   const bob = await server.connect("/parties/main/chat-room?_pk=bob&team=blue");

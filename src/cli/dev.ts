@@ -24,7 +24,7 @@ import {
   partykitHostFor,
   startProject,
   type RunningProject,
-} from "./project.js";
+} from "./boot.js";
 
 export async function runDev(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
   const logger = cli.logger ?? atLeast(command.logLevel ?? "info", prettyLogger(cli.writeErr));

@@ -4,7 +4,7 @@ import { pinoLogger } from "../logging/pino-logger.js";
 import type { RunCommand } from "./args.js";
 import type { CliContext } from "./context.js";
 import { adminOptionsFor } from "./admin-options.js";
-import { bundleFolder, importParties, loadProjectConfig, partykitHostFor, startProject } from "./project.js";
+import { bundleFolder, importParties, loadProjectConfig, partykitHostFor, startProject } from "./boot.js";
 
 export async function runStart(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
   const logger = cli.logger ?? pinoLogger(cli.writeErr, command.logLevel ?? "info");

@@ -3,11 +3,12 @@
  * start it and wait for its ready line, run it to its exit, find a free port, read a client's next message.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type PartySocket from "partysocket";
+import ts from "typescript";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const bin = fileURLToPath(new URL("../../bin/partyhouse.js", import.meta.url));
@@ -131,22 +132,20 @@ export function ensureBuilt(): void {
   });
 }
 
-/** Sources of the build (tsconfig.build.json leaves out tests, test support and fixtures) newer than dist/. */
+/** Sources of the build (tsconfig.build.json's files: no tests, test support or fixtures) newer than dist/. */
 function staleSources(): string[] {
-  const stale: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name !== "fixtures") walk(path);
-      } else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") && entry.name !== "test-support.ts" && !entry.name.endsWith(".d.ts")) {
-        const built = join(repoRoot, "dist", relative(join(repoRoot, "src"), path)).replace(/\.ts$/, ".js");
-        if (!existsSync(built) || statSync(built).mtimeMs < statSync(path).mtimeMs) stale.push(path);
-      }
-    }
-  };
-  walk(join(repoRoot, "src"));
-  return stale;
+  const config = ts.getParsedCommandLineOfConfigFile(join(repoRoot, "tsconfig.build.json"), {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"));
+    },
+  });
+  return (config?.fileNames ?? [])
+    .filter((path) => !path.endsWith(".d.ts"))
+    .filter((path) => {
+      const built = join(repoRoot, "dist", relative(join(repoRoot, "src"), path)).replace(/\.ts$/, ".js");
+      return !existsSync(built) || statSync(built).mtimeMs < statSync(path).mtimeMs;
+    });
 }
 
 /** The next message a partysocket client receives, as text; rejects after `timeoutMs`. */

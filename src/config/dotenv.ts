@@ -2,6 +2,9 @@
  * A `.env` parser with the rules people expect from dotenv: `KEY=value` lines, an optional
  * `export ` prefix, `#` comments (whole line, or after an unquoted value), single quotes taken
  * literally, double quotes with `\n`-style escapes, and quoted values spanning several lines.
+ *
+ * Not `util.parseEnv`: on Node 22-26 it cuts `"say \"hi\""` at the escaped quote, ends an unquoted
+ * value at any `#` (`a#b` gives `a`) and expands no escape but `\n`, so `.env` files would change.
  */
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 

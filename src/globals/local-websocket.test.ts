@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { test } from "node:test";
 import { LocalWebSocket, WebSocketPair } from "./local-websocket.js";
-import { createUpgradeResponse, isUpgradeResponse } from "./upgrade-response.js";
+import { createUpgradeResponse, isUpgradeResponse } from "../runtime/websocket-response.js";
 
 type Message = Event & { data: string | ArrayBuffer };
 type Close = Event & { code: number; reason: string };

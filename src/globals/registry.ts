@@ -8,7 +8,7 @@ import { WebSocketPair } from "./local-websocket.js";
 import { outgoingFetch } from "./outgoing-fetch.js";
 import { scheduler } from "./scheduler.js";
 import { caches, HTMLRewriter } from "./unsupported-globals.js";
-import { createUpgradeResponse, hasWebSocket } from "./upgrade-response.js";
+import { createUpgradeResponse, hasWebSocket } from "../runtime/websocket-response.js";
 import { URLPattern } from "./url-pattern.js";
 
 export const WORKERD_GLOBALS_KEY = Symbol.for("partyhouse.workerdGlobals");

@@ -1,6 +1,6 @@
 /**
  * The WHATWG-shaped events a Connection dispatches to listeners that user code adds with
- * addEventListener or onmessage/onclose/onerror. Node 20 has no global CloseEvent, and its
+ * addEventListener or onmessage/onclose/onerror. Node 22 has no global CloseEvent, and its
  * MessageEvent is heavier than needed per message, so these are small classes of our own.
  */
 export class ConnectionMessageEvent extends Event {

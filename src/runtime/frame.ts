@@ -1,28 +1,24 @@
-/**
- * Server-to-client WebSocket frames (RFC 6455 §5.2): unmasked, final, no extensions. Used to
- * encode a broadcast once and write the same bytes to every recipient instead of letting
- * each socket re-encode and re-frame it.
- */
+import { Sender } from "ws";
+
+// ws exports its frame encoder (`Sender.frame`, public so that a broadcast can be framed once);
+// @types/ws does not declare it.
+declare module "ws" {
+  export class Sender {
+    static frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[];
+  }
+}
+
 const OPCODE_TEXT = 0x1;
 const OPCODE_BINARY = 0x2;
 
-export function encodeFrame(payload: Buffer, binary: boolean): Buffer {
-  const length = payload.length;
-  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x80 | (binary ? OPCODE_BINARY : OPCODE_TEXT);
-  if (length < 126) {
-    frame[1] = length;
-  } else if (length < 65536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(0, 2);
-    frame.writeUInt32BE(length, 6);
-  }
-  payload.copy(frame, headerLength);
-  return frame;
+/**
+ * A server-to-client WebSocket frame (RFC 6455 §5.2: unmasked, final, no extensions) as one
+ * buffer, so a broadcast is framed once and the same bytes are written to every recipient
+ * instead of each socket re-encoding and re-framing it.
+ */
+export function serverFrame(payload: Buffer, binary: boolean): Buffer {
+  const parts = Sender.frame(payload, { fin: true, opcode: binary ? OPCODE_BINARY : OPCODE_TEXT, mask: false, readOnly: false, rsv1: false });
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 /**

@@ -6,7 +6,7 @@
  * then). A Response nobody returns to a client costs nothing. Used in-process, it fails clearly.
  */
 import type * as Party from "../types/party.js";
-import type { UpgradeTarget } from "../globals/upgrade-response.js";
+import type { UpgradeTarget } from "./websocket-response.js";
 import { ClientOnlySocket } from "./client-only-socket.js";
 
 export class RemoteRoomHandle extends ClientOnlySocket implements UpgradeTarget {

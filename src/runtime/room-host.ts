@@ -6,7 +6,7 @@ import { hibernatingState, inMemoryState, type ConnectionStatePolicy } from "./c
 import { closeReason, isValidCloseCode, truncateReason } from "./close-reason.js";
 import { ConnectionCloseEvent, ConnectionErrorEvent, ConnectionMessageEvent } from "./events.js";
 import { errorResponse } from "./error-response.js";
-import { encodeFrame, messageBytes, outgoingMessage } from "./frame.js";
+import { messageBytes, outgoingMessage, serverFrame } from "./frame.js";
 import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
 import { RoomMovedError } from "./ownership.js";
@@ -292,7 +292,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
   broadcast(message: string | ArrayBuffer | ArrayBufferView, without?: readonly string[]): void {
     const converted = outgoingMessage(message);
     const { bytes, binary } = messageBytes(converted);
-    const frame = encodeFrame(bytes, binary);
+    const frame = serverFrame(bytes, binary);
     const skip = without && without.length > 0 ? new Set(without) : undefined;
     const pendingCopy = typeof converted === "string" ? converted : bytes;
     this.output.pass(this.storageHandle?.whenDurable(), () => {
@@ -446,9 +446,9 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
     }
     if (record.ws.readyState !== WS_OPEN) return;
     if (typeof item === "string") {
-      this.written(record, encodeFrame(Buffer.from(item, "utf8"), false));
+      this.written(record, serverFrame(Buffer.from(item, "utf8"), false));
     } else if (Buffer.isBuffer(item)) {
-      this.written(record, encodeFrame(item, true));
+      this.written(record, serverFrame(item, true));
     } else {
       record.ws.close(item.code, item.reason === undefined ? undefined : truncateReason(item.reason));
     }

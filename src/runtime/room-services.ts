@@ -2,7 +2,7 @@ import type * as Party from "../types/party.js";
 import type { StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
 import type { PartyCounters } from "../metrics/counters.js";
-import type { HandlerErrorReporter } from "../logging/error-reporter.js";
+import type { HandlerErrorReporter } from "./error-reporter.js";
 import type { Fanout } from "./fanout.js";
 import type { Logger } from "./logger.js";
 import type { Acquired } from "./ownership.js";

@@ -6,7 +6,7 @@
  * had connected to the room itself. Used in-process, it fails clearly (use `stub.socket()`).
  */
 import type { WebSocket } from "ws";
-import type { UpgradeTarget } from "../globals/upgrade-response.js";
+import type { UpgradeTarget } from "./websocket-response.js";
 import type { RoomHost } from "./room-host.js";
 import type { SocketRecord } from "./socket-record.js";
 import { ClientOnlySocket } from "./client-only-socket.js";

@@ -16,7 +16,7 @@ import { routeOf, type Route } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
 import { LocalWebSocket } from "../globals/local-websocket.js";
-import { isUpgradeResponse } from "../globals/upgrade-response.js";
+import { isUpgradeResponse } from "../runtime/websocket-response.js";
 import { RemoteRoomHandle } from "../runtime/remote-room-handle.js";
 import { RoomSocketHandle } from "../runtime/room-socket-handle.js";
 import { requestTarget, type RequestTarget } from "./request-target.js";

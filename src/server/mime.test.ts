@@ -23,6 +23,14 @@ const known: Array<[string, string]> = [
   ["/a.mp3", "audio/mpeg"],
   ["/v.mp4", "video/mp4"],
   ["/doc.pdf", "application/pdf"],
+  // Kept as partyhouse sent them before it used the registry (see mime.ts).
+  ["/lib.cjs", "text/javascript; charset=utf-8"],
+  ["/a.flac", "audio/flac"],
+  // Known since it did: every registered type, charset=utf-8 on text ones.
+  ["/data.jsonld", "application/ld+json; charset=utf-8"],
+  ["/config.yaml", "text/yaml; charset=utf-8"],
+  ["/model.glb", "model/gltf-binary"],
+  ["/clip.mov", "video/quicktime"],
 ];
 
 for (const [path, type] of known) {

@@ -1,58 +1,22 @@
 /**
- * Content-Type by file extension for static assets: a compact table of what web projects
- * actually ship, rather than a full MIME database. Text types carry charset=utf-8 because
- * bundlers emit UTF-8 and browsers otherwise guess.
+ * Content-Type by file extension for static assets, from the `mime` package's table of
+ * IANA-registered types (its lite table: no `x-` types, so `.xyz` stays unknown). Text types
+ * carry charset=utf-8 because bundlers emit UTF-8 and browsers otherwise guess.
  */
+import { Mime } from "mime/lite";
+import standardTypes from "mime/types/standard.js";
 
-const UTF8 = "; charset=utf-8";
-
-const TYPES: Readonly<Record<string, string>> = {
-  // documents and code
-  html: "text/html" + UTF8,
-  htm: "text/html" + UTF8,
-  js: "text/javascript" + UTF8,
-  mjs: "text/javascript" + UTF8,
-  cjs: "text/javascript" + UTF8,
-  css: "text/css" + UTF8,
-  json: "application/json" + UTF8,
-  map: "application/json" + UTF8,
-  webmanifest: "application/manifest+json" + UTF8,
-  txt: "text/plain" + UTF8,
-  md: "text/markdown" + UTF8,
-  csv: "text/csv" + UTF8,
-  xml: "application/xml" + UTF8,
-  wasm: "application/wasm",
-  pdf: "application/pdf",
-  zip: "application/zip",
-  gz: "application/gzip",
-  // images
-  svg: "image/svg+xml" + UTF8,
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  gif: "image/gif",
-  webp: "image/webp",
-  avif: "image/avif",
-  ico: "image/x-icon",
-  bmp: "image/bmp",
-  // fonts
-  woff: "font/woff",
-  woff2: "font/woff2",
-  ttf: "font/ttf",
-  otf: "font/otf",
-  // audio and video
-  mp3: "audio/mpeg",
-  wav: "audio/wav",
-  ogg: "audio/ogg",
-  oga: "audio/ogg",
-  flac: "audio/flac",
-  m4a: "audio/mp4",
-  mp4: "video/mp4",
-  webm: "video/webm",
-  ogv: "video/ogg",
-};
+// Three extensions keep the type partyhouse sent before it used the registry, which is what
+// browsers and common servers send too (the registry: application/node, image/vnd.microsoft.icon,
+// audio/x-flac in its full table).
+const TYPES = new Mime(standardTypes).define({ "text/javascript": ["cjs"], "image/x-icon": ["ico"], "audio/flac": ["flac"] }, true);
 
 const FALLBACK = "application/octet-stream";
+
+/** Types a browser decodes as text, and so reads with the charset given. */
+function isText(type: string): boolean {
+  return type.startsWith("text/") || type === "application/json" || type === "application/xml" || type.endsWith("+json") || type.endsWith("+xml");
+}
 
 /** The type for `path`'s extension (case-insensitive), or undefined if the table lacks it. */
 export function mimeTypeOf(path: string): string | undefined {
@@ -60,8 +24,9 @@ export function mimeTypeOf(path: string): string | undefined {
   const dot = path.lastIndexOf(".");
   // A dot before the last slash belongs to a folder; a leading dot is a dotfile, not an extension.
   if (dot <= slash + 1) return undefined;
-  const extension = path.slice(dot + 1).toLowerCase();
-  return Object.hasOwn(TYPES, extension) ? TYPES[extension] : undefined;
+  const type = TYPES.getType(path.slice(dot + 1));
+  if (type === null) return undefined;
+  return isText(type) ? `${type}; charset=utf-8` : type;
 }
 
 /** What to send as Content-Type: the known type, else application/octet-stream. */

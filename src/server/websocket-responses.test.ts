@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type * as Party from "../types/party.js";
 import { WebSocketPair } from "../globals/local-websocket.js";
-import { createUpgradeResponse } from "../globals/upgrade-response.js";
+import { createUpgradeResponse } from "../runtime/websocket-response.js";
 import { startTestServer, type TestServer } from "../testing/index.js";
 
 /** What a bundle's `new Response(null, { status: 101, webSocket })` gives. */

@@ -1,6 +1,6 @@
 /**
  * The seam between room storage semantics (caching, coalescing, gates: room-storage.ts) and
- * where bytes live (sqlite-engine.ts, memory-engine.ts, later a PostgreSQL engine).
+ * where bytes live (sqlite-engine.ts, memory-engine.ts; ../cluster/pg-engine.ts in cluster mode).
  *
  * Engines see serialized values only (v8 structured-clone bytes) and string keys; they order
  * keys by their UTF-8 bytes. Every method is asynchronous so that a networked engine fits;

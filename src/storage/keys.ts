@@ -12,7 +12,7 @@ export function normalizeKey(key: unknown): string {
   return wellFormed.isWellFormed() ? text : wellFormed.toWellFormed();
 }
 
-/** ES2024 methods (Node 20 has them; the project's lib is ES2023). */
+/** ES2024 methods (Node 22 has them; the project's lib is ES2023). */
 interface WellFormedString {
   isWellFormed(): boolean;
   toWellFormed(): string;

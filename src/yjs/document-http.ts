@@ -40,12 +40,16 @@ function sharedToJSON(doc: Y.Doc, name: string): unknown {
   const type = doc.share.get(name);
   if (type === undefined) return null;
   if (type instanceof Y.Text || type instanceof Y.Map || type instanceof Y.Array || type instanceof Y.XmlFragment) return type.toJSON();
-  if (type._map.size > 0) return doc.getMap(name).toJSON();
-  let item = type._start;
-  while (item !== null && item.deleted) item = item.right;
-  const content = item?.content;
+  if (hasKeyedEntries(doc, type)) return doc.getMap(name).toJSON();
+  const content = Y.getTypeChildren(type).find((item) => !item.deleted)?.content;
   const isText = content instanceof Y.ContentString || content instanceof Y.ContentFormat || content instanceof Y.ContentEmbed;
   return isText ? doc.getText(name).toJSON() : doc.getArray(name).toJSON();
+}
+
+/** Whether a type ever had keyed entries, deleted ones too: a snapshot with nothing deleted sees them all. */
+function hasKeyedEntries(doc: Y.Doc, type: Y.AbstractType<Y.YEvent<any>>): boolean {
+  const everything = Y.createSnapshot(Y.createDeleteSet(), Y.decodeStateVector(Y.encodeStateVector(doc)));
+  return Object.keys(Y.typeMapGetAllSnapshot(type, everything)).length > 0;
 }
 
 function documentToJSON(doc: Y.Doc): Record<string, unknown> {

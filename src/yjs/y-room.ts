@@ -23,7 +23,7 @@ import * as Y from "yjs";
 import type * as Party from "../types/party.js";
 import { AwarenessStore, decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from "./awareness-store.js";
 import { ChunkAssembler, isChunkMarker } from "./chunking.js";
-import { isYConnection, readClocks, updatedClocks, writeClocks } from "./connection-state.js";
+import { isYConnection, readClocks, updatedClocks, writeClocks } from "./awareness-clocks.js";
 import { debounce, type Debounced } from "./debounce.js";
 import {
   MESSAGE_AWARENESS,

@@ -65,7 +65,7 @@ function makeProject(): { root: string; config: string; persist: string; dbDir: 
   writeFileSync(join(root, "server.ts"), SERVER_SOURCE);
   const persist = join(root, "state");
   mkdirSync(persist);
-  // `--persist <dir>` keeps the database in <dir>/data (src/cli/project.ts).
+  // `--persist <dir>` keeps the database in <dir>/data (src/cli/boot.ts).
   return { root, config: join(root, "partykit.json"), persist, dbDir: join(persist, "data") };
 }
 

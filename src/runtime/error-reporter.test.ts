@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RuntimeCounters } from "../metrics/counters.js";
-import type { Logger, LogLevel } from "../runtime/logger.js";
+import type { Logger, LogLevel } from "./logger.js";
 import { HandlerErrorReporter } from "./error-reporter.js";
 
 function recorder(): { logger: Logger; lines: Array<{ level: LogLevel; event: string; fields: Record<string, unknown> }> } {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { partykitHostFor } from "./project.js";
+import { partykitHostFor } from "./boot.js";
 
 test("PARTYKIT_HOST is an address clients can reach, never a wildcard", () => {
   assert.equal(partykitHostFor("127.0.0.1", 1999), "127.0.0.1:1999");

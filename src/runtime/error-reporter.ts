@@ -7,7 +7,7 @@
  */
 import type { RoomRef } from "../storage/engine.js";
 import type { RuntimeCounters } from "../metrics/counters.js";
-import { describeError, type Logger } from "../runtime/logger.js";
+import { describeError, type Logger } from "./logger.js";
 
 export const DEFAULT_REPEAT_WINDOW_MS = 60_000;
 /** Bound on remembered (room, handler, message) keys; past it the memory starts over. */

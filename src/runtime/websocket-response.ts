@@ -1,9 +1,10 @@
 /**
  * `new Response(null, { status: 101, webSocket })` for user bundles. undici refuses status 101,
  * so this is a Response subclass (public API only) that reports 101 and carries the socket
- * end; the front door recognizes it and connects the client to that end.
+ * end; the front door recognizes it and connects the client to that end. It is the runtime's
+ * (stub.fetch() answers with it too); globals/registry.ts offers it to bundles.
  */
-import { NotSupportedError } from "../runtime/unavailable.js";
+import { NotSupportedError } from "./unavailable.js";
 
 /** What may travel in a 101 Response: a WebSocketPair end, or a room's socket from stub.fetch(). */
 export interface UpgradeTarget {
