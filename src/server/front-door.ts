@@ -23,7 +23,7 @@ import { requestTarget, type RequestTarget } from "./request-target.js";
 import { DRAINING, refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
 import { BodyBudget, BodyMeter } from "./body-budget.js";
 import { InFlight } from "./in-flight.js";
-import { afterInbound, deliverInbound } from "./inbound-flow.js";
+import { afterInbound, deliverInbound, type FlowingSocket, type FlowState } from "./inbound-flow.js";
 import type { ResolvedExposure } from "./limits.js";
 import type { ResponseCounts } from "../metrics/counters.js";
 
@@ -46,17 +46,27 @@ type HookResult = { request: Party.Request } | { response: Response };
 /** The close reason for an oversized message (workerd's also gives the size, which `ws` keeps private). */
 export const TOO_LARGE_REASON = `Message is too large: more than ${MAX_INCOMING_FRAME_BYTES} bytes`;
 
-/** `ws` closes a socket whose message is over `maxPayload` with a bare 1009; say why, as workerd does. */
-class LimitedWebSocket extends WebSocket {
+/**
+ * The sockets the front door's WebSocket server makes. A socket that joined a room knows it, so
+ * the module-level listeners below find their room without a closure per socket (at tens of
+ * thousands of idle sockets every closure costs memory).
+ */
+class PartyWebSocket extends WebSocket implements FlowingSocket {
+  /** Set once the socket joined a room; a socket serving a WebSocketPair end has none. */
+  room: RoomHost | undefined = undefined;
+  record: SocketRecord | undefined = undefined;
+  flow: FlowState | undefined = undefined;
+
+  /** `ws` closes a socket whose message is over `maxPayload` with a bare 1009; say why, as workerd does. */
   override close(code?: number, data?: string | Buffer): void {
     if (code === 1009 && data === undefined) data = TOO_LARGE_REASON;
     super.close(code, data);
   }
 }
 
-const kRoom = Symbol("partyhouse.room");
-const kRecord = Symbol("partyhouse.record");
-type OwnedSocket = WebSocket & { [kRoom]: RoomHost; [kRecord]: SocketRecord };
+/** A socket of a room, as the listeners below see it. */
+type RoomWebSocket = PartyWebSocket & { room: RoomHost; record: SocketRecord };
+
 
 /**
  * The HTTP and WebSocket entry point: routes each request to a room (through the party's
@@ -64,7 +74,7 @@ type OwnedSocket = WebSocket & { [kRoom]: RoomHost; [kRecord]: SocketRecord };
  */
 export class FrontDoor {
   private readonly wss = new WebSocketServer({
-    WebSocket: LimitedWebSocket,
+    WebSocket: PartyWebSocket,
     noServer: true,
     maxPayload: MAX_INCOMING_FRAME_BYTES,
     perMessageDeflate: false,
@@ -326,9 +336,8 @@ export class FrontDoor {
   ): Promise<{ ws: WebSocket } | null> {
     const ws = await this.upgrade(req, socket, head);
     if (!ws) return null;
-    const owned = ws as OwnedSocket;
-    owned[kRoom] = room;
-    owned[kRecord] = record;
+    ws.room = room;
+    ws.record = record;
     record.raw = socket;
     ws.on("message", onSocketMessage as (this: WebSocket, data: Buffer, isBinary: boolean) => void);
     ws.on("close", onSocketClose as (this: WebSocket, code: number, reason: Buffer) => void);
@@ -337,14 +346,14 @@ export class FrontDoor {
   }
 
   /** Completes the handshake, or gives null if the client already went away. */
-  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<WebSocket | null> {
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<PartyWebSocket | null> {
     if (socket.destroyed || !socket.writable) return Promise.resolve(null);
     return new Promise((resolve) => {
       const onGone = () => resolve(null);
       socket.once("close", onGone);
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         socket.off("close", onGone);
-        resolve(ws);
+        resolve(ws as PartyWebSocket);
       });
     });
   }
@@ -418,9 +427,9 @@ function internalRequest(req: IncomingMessage, bridged: Party.Request): Party.Re
   return withCf(new Request(bridged.url, { headers }), bridged.cf);
 }
 
-function onSocketMessage(this: OwnedSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+function onSocketMessage(this: RoomWebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  const room = this[kRoom];
+  const room = this.room;
   const counters = room.services.counters;
   counters.messagesIn++;
   counters.bytesIn += buffer.length;
@@ -430,22 +439,22 @@ function onSocketMessage(this: OwnedSocket, data: Buffer | ArrayBuffer | Buffer[
 }
 
 /** Hands a message to the socket's room (inbound-flow.ts calls it, now or in a later turn). */
-function deliverSocketMessage(ws: OwnedSocket, message: string | ArrayBuffer): void {
-  ws[kRoom].socketMessage(ws[kRecord], message);
+function deliverSocketMessage(ws: RoomWebSocket, message: string | ArrayBuffer): void {
+  ws.room.socketMessage(ws.record, message);
 }
 
-function onSocketClose(this: OwnedSocket, code: number, reason: Buffer): void {
-  const room = this[kRoom];
+function onSocketClose(this: RoomWebSocket, code: number, reason: Buffer): void {
+  const room = this.room;
   room.services.counters.disconnects++;
-  const record = this[kRecord];
+  const record = this.record;
   const text = reason.toString("utf8");
   afterInbound(this, () => room.socketClosed(record, code, text));
 }
 
-function onSocketError(this: OwnedSocket, error: Error & { code?: string }): void {
+function onSocketError(this: RoomWebSocket, error: Error & { code?: string }): void {
   // An oversized message: `ws` already sent the 1009; PartyKit reports it as an error.
-  const room = this[kRoom];
-  const record = this[kRecord];
+  const room = this.room;
+  const record = this.record;
   // Like a close, after the messages still queued for this socket (inbound-flow.ts).
   if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
     return afterInbound(this, () => room.socketMessageTooLarge(record));

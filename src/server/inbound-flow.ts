@@ -35,7 +35,8 @@ export type DeliverMessage<S extends WebSocket> = (ws: S, message: InboundMessag
 /** A close or an error: rare, so a closure is fine. */
 type InboundEvent = () => void;
 
-interface FlowState {
+/** Per-socket bookkeeping of the share; created on the socket's first message. */
+export interface FlowState {
   turn: number;
   used: number;
   room: FlowRoom;
@@ -50,23 +51,24 @@ interface FlowState {
   head: number;
 }
 
-const kFlow = Symbol("partyhouse.flow");
-type Flowing = WebSocket & { [kFlow]?: FlowState };
+/** A socket that carries its own flow state (the front door's socket class has the field). */
+export interface FlowingSocket extends WebSocket {
+  flow: FlowState | undefined;
+}
 
 let turn = 0;
 let turnScheduled = false;
-const waiting = new Set<Flowing>();
+const waiting = new Set<FlowingSocket>();
 
 /**
  * Calls `deliver(ws, message)` now if `ws` has share left in this turn, else queues the message
  * and pauses `ws`. `deliver` must be the same function for every message of a socket.
  */
-export function deliverInbound<S extends WebSocket>(ws: S, room: FlowRoom, bytes: number, message: InboundMessage, deliver: DeliverMessage<S>): void {
-  const flowing = ws as Flowing;
-  let state = flowing[kFlow];
+export function deliverInbound<S extends FlowingSocket>(ws: S, room: FlowRoom, bytes: number, message: InboundMessage, deliver: DeliverMessage<S>): void {
+  let state = ws.flow;
   if (state === undefined) {
     state = { turn, used: 0, room, deliver: deliver as DeliverMessage<WebSocket>, queue: null, sizes: [], head: 0 };
-    flowing[kFlow] = state;
+    ws.flow = state;
   } else if (state.turn !== turn) {
     state.turn = turn;
     state.used = 0;
@@ -77,19 +79,19 @@ export function deliverInbound<S extends WebSocket>(ws: S, room: FlowRoom, bytes
     deliver(ws, message);
     return;
   }
-  enqueue(flowing, state, message, bytes);
+  enqueue(ws, state, message, bytes);
 }
 
 /** Runs `event` (a close, an error) after the messages still queued for `ws`. */
-export function afterInbound(ws: WebSocket, event: InboundEvent): void {
-  const state = (ws as Flowing)[kFlow];
+export function afterInbound(ws: FlowingSocket, event: InboundEvent): void {
+  const state = ws.flow;
   if (state?.queue) {
     state.queue.push(event);
     state.sizes.push(0);
   } else event();
 }
 
-function enqueue(ws: Flowing, state: FlowState, item: InboundMessage, bytes: number): void {
+function enqueue(ws: FlowingSocket, state: FlowState, item: InboundMessage, bytes: number): void {
   if (state.queue === null) {
     state.queue = [];
     state.sizes.length = 0;
@@ -113,7 +115,7 @@ function nextTurn(): void {
   turn++;
   let anyReady = false;
   for (const ws of waiting) {
-    const state = ws[kFlow]!;
+    const state = ws.flow!;
     state.turn = turn;
     state.used = 0;
     if (state.room.pendingEvents > MAX_PENDING) continue;
@@ -129,7 +131,7 @@ function nextTurn(): void {
 }
 
 /** Delivers queued entries of `ws` up to its share; resumes reading once its queue is empty. */
-function drainShare(ws: Flowing, state: FlowState): void {
+function drainShare(ws: FlowingSocket, state: FlowState): void {
   const queue = state.queue!;
   while (state.head < queue.length && state.used < SHARE_BYTES) {
     const index = state.head++;
@@ -153,7 +155,7 @@ function drainShare(ws: Flowing, state: FlowState): void {
 export function waitingInbound(): { sockets: number; deliveries: number } {
   let deliveries = 0;
   for (const ws of waiting) {
-    const state = ws[kFlow]!;
+    const state = ws.flow!;
     deliveries += (state.queue?.length ?? 0) - state.head;
   }
   return { sockets: waiting.size, deliveries };
