@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, it } from "node:test";
 import type * as Party from "../types/party.js";
 import { startTestServer, type TestServer } from "../testing/index.js";
-import { TOO_LARGE_REASON } from "../server/front-door.js";
+import { TOO_LARGE_REASON } from "../server/room-websockets.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {

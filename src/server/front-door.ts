@@ -2,15 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { WebSocket, WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import type * as Party from "../types/party.js";
 import { describeError } from "../runtime/logger.js";
 import type { Project } from "../runtime/project.js";
 import { RoomMovedError } from "../runtime/ownership.js";
-import type { RoomHost } from "../runtime/room-host.js";
-import type { SocketRecord } from "../runtime/socket-record.js";
 import { sendText, sendWebResponse, toWebRequest, type ToWebRequestInfo } from "./http-bridge.js";
-import { callerOf, INTERNAL_HEADER, peerRequest } from "./internal-auth.js";
+import { callerOf, peerRequest } from "./internal-auth.js";
 import { LocalRouter, PEER_LINK_UPGRADE, type LocalDelivery, type RoomRouter, type UpgradeExchange } from "./room-router.js";
 import { routeOf, type Route } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
@@ -23,12 +21,10 @@ import { requestTarget, type RequestTarget } from "./request-target.js";
 import { DRAINING, refusalFor, refusalHeaders, refusalResponse, refusedLength, refusedOrigin, type Refusal } from "./admission.js";
 import { BodyBudget, BodyMeter } from "./body-budget.js";
 import { InFlight } from "./in-flight.js";
-import { afterInbound, deliverInbound, type FlowingSocket, type FlowState } from "./inbound-flow.js";
 import type { ResolvedExposure } from "./limits.js";
+import { httpOnly, internalRequest, runHook } from "./party-hooks.js";
+import { WebSocketAcceptor } from "./room-websockets.js";
 import type { ResponseCounts } from "../metrics/counters.js";
-
-/** PartyKit's limit on incoming frames; larger ones close the socket with 1009. */
-export const MAX_INCOMING_FRAME_BYTES = 1024 * 1024;
 
 export interface FrontDoorOptions {
   assets: StaticAssets | undefined;
@@ -41,47 +37,12 @@ export interface FrontDoorOptions {
   router?: (local: LocalDelivery) => RoomRouter;
 }
 
-type HookResult = { request: Party.Request } | { response: Response };
-
-/** The close reason for an oversized message (workerd's also gives the size, which `ws` keeps private). */
-export const TOO_LARGE_REASON = `Message is too large: more than ${MAX_INCOMING_FRAME_BYTES} bytes`;
-
-/**
- * The sockets the front door's WebSocket server makes. A socket that joined a room knows it, so
- * the module-level listeners below find their room without a closure per socket (at tens of
- * thousands of idle sockets every closure costs memory).
- */
-class PartyWebSocket extends WebSocket implements FlowingSocket {
-  /** Set once the socket joined a room; a socket serving a WebSocketPair end has none. */
-  room: RoomHost | undefined = undefined;
-  record: SocketRecord | undefined = undefined;
-  flow: FlowState | undefined = undefined;
-
-  /** `ws` closes a socket whose message is over `maxPayload` with a bare 1009; say why, as workerd does. */
-  override close(code?: number, data?: string | Buffer): void {
-    if (code === 1009 && data === undefined) data = TOO_LARGE_REASON;
-    super.close(code, data);
-  }
-}
-
-/** A socket of a room, as the listeners below see it. */
-type RoomWebSocket = PartyWebSocket & { room: RoomHost; record: SocketRecord };
-
-
 /**
  * The HTTP and WebSocket entry point: routes each request to a room (through the party's
  * onBeforeRequest / onBeforeConnect), or to static assets, onFetch / onSocket and the 404s.
  */
 export class FrontDoor {
-  private readonly wss = new WebSocketServer({
-    WebSocket: PartyWebSocket,
-    noServer: true,
-    maxPayload: MAX_INCOMING_FRAME_BYTES,
-    perMessageDeflate: false,
-    clientTracking: false,
-    // PartyKit rejects subprotocols; accepting the first one offered is a strict superset.
-    handleProtocols: (protocols) => protocols.values().next().value ?? false,
-  });
+  private readonly sockets = new WebSocketAcceptor();
   /** Client sockets standing in for a WebSocketPair end: no room owns them, so the door closes them at shutdown. */
   private readonly pairClients = new Set<WebSocket>();
 
@@ -194,7 +155,7 @@ export class FrontDoor {
       let forwarded: Party.Request = request;
       const hook = party.definition.onBeforeRequest;
       if (hook) {
-        const hooked = await this.runHook(hook, request, route.room);
+        const hooked = await runHook(hook, request, this.project.lobby(route.room), this.project.executionContext());
         if ("response" in hooked) return send(httpOnly(hooked.response));
         forwarded = hooked.request;
       }
@@ -253,7 +214,7 @@ export class FrontDoor {
       // Without onSocket the upgrade is an ordinary request to PartyKit: static assets, onFetch,
       // then 404 answer it (not upgraded).
       if (!onSocket) return this.answerUpgrade(req, socket, head, await this.serveNonRoom(request, pathname));
-      const ws = await this.upgrade(req, socket, head);
+      const ws = await this.sockets.upgrade(req, socket, head);
       if (!ws) return;
       const fetchSocket = Object.assign(ws, { request }) as unknown as Party.FetchSocket;
       await onSocket(fetchSocket, this.project.fetchLobby(), this.project.executionContext());
@@ -265,7 +226,7 @@ export class FrontDoor {
     const upgrade: UpgradeExchange = { req, socket, head };
     if (caller === "peer") return this.router.connect(route.party, route.room, peerRequest(req, false), upgrade, "peer");
     if (caller === "stub") return this.router.connect(route.party, route.room, internalRequest(req, request), upgrade, "stub");
-    const hooked = await this.runHook(party.definition.onBeforeConnect, request, route.room);
+    const hooked = await runHook(party.definition.onBeforeConnect, request, this.project.lobby(route.room), this.project.executionContext());
     if ("response" in hooked) return this.answerUpgrade(req, socket, head, hooked.response);
     await this.router.connect(route.party, route.room, hooked.request, upgrade, "client");
   }
@@ -290,7 +251,7 @@ export class FrontDoor {
     const id = new URL(request.url).searchParams.get("_pk") || randomUUID();
     const room = party.room(roomId);
     const { req, socket, head } = upgrade;
-    await room.connect(request, id, (record) => this.acceptRoomSocket(req, socket, head, room, record));
+    await room.connect(request, id, (record) => this.sockets.acceptRoomSocket(req, socket, head, room, record));
   }
 
   /**
@@ -306,11 +267,11 @@ export class FrontDoor {
       return this.router.connect(target.party, target.room, target.request, { req, socket, head }, "stub");
     }
     if (target instanceof RoomSocketHandle && target.claim()) {
-      target.attached(await this.acceptRoomSocket(req, socket, head, target.room, target.record));
+      target.attached(await this.sockets.acceptRoomSocket(req, socket, head, target.room, target.record));
       return;
     }
     if (target instanceof LocalWebSocket && target.isAttachable) {
-      const ws = await this.upgrade(req, socket, head);
+      const ws = await this.sockets.upgrade(req, socket, head);
       target.attach(ws);
       if (ws) {
         this.pairClients.add(ws);
@@ -327,66 +288,6 @@ export class FrontDoor {
     this.pairClients.clear();
   }
 
-  private async acceptRoomSocket(
-    req: IncomingMessage,
-    socket: Socket,
-    head: Buffer,
-    room: RoomHost,
-    record: SocketRecord,
-  ): Promise<{ ws: WebSocket } | null> {
-    const ws = await this.upgrade(req, socket, head);
-    if (!ws) return null;
-    ws.room = room;
-    ws.record = record;
-    record.raw = socket;
-    ws.on("message", onSocketMessage as (this: WebSocket, data: Buffer, isBinary: boolean) => void);
-    ws.on("close", onSocketClose as (this: WebSocket, code: number, reason: Buffer) => void);
-    ws.on("error", onSocketError as (this: WebSocket, error: Error) => void);
-    return { ws };
-  }
-
-  /** Completes the handshake, or gives null if the client already went away. */
-  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<PartyWebSocket | null> {
-    if (socket.destroyed || !socket.writable) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      const onGone = () => resolve(null);
-      socket.once("close", onGone);
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        socket.off("close", onGone);
-        resolve(ws as PartyWebSocket);
-      });
-    });
-  }
-
-  /**
-   * Runs onBeforeConnect / onBeforeRequest with a mutable copy of the request. A throw becomes
-   * 401 with the message, a Response is returned as is, a Request replaces the original; any
-   * other result forwards the original (PartyKit's rules).
-   */
-  private async runHook(
-    hook: ((req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) => unknown) | undefined,
-    request: Party.Request,
-    roomId: string,
-  ): Promise<HookResult> {
-    if (!hook) return { request };
-    // A clone, so the original (and its body) is still whole if the hook returns nothing.
-    const copy = withCf(request.clone(), request.cf);
-    let result: unknown;
-    try {
-      result = await hook(copy, this.project.lobby(roomId), this.project.executionContext());
-    } catch (error) {
-      return { response: new Response(error instanceof Error ? error.message : String(error), { status: 401 }) };
-    }
-    if (result instanceof Response) return { response: result };
-    if (result instanceof Request) return { request: withCf(result, request.cf) };
-    return { request };
-  }
-}
-
-/** A WebSocket (101) Response answers only an upgrade request; to plain HTTP it is an error, as in workerd. */
-function httpOnly(response: Response): Response {
-  if (!isUpgradeResponse(response)) return response;
-  return new Response("A WebSocket (101) response was returned to a request that is not a WebSocket upgrade", { status: 500 });
 }
 
 /** Counts a response that was sent in full ("finish" came before "close"); one cut off is not. */
@@ -402,78 +303,4 @@ function refuse(res: ServerResponse, refusal: Refusal): void {
   }
   res.writeHead(refusal.status, refusalHeaders(refusal));
   res.end(refusal.message);
-}
-
-/** Headers the `ws` client of a room-to-room socket adds by itself, and the secret. */
-const INTERNAL_HANDSHAKE_HEADERS = new Set([
-  INTERNAL_HEADER,
-  "host",
-  "connection",
-  "sec-websocket-key",
-  "sec-websocket-version",
-  "sec-websocket-extensions",
-]);
-
-/**
- * What the target of `stub.socket()` sees: on PartyKit only `upgrade` plus the headers the
- * caller passed. So never the secret, the handshake's own headers or client-address headers.
- */
-function internalRequest(req: IncomingMessage, bridged: Party.Request): Party.Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!INTERNAL_HANDSHAKE_HEADERS.has(raw[i]!.toLowerCase())) headers.append(raw[i]!, raw[i + 1]!);
-  }
-  return withCf(new Request(bridged.url, { headers }), bridged.cf);
-}
-
-function onSocketMessage(this: RoomWebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  const room = this.room;
-  const counters = room.services.counters;
-  counters.messagesIn++;
-  counters.bytesIn += buffer.length;
-  const message = isBinary ? toArrayBuffer(buffer) : buffer.toString("utf8");
-  // One client may not take a whole event-loop turn, nor grow a room's queue without bound.
-  deliverInbound(this, room, buffer.byteLength, message, deliverSocketMessage);
-}
-
-/** Hands a message to the socket's room (inbound-flow.ts calls it, now or in a later turn). */
-function deliverSocketMessage(ws: RoomWebSocket, message: string | ArrayBuffer): void {
-  ws.room.socketMessage(ws.record, message);
-}
-
-function onSocketClose(this: RoomWebSocket, code: number, reason: Buffer): void {
-  const room = this.room;
-  room.services.counters.disconnects++;
-  const record = this.record;
-  const text = reason.toString("utf8");
-  afterInbound(this, () => room.socketClosed(record, code, text));
-}
-
-function onSocketError(this: RoomWebSocket, error: Error & { code?: string }): void {
-  // An oversized message: `ws` already sent the 1009; PartyKit reports it as an error.
-  const room = this.room;
-  const record = this.record;
-  // Like a close, after the messages still queued for this socket (inbound-flow.ts).
-  if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-    return afterInbound(this, () => room.socketMessageTooLarge(record));
-  }
-  // Other protocol violations (malformed frames) are answered by `ws` with a close frame
-  // (1002, 1007, ...); the room hears about them as a close, not a transport error.
-  if (typeof error.code === "string" && error.code.startsWith("WS_ERR_")) return;
-  afterInbound(this, () => room.socketError(record, error));
-}
-
-/** An ArrayBuffer holding exactly these bytes (a Buffer may be a view into a larger pool). */
-function toArrayBuffer(buffer: Buffer): ArrayBuffer {
-  if (buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength && buffer.buffer instanceof ArrayBuffer) {
-    return buffer.buffer;
-  }
-  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
-}
-
-function withCf(request: Request, cf: Party.RequestCf | undefined): Party.Request {
-  if (cf !== undefined) Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true });
-  return request as Party.Request;
 }
