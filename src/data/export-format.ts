@@ -175,8 +175,9 @@ function parseValue(record: Record<string, unknown>, line: number): Buffer {
       throw new ExportFormatError(line, (error as Error).message);
     }
   }
-  if (typeof encoded !== "string" || !isBase64(encoded)) throw new ExportFormatError(line, "value must be base64");
+  if (typeof encoded !== "string") throw new ExportFormatError(line, "value must be base64");
   const bytes = Buffer.from(encoded, "base64");
+  if (bytes.byteLength !== base64Length(encoded)) throw new ExportFormatError(line, "value must be base64");
   if (bytes.byteLength === 0 || bytes[0] !== V8_HEADER) throw new ExportFormatError(line, "value is not a stored value (V8 serialization)");
   if (bytes.byteLength > MAX_VALUE_BYTES + VALUE_TAG_TOLERANCE) {
     throw new ExportFormatError(line, `the value is ${bytes.byteLength} bytes; values are at most ${MAX_VALUE_BYTES}`);
@@ -184,9 +185,15 @@ function parseValue(record: Record<string, unknown>, line: number): Buffer {
   return bytes;
 }
 
-/** Node's decoder skips characters outside the alphabet; a damaged value must not pass as one. */
-function isBase64(text: string): boolean {
-  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+/**
+ * The byte length whole base64 text decodes to, or -1. Node's decoder skips characters outside
+ * the alphabet, so a damaged value decodes to fewer bytes than this (cheaper than a regex over
+ * 170 KB lines, which took 15% of an import).
+ */
+function base64Length(text: string): number {
+  if (text.length % 4 !== 0) return -1;
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  return (text.length / 4) * 3 - padding;
 }
 
 function text_(record: Record<string, unknown>, name: string, line: number): string {
