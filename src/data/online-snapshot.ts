@@ -102,8 +102,9 @@ async function copyInto(engine: SqliteEngine, file: string): Promise<OnlineSnaps
         slices++;
         longest = Math.max(longest, elapsed);
         if (done) break;
-        // Aim each slice at the budget: rows scale with how long the last one took.
-        rows = Math.max(16, Math.min(50_000, Math.floor((rows * SLICE_BUDGET_MS) / Math.max(elapsed, 0.05))));
+        // Aim each slice at the budget: rows scale with how long the last one took, at most
+        // doubling, so one slice that ran fast by luck does not make the next one long.
+        rows = Math.max(16, Math.min(50_000, rows * 2, Math.floor((rows * SLICE_BUDGET_MS) / Math.max(elapsed, 0.05))));
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
@@ -124,31 +125,37 @@ async function copyInto(engine: SqliteEngine, file: string): Promise<OnlineSnaps
 /** Copies one table in key order, a range per slice: (last copied key, next boundary]. */
 class TableCopier {
   private last: unknown[] | undefined;
-  private readonly keyList: string;
-  private readonly columnList: string;
+  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
 
-  constructor(private readonly table: (typeof TABLES)[number]) {
-    this.keyList = table.key.join(", ");
-    this.columnList = table.columns.join(", ");
-  }
+  constructor(private readonly table: (typeof TABLES)[number]) {}
 
   /** Copies up to `rows` rows; true once the table is done. */
   slice(db: Database.Database, rows: number): boolean {
-    const { name } = this.table;
-    const after = this.last === undefined ? "" : `WHERE (${this.keyList}) > (${this.table.key.map(() => "?").join(", ")})`;
-    const afterValues = this.last ?? [];
+    const after = this.last ?? [];
     // The slice ends at the rows-th key from here; without one, the rest of the table is the last slice.
-    const boundary = db
-      .prepare(`SELECT ${this.keyList} FROM main.${name} ${after} ORDER BY ${this.keyList} LIMIT 1 OFFSET ?`)
-      .raw(true)
-      .get(...afterValues, rows - 1) as unknown[] | undefined;
-    const upTo = boundary === undefined ? "" : `${after ? " AND" : "WHERE"} (${this.keyList}) <= (${this.table.key.map(() => "?").join(", ")})`;
-    db.prepare(`INSERT OR REPLACE INTO ${SCHEMA}.${name} (${this.columnList}) SELECT ${this.columnList} FROM main.${name} ${after}${upTo}`).run(
-      ...afterValues,
-      ...(boundary ?? []),
-    );
+    const boundary = this.statement(db, "boundary").get(...after, rows - 1) as unknown[] | undefined;
+    this.statement(db, boundary === undefined ? "rest" : "range").run(...after, ...(boundary ?? []));
     this.last = boundary;
     return boundary === undefined;
+  }
+
+  private statement(db: Database.Database, kind: "boundary" | "range" | "rest"): Database.Statement<unknown[], unknown> {
+    const first = this.last === undefined;
+    const name = `${kind}:${first}`;
+    let statement = this.statements.get(name);
+    if (statement === undefined) {
+      const { name: table, key, columns } = this.table;
+      const keys = key.join(", ");
+      const places = key.map(() => "?").join(", ");
+      const conditions = [...(first ? [] : [`(${keys}) > (${places})`]), ...(kind === "range" ? [`(${keys}) <= (${places})`] : [])];
+      const where = conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`;
+      statement =
+        kind === "boundary"
+          ? db.prepare(`SELECT ${keys} FROM main.${table} ${where} ORDER BY ${keys} LIMIT 1 OFFSET ?`).raw(true)
+          : db.prepare(`INSERT OR REPLACE INTO ${SCHEMA}.${table} (${columns.join(", ")}) SELECT ${columns.join(", ")} FROM main.${table} ${where}`);
+      this.statements.set(name, statement);
+    }
+    return statement;
   }
 }
 
