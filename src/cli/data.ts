@@ -80,7 +80,7 @@ export async function runData(command: DataCommand, cli: CliContext): Promise<nu
           await target.close();
         }
       } finally {
-        await (source as Store).close();
+        await source.close();
       }
       return 0;
     }
@@ -103,7 +103,7 @@ interface OpenedSource {
  * data folder that a server holds is read through its admin listener when the config names one.
  */
 async function openSource(command: DataCommand, cli: CliContext, say: (text: string) => void): Promise<OpenedSource> {
-  const token = command.adminToken ?? (cli.env ?? process.env)[ADMIN_TOKEN_ENV] ?? undefined;
+  const token = command.adminToken ?? ((cli.env ?? process.env)[ADMIN_TOKEN_ENV] || undefined);
   if (command.admin !== undefined) return openOnline(command.admin, token, command.file!, say);
   const project = command.from === undefined ? await projectStore(command, cli) : undefined;
   const location = command.from !== undefined ? parseLocation(command.from, cli.cwd) : project!.location;
