@@ -2,7 +2,7 @@
 // next to `sqlite3 .dump` / `pg_dump` of the same data in the same run, and how long a backup
 // through the admin listener makes a serving room's writes wait.
 //
-//   node --import tsx bench/data/run.ts [--quick] [--no-pg] [--no-pause]
+//   node --import tsx bench/data/run.ts [--quick] [--no-pg] [--no-pause] [--pause-only]
 //
 // Full: 10,000 rooms × 50 keys × ~2 KB values (1 GB of keys and values). --quick: 1,000 rooms ×
 // 20 keys (40 MB), under a minute. Needs the `sqlite3` and `pg_dump`/`psql` programs for the
@@ -24,6 +24,7 @@ import { measurePause, type PauseFigures } from "./pause.js";
 const quick = process.argv.includes("--quick");
 const withPg = !process.argv.includes("--no-pg");
 const withPause = !process.argv.includes("--no-pause");
+const pauseOnly = process.argv.includes("--pause-only");
 const ROOMS = quick ? 1_000 : 10_000;
 const KEYS = quick ? 20 : 50;
 const VALUE_CHARS = 1_950;
@@ -33,6 +34,8 @@ const adminUrl = process.env.PARTYHOUSE_BENCH_POSTGRES ?? "postgres://postgres@1
 interface Row {
   readonly what: string;
   readonly seconds: number | null;
+  /** Peak resident memory of the process (VmHWM, sampled; Linux only). */
+  readonly peakMb?: number;
   readonly note?: string;
 }
 
@@ -42,12 +45,17 @@ const rows: Row[] = [];
 
 async function main(): Promise<void> {
   console.log(`data bench: ${ROOMS} rooms × ${KEYS} keys, in ${work}${quick ? " (quick)" : ""}`);
-  const source = path.join(work, "source");
+  const source = path.join(work, pauseOnly ? "restored" : "source");
   const generated = await timed(() => generate(source));
   const dataBytes = generated.result;
   console.log(`generated ${mb(dataBytes)} of keys and values in ${generated.seconds.toFixed(1)} s`);
   const db = path.join(source, "storage.sqlite3");
   const exportFile = path.join(work, "export.jsonl");
+  if (pauseOnly) {
+    console.log("backup pause: 32 writers through partyhouse start, with and without a backup running…");
+    const pause = await measurePause({ bin, dataFolder: source, work, baselineMs: quick ? 2_000 : 5_000, rounds: quick ? 1 : 3 });
+    return report(dataBytes, undefined, pause);
+  }
 
   await row("export, SQLite → file (partyhouse export)", () => run(process.execPath, [bin, "export", exportFile, "--from", source]));
   await row("  reference: sqlite3 .dump", () => run("sqlite3", [db, ".dump"], path.join(work, "dump.sql")));
@@ -100,11 +108,11 @@ async function generate(folder: string): Promise<number> {
   return bytes;
 }
 
-async function row(what: string, action: () => Promise<void>): Promise<void> {
+async function row(what: string, action: () => Promise<number | undefined>): Promise<void> {
   try {
-    const { seconds } = await timed(action);
-    rows.push({ what, seconds });
-    console.log(`${what}: ${seconds.toFixed(2)} s`);
+    const { seconds, result: peak } = await timed(action);
+    rows.push({ what, seconds, ...(peak !== undefined ? { peakMb: peak / 1e6 } : {}) });
+    console.log(`${what}: ${seconds.toFixed(2)} s${peak !== undefined ? `, peak RSS ${mb(peak)}` : ""}`);
   } catch (error) {
     rows.push({ what, seconds: null, note: (error as Error).message });
     console.log(`${what}: skipped (${(error as Error).message})`);
@@ -117,8 +125,11 @@ async function timed<T>(action: () => Promise<T>): Promise<{ seconds: number; re
   return { seconds: (performance.now() - started) / 1000, result };
 }
 
-/** Runs a program to its end; stdout to `output` when given. Rejects on a missing program or a failure. */
-function run(program: string, args: string[], output?: string): Promise<void> {
+/**
+ * Runs a program to its end; stdout to `output` when given. Resolves with its peak resident
+ * memory (bytes) where /proc tells it. Rejects on a missing program or a failure.
+ */
+function run(program: string, args: string[], output?: string): Promise<number | undefined> {
   if (program !== process.execPath && spawnSync("which", [program]).status !== 0) {
     return Promise.reject(new Error(`${program} is not installed (apt-get install -y ${program === "sqlite3" ? "sqlite3" : "postgresql-client"})`));
   }
@@ -126,14 +137,28 @@ function run(program: string, args: string[], output?: string): Promise<void> {
     const out = output === undefined ? "ignore" : fs.openSync(output, "w");
     const child = spawn(program, args, { stdio: ["ignore", out, "pipe"] });
     let stderr = "";
+    let peak: number | undefined;
+    const sampler = setInterval(() => {
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(readStatus(child.pid));
+      if (hwm) peak = Math.max(peak ?? 0, Number(hwm[1]) * 1024);
+    }, 50);
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
     child.on("exit", (code) => {
+      clearInterval(sampler);
       if (typeof out === "number") fs.closeSync(out);
-      if (code === 0) resolve();
+      if (code === 0) resolve(peak);
       else reject(new Error(`${path.basename(program)} exited with ${code}: ${stderr.trim().split("\n").slice(-2).join(" ")}`));
     });
   });
+}
+
+function readStatus(pid: number | undefined): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 async function createDatabase(): Promise<string> {
@@ -158,19 +183,19 @@ async function cleanUp(): Promise<void> {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
-function report(dataBytes: number, exportBytes: number, pause: PauseFigures | undefined): void {
+function report(dataBytes: number, exportBytes: number | undefined, pause: PauseFigures | undefined): void {
   const keys = ROOMS * KEYS;
   const lines = [
     "",
-    `${ROOMS.toLocaleString("en")} rooms, ${keys.toLocaleString("en")} keys, ${mb(dataBytes)} of keys and values (export file ${mb(exportBytes)}); ` +
+    `${ROOMS.toLocaleString("en")} rooms, ${keys.toLocaleString("en")} keys, ${mb(dataBytes)} of keys and values${exportBytes === undefined ? "" : ` (export file ${mb(exportBytes)})`}; ` +
       `Node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((n) => n.toFixed(1)).join(" ")} at the end`,
     "",
-    "| step | seconds | MB/s | keys/s |",
-    "|:--|--:|--:|--:|",
+    "| step | seconds | MB/s | keys/s | peak RSS (MB) |",
+    "|:--|--:|--:|--:|--:|",
     ...rows.map((r) =>
       r.seconds === null
-        ? `| ${r.what} | skipped: ${r.note} | | |`
-        : `| ${r.what} | ${r.seconds.toFixed(2)} | ${(dataBytes / 1e6 / r.seconds).toFixed(1)} | ${Math.round(keys / r.seconds).toLocaleString("en")} |`,
+        ? `| ${r.what} | skipped: ${r.note} | | | |`
+        : `| ${r.what} | ${r.seconds.toFixed(2)} | ${(dataBytes / 1e6 / r.seconds).toFixed(1)} | ${Math.round(keys / r.seconds).toLocaleString("en")} | ${r.peakMb?.toFixed(0) ?? ""} |`,
     ),
   ];
   if (pause) {
