@@ -38,6 +38,8 @@ export interface PauseFigures {
   readonly rounds: number;
   /** Mean wall time of one backup. */
   readonly backupSeconds: number;
+  /** The server's largest event-loop delay (prom-client, reset at every scrape) in its quiet windows and while backing up. */
+  readonly loopMaxMs: { readonly quiet: number; readonly backup: number };
   /** From the server's "snapshot taken" log line. */
   readonly slices?: number;
   readonly longestSliceMs?: number;
@@ -71,13 +73,18 @@ export async function measurePause(options: { bin: string; dataFolder: string; w
     await sleep(1_000); // warm-up
     const quiet: Array<[number, number]> = [];
     const backups: Array<[number, number]> = [];
+    const loopMaxMs = { quiet: 0, backup: 0 };
+    const admin = `http://127.0.0.1:${adminPort}`;
+    await loopMax(admin);
     for (let round = 0; round < options.rounds; round++) {
       const quietFrom = performance.now();
       await sleep(options.baselineMs);
       const backupFrom = performance.now();
       quiet.push([quietFrom, backupFrom]);
-      await runBackup(options.bin, path.join(options.work, "pause-backup.jsonl"), `http://127.0.0.1:${adminPort}`, project);
+      loopMaxMs.quiet = Math.max(loopMaxMs.quiet, await loopMax(admin));
+      await runBackup(options.bin, path.join(options.work, "pause-backup.jsonl"), admin, project);
       backups.push([backupFrom, performance.now()]);
+      loopMaxMs.backup = Math.max(loopMaxMs.backup, await loopMax(admin));
     }
     running = false;
     await Promise.all(writers);
@@ -86,6 +93,7 @@ export async function measurePause(options: { bin: string; dataFolder: string; w
       baseline: figures(samples, quiet),
       during: figures(samples, backups),
       rounds: options.rounds,
+      loopMaxMs,
       backupSeconds: backups.reduce((sum, [from, to]) => sum + (to - from), 0) / 1000 / backups.length,
       ...(taken.length > 0 ? { slices: Math.max(...taken.map((t) => t.slices)), longestSliceMs: Math.max(...taken.map((t) => t.longestSliceMs)) } : {}),
     };
@@ -97,6 +105,13 @@ export async function measurePause(options: { bin: string; dataFolder: string; w
       await new Promise((resolve) => server.once("exit", resolve));
     }
   }
+}
+
+/** The largest event-loop delay since the last scrape (prom-client resets it when scraped). */
+async function loopMax(admin: string): Promise<number> {
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  const match = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+  return match ? Number(match[1]) * 1000 : NaN;
 }
 
 function figures(samples: ReadonlyArray<[number, number]>, windows: ReadonlyArray<[number, number]>): Latencies {

@@ -103,7 +103,8 @@ async function sendSnapshot(res: ServerResponse, deps: DataRouteDependencies, re
     if (res.req.method === "HEAD") res.end();
     else await pipeline(fs.createReadStream(snapshot.file), res);
   } finally {
-    fs.rmSync(snapshot.file, { force: true });
+    // Not rmSync: unlinking gigabytes (with online discard) held the event loop for 0.7 s.
+    await fs.promises.rm(snapshot.file, { force: true });
   }
 }
 

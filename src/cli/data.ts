@@ -19,6 +19,7 @@ import { openStore, parseLocation, sqliteFolder, type StoreLocation } from "../d
 import { migrateStore } from "../data/migrate.js";
 import type { RoomFilter } from "../data/records.js";
 import { SqliteStore } from "../data/sqlite-store.js";
+import { SyncedFileWriter } from "../data/synced-file.js";
 import type { Store, StoreReader } from "../data/store.js";
 import { DataFolderInUseError } from "../storage/folder-lock-error.js";
 import type { CliContext } from "./context.js";
@@ -180,19 +181,14 @@ async function writeOutput(file: string, cli: CliContext, write: (out: Writable)
   }
   const target = path.resolve(cli.cwd, file);
   const partial = `${target}.partial-${process.pid}`;
-  const sink = fs.createWriteStream(partial, { mode: 0o600 });
+  // Synced as it is written (synced-file.ts), and whole once the stream finishes.
+  const sink = new SyncedFileWriter(partial);
   const gzip = wantsGzip(target) ? gzipStream() : undefined;
   const written = gzip === undefined ? undefined : pipeline(gzip, sink);
   try {
     const stats = await write(gzip ?? sink);
     (gzip ?? sink).end();
     await (written ?? finished(sink));
-    const fd = fs.openSync(partial, "r");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
     fs.renameSync(partial, target);
     syncDirectory(path.dirname(target));
     return stats;

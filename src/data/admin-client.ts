@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { SyncedFileWriter } from "./synced-file.js";
 
 export const SNAPSHOT_AT_HEADER = "x-partyhouse-snapshot-at";
 
@@ -35,7 +36,7 @@ export async function downloadSnapshot(adminUrl: string, token: string | undefin
     throw new Error(`the admin listener at ${url.origin} answered ${response.status}: ${message}`);
   }
   const expected = Number(response.headers.get("content-length"));
-  await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), fs.createWriteStream(file, { mode: 0o600 }));
+  await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), new SyncedFileWriter(file));
   const bytes = fs.statSync(file).size;
   if (Number.isFinite(expected) && bytes !== expected) throw new Error(`the snapshot download stopped after ${bytes} of ${expected} bytes`);
   return { file, bytes, at: response.headers.get(SNAPSHOT_AT_HEADER) ?? undefined };

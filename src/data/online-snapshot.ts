@@ -51,13 +51,16 @@ export async function takeOnlineSnapshot(engine: SqliteEngine): Promise<OnlineSn
   running = true;
   const file = `${engine.file}${FILE_INFIX}${process.pid}-${Date.now()}`;
   try {
-    removeLeftovers(engine.file);
+    await removeLeftovers(engine.file);
     const scratch = new Database(file);
+    // A scratch file: no sync on the main thread for it, ever.
+    scratch.pragma("journal_mode = OFF");
+    scratch.pragma("synchronous = OFF");
     scratch.exec(SCHEMA_SQL);
     scratch.close();
     return await copyInto(engine, file);
   } catch (error) {
-    fs.rmSync(file, { force: true });
+    await fs.promises.rm(file, { force: true });
     throw error;
   } finally {
     running = false;
@@ -179,11 +182,14 @@ function triggersSql(): string {
   }).join("\n");
 }
 
-/** Copies a killed process left behind (the folder is this process's alone: the engine's lock). */
-function removeLeftovers(databaseFile: string): void {
+/**
+ * Copies a killed process left behind (the folder is this process's alone: the engine's lock).
+ * Removed off the main thread: unlinking a large file can take a good part of a second.
+ */
+async function removeLeftovers(databaseFile: string): Promise<void> {
   const dir = path.dirname(databaseFile);
   const prefix = `${path.basename(databaseFile)}${FILE_INFIX}`;
-  for (const name of fs.readdirSync(dir)) {
-    if (name.startsWith(prefix)) fs.rmSync(path.join(dir, name), { force: true });
+  for (const name of await fs.promises.readdir(dir)) {
+    if (name.startsWith(prefix)) await fs.promises.rm(path.join(dir, name), { force: true });
   }
 }
