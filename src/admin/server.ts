@@ -12,6 +12,7 @@ import { describeError, type Logger } from "../runtime/logger.js";
 import type { StorageService } from "../storage/contract.js";
 import { PartyhouseMetrics } from "../metrics/exporter.js";
 import { AdminApi } from "./api.js";
+import { handleDataRoute } from "./data-routes.js";
 import { checkAdminBinding, isLoopback, tokenDigest, tokenMatches } from "./auth.js";
 import { LiveView } from "./live-view.js";
 import type { AdminOptions } from "./options.js";
@@ -69,7 +70,9 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://admin.invalid");
     const path = url.pathname;
-    if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "only GET and HEAD\n", { allow: "GET, HEAD" });
+    // DELETE serves one route (a room's storage, data-routes.ts); anything else only reads.
+    const deletes = req.method === "DELETE" && path.startsWith("/api/");
+    if (req.method !== "GET" && req.method !== "HEAD" && !deletes) return methodNotAllowed(res);
     // Without a token the listener trusts whoever reaches loopback; a web page that rebinds
     // its DNS name to 127.0.0.1 must not count as that, so only IP or localhost Host names pass.
     if (expected === undefined && !hostHeaderIsLocal(req.headers.host)) {
@@ -93,6 +96,9 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
     if (path === "/metrics") return send(res, 200, metrics.contentType, await metrics.render());
     const segments = decodeSegments(path.slice("/api/".length));
     if (segments === null) return sendJson(res, 400, { error: "malformed percent-encoding in the path" });
+    const reply = (status: number, body: unknown) => sendJson(res, status, body);
+    if (await handleDataRoute(req, res, segments, url.searchParams, deps, reply)) return;
+    if (req.method === "DELETE") return methodNotAllowed(res);
     const answer = await api.handle(segments, url.searchParams);
     return sendJson(res, answer.status, answer.body);
   };
@@ -173,6 +179,10 @@ function send(
     ...headers,
   });
   res.end(res.req.method === "HEAD" ? undefined : body);
+}
+
+function methodNotAllowed(res: ServerResponse): void {
+  send(res, 405, "text/plain", "only GET and HEAD (and DELETE of a room's storage)\n", { allow: "GET, HEAD, DELETE" });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

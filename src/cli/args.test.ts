@@ -91,7 +91,7 @@ test("--persist alone, true, false, or a path", () => {
 
 test("usage errors are one line", () => {
   usageError([], /missing command/);
-  usageError(["serve"], /unknown command "serve" \(commands: dev, start\)/);
+  usageError(["serve"], /unknown command "serve" \(commands: dev, start, init, backup, restore, export, import, migrate\)/);
   usageError(["--bogus"], /unknown option --bogus/);
   usageError(["dev", "--bogus"], /^unknown option --bogus \(see partyhouse dev --help\)$/);
   usageError(["dev", "--port"], /option -p, --port needs a value/);

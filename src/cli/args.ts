@@ -10,6 +10,7 @@ import { ConfigError } from "../config/errors.js";
 import type { LogLevel } from "../runtime/logger.js";
 import { LOG_LEVELS, isLogLevel } from "../logging/levels.js";
 import { parseSize } from "../config/size.js";
+import { isDataOperation, parseDataCommand, type DataCommand } from "./data-args.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -31,12 +32,14 @@ export interface RunCommand {
 }
 
 export type CliCommand =
-  | { kind: "help"; topic: "top" | Mode }
+  | { kind: "help"; topic: "top" | "data" | Mode }
   | { kind: "version" }
   | { kind: "init"; dir?: string }
+  | DataCommand
   | RunCommand;
 
 const COMMANDS: readonly Mode[] = ["dev", "start"];
+const ALL_COMMANDS = "dev, start, init, backup, restore, export, import, migrate";
 
 const RUN_OPTIONS = {
   port: { type: "string", short: "p" },
@@ -72,11 +75,16 @@ export function parseCli(argv: readonly string[]): CliCommand {
     const topic = rest[0];
     if (topic === undefined) return { kind: "help", topic: "top" };
     if (isCommand(topic)) return { kind: "help", topic };
-    throw new UsageError(`unknown command "${topic}" (commands: ${COMMANDS.join(", ")})`);
+    if (isDataOperation(topic)) return { kind: "help", topic: "data" };
+    throw new UsageError(`unknown command "${topic}" (commands: ${ALL_COMMANDS})`);
   }
   if (first.startsWith("-")) throw new UsageError(`unknown option ${first} (try: partyhouse --help)`);
   if (first === "init") return parseInit(rest);
-  if (!isCommand(first)) throw new UsageError(`unknown command "${first}" (commands: ${COMMANDS.join(", ")})`);
+  if (isDataOperation(first)) {
+    const command = parseDataCommand(first, rest);
+    return command.kind === "help" ? { kind: "help", topic: "data" } : command;
+  }
+  if (!isCommand(first)) throw new UsageError(`unknown command "${first}" (commands: ${ALL_COMMANDS})`);
   return parseRun(first, rest);
 }
 

@@ -7,6 +7,13 @@ Usage:
   partyhouse start [script]   run the project for production (no watching, JSON logs)
   partyhouse init [dir]       create a new project (partykit.json, a typed server, a page, a test)
 
+Your rooms' data (partyhouse backup --help for the options):
+  partyhouse backup <file>    a consistent copy of every room's storage and alarm, also while serving
+  partyhouse restore <file>   a backup into an empty data folder or cluster database
+  partyhouse export [file|-]  rooms as JSON lines (filter by --party and --prefix)
+  partyhouse import <file|->  an export into a store (merged; --replace replaces its rooms)
+  partyhouse migrate --from <folder|url> --to <url|folder>   move a store, verified room by room
+
 Options:
   -h, --help      show help (also: partyhouse <command> --help)
   --version       print the version
@@ -61,3 +68,38 @@ event on stderr. SIGINT/SIGTERM close the server and flush storage before exitin
 [script] replaces "main" from the config.
 
 ${RUN_OPTIONS}`;
+
+export const DATA_HELP = `Your rooms' data: backups, exports, and moving between SQLite and a cluster.
+
+Usage:
+  partyhouse backup <file>  [--from <folder|url>] [--admin <url>]
+  partyhouse restore <file|-> [--to <folder|url>] [--force]
+  partyhouse export [file|-] [--party <name>] [--prefix <room prefix>] [--readable]
+                             [--from <folder|url>] [--admin <url>]
+  partyhouse import <file|-> [--to <folder|url>] [--party <name>] [--prefix <room prefix>]
+                             [--replace] [--force]
+  partyhouse migrate --from <folder|url> --to <url|folder> [--force]
+
+A store is a data folder (what --persist names, default .partyhouse next to the config) or a
+cluster database (postgres://...). Without --from/--to, the project's store is used (found
+from partykit.json as start finds it: "cluster", PARTYHOUSE_CLUSTER, or "persist").
+
+Options:
+  --from <folder|url>     the store to read (a data folder in use by a server is refused:
+                          use --admin, or the config's "admin" port is tried)
+  --admin <url>           read through a running server's admin listener: the copy is
+                          consistent and taken while it serves (SQLite)
+  --admin-token <token>   its token (or PARTYHOUSE_ADMIN_TOKEN)
+  --to <folder|url>       the store to write; no server may be using it
+  --party <name>          only this party's rooms
+  --prefix <prefix>       only rooms whose id starts with this
+  --readable              export: add each value as JSON (or its type) beside its bytes
+  --replace               import: empty each imported room first (default: merge keys)
+  --force                 restore/migrate: replace what the target holds; import: go on
+                          although the target holds another unfinished operation
+  -c, --config <file>     the project's config file
+
+Files ending in .gz are written gzipped; gzipped input is recognized. Restore, import and
+migrate mark the target incomplete until they finish: partyhouse refuses to serve it, and
+running the same command again completes it. Format and guarantees: src/data/README.md.
+`;

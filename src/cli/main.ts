@@ -7,7 +7,7 @@ import { parseCli } from "./args.js";
 import type { CliContext } from "./context.js";
 import { describeStartupError, exitCodeFor } from "./errors.js";
 import { isDevChild, superviseDev } from "./dev-supervisor.js";
-import { DEV_HELP, START_HELP, TOP_HELP } from "./help.js";
+import { DATA_HELP, DEV_HELP, START_HELP, TOP_HELP } from "./help.js";
 import { onShutdownSignal } from "./shutdown.js";
 
 export { relaunchWithServerFlags } from "./server-flags.js";
@@ -30,10 +30,11 @@ export async function main(argv: readonly string[], cli: CliContext = defaultCon
       return 0;
     }
     if (command.kind === "help") {
-      cli.writeOut(command.topic === "dev" ? DEV_HELP : command.topic === "start" ? START_HELP : TOP_HELP);
+      cli.writeOut(command.topic === "dev" ? DEV_HELP : command.topic === "start" ? START_HELP : command.topic === "data" ? DATA_HELP : TOP_HELP);
       return 0;
     }
     if (command.kind === "init") return await (await import("./init.js")).runInit(command.dir, cli);
+    if (command.kind === "data") return await (await import("./data.js")).runData(command, cli);
     // dev serves from a child process that can be replaced (see dev-supervisor.ts).
     if (command.mode === "dev" && !isDevChild()) return await superviseDev(argv, cli);
     // Stack traces from the bundle point into the user's TypeScript, not the bundle.

@@ -2,7 +2,8 @@
  * The cluster's tables, created or migrated on start in the database the URL names. Several
  * nodes may start at once on an empty database, so migrations run under one advisory lock.
  *
- * - ph_meta: schema version and the cluster secret (random, stored once, shared by all nodes).
+ * - ph_meta: schema version and the cluster secret (random, stored once, shared by all nodes);
+ *   while a restore, import or migrate fills the database, its INCOMPLETE_MARK (nodes refuse to start).
  * - ph_nodes: one row per node; `incarnation` is new on every registration; the lease is judged
  *   by the database clock.
  * - ph_rooms: the owner of every room that was ever claimed; `owner_epoch` only grows and is the
@@ -12,6 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
+import { IncompleteStoreError } from "../storage/incomplete-store-error.js";
 
 /** Arbitrary constant: the advisory lock that serializes migrations across nodes. */
 const MIGRATION_LOCK = 0x7068_6d69; // "phmi"
@@ -55,6 +57,9 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** ph_meta key present while a restore, import or migrate (src/data) writes the database. */
+export const INCOMPLETE_MARK = "incomplete";
+
 /** Creates or migrates the schema; returns the cluster secret. */
 export async function migrate(pool: pg.Pool): Promise<{ secret: string }> {
   const client = await pool.connect();
@@ -67,6 +72,9 @@ export async function migrate(pool: pg.Pool): Promise<{ secret: string }> {
     if (current > SCHEMA_VERSION) {
       throw new Error(`the cluster database has schema version ${current}; this partyhouse knows up to ${SCHEMA_VERSION} (upgrade it)`);
     }
+    // A node must not serve a database that src/data is still filling (or left half-filled).
+    const mark = await client.query<{ value: string }>("SELECT value FROM ph_meta WHERE key = $1", [INCOMPLETE_MARK]);
+    if (mark.rows.length > 0) throw new IncompleteStoreError("The cluster database", mark.rows[0]!.value);
     for (let next = current; next < SCHEMA_VERSION; next++) await client.query(MIGRATIONS[next]!);
     await client.query(
       "INSERT INTO ph_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

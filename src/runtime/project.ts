@@ -11,6 +11,7 @@ import { describeError, type Logger } from "./logger.js";
 import type { Acquired, RoomOwnership } from "./ownership.js";
 import { definePartyFromExport, type PartyDefinition } from "./party-definition.js";
 import { RoomHost } from "./room-host.js";
+import { deleteRoomStorage, type DeleteOutcome } from "./room-deletion.js";
 import type { RoomServices } from "./room-services.js";
 import { WebSocketUpgradeResponse } from "./websocket-response.js";
 import { RemoteRoomHandle } from "./remote-room-handle.js";
@@ -235,6 +236,26 @@ export class Project {
     if (!party || !room) return;
     party.rooms.delete(roomId);
     await room.shutdown(code, reason);
+  }
+
+  /**
+   * Deletes a room's keys and alarm (the admin API). Refused while the room is live here unless
+   * `force`, which drops it first (sockets close with 1012): see room-deletion.ts.
+   */
+  deleteRoomStorage(partyName: string, roomId: string, force: boolean): Promise<DeleteOutcome> {
+    const live = (ref: RoomRef) => this.parties.get(ref.party)?.rooms.get(ref.room);
+    return deleteRoomStorage(
+      {
+        storage: this.options.storage,
+        ownership: this.options.ownership,
+        liveSockets: (ref) => live(ref)?.sockets.size,
+        drop: (ref) => this.dropRoom(ref.party, ref.room, 1012, "room storage deleted"),
+        releasing: (ref) => this.releasing.get(keyOf(ref)),
+        alarmChanged: (ref, time) => this.alarms.set(ref, time),
+      },
+      { party: partyName, room: roomId },
+      force,
+    );
   }
 
   /** Counts for metrics and tests: rooms in memory, rooms with a live instance, open sockets. */

@@ -39,6 +39,7 @@ export type {
 } from "./engine.js";
 export { FencedError, StorageUnavailableError } from "./engine.js";
 export { DataFolderInUseError } from "./folder-lock-error.js";
+export { IncompleteStoreError } from "./incomplete-store-error.js";
 export { GroupCommitStorageService, type StorageServiceOptions } from "./service.js";
 export { MemoryEngine } from "./memory-engine.js";
 export { SqliteEngine, type Durability, type SqliteEngineOptions } from "./sqlite-engine.js";

@@ -41,9 +41,10 @@ import type {
   StorageEngine,
 } from "./engine.js";
 import { DataFolderInUseError } from "./folder-lock-error.js";
+import { IncompleteStoreError } from "./incomplete-store-error.js";
 import { toByteRange } from "./key-range.js";
 import { roomKey } from "./room-key.js";
-import { DATABASE_FILE_NAME, SCHEMA_SQL } from "./sqlite-schema.js";
+import { DATABASE_FILE_NAME, INCOMPLETE_MARK, SCHEMA_SQL } from "./sqlite-schema.js";
 
 export type Durability = "full" | "normal";
 
@@ -113,6 +114,8 @@ export class SqliteEngine implements StorageEngine {
       db.exec("BEGIN EXCLUSIVE");
       db.exec(SCHEMA_SQL);
       db.exec("COMMIT");
+      const mark = db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(INCOMPLETE_MARK) as string | undefined;
+      if (mark !== undefined) throw new IncompleteStoreError(`The data folder ${dir}`, mark);
     } catch (error) {
       db.close();
       if (isBusyError(error)) throw new DataFolderInUseError(dir, file);
@@ -212,6 +215,17 @@ export class SqliteEngine implements StorageEngine {
     }
     this.db.close();
     closeDurableFiles(this.files);
+  }
+
+  /**
+   * Runs synchronous `work` on the engine's connection, between two transactions (every commit
+   * and checkpoint runs its SQL synchronously, so any call from JavaScript falls between them).
+   * For the online snapshot (src/data/online-snapshot.ts), which must read and mirror through
+   * the connection that holds the exclusive lock.
+   */
+  withConnection<T>(work: (db: Database.Database) => T): T {
+    this.assertOpen();
+    return work(this.db);
   }
 
   /**

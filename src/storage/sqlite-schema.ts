@@ -2,7 +2,8 @@
  * One database for every room of the process (a file per room would cap room creation, see
  * performance notes). Rooms are interned to integer ids so each key row carries 8 bytes of room,
  * not the names. Keys are UTF-8 BLOBs: SQLite compares BLOBs with memcmp, which is exactly the
- * UTF-8 byte order Durable Objects list in.
+ * UTF-8 byte order Durable Objects list in. `meta` holds INCOMPLETE_MARK while a restore, import
+ * or migrate (src/data) writes the database; the engine refuses to open it then.
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS rooms (
@@ -21,6 +22,13 @@ CREATE TABLE IF NOT EXISTS alarms (
   room_id INTEGER PRIMARY KEY,
   time INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `;
 
 export const DATABASE_FILE_NAME = "storage.sqlite3";
+
+/** meta key present while src/data writes the store; its value says which operation. */
+export const INCOMPLETE_MARK = "incomplete";
