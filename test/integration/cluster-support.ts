@@ -108,9 +108,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-/** `extra`: more `partyhouse start` flags (`--admin-port`, `--max-event-ms`). */
-export async function startNode(name: string, url: string, port?: number, extra: readonly string[] = []): Promise<Node> {
-  const project = await newProject({ "partykit.json": JSON.stringify({ main: "server.ts" }), "server.ts": SERVER });
+/** `extra`: more `partyhouse start` flags (`--admin-port`, `--max-event-ms`); `source`: the project's server.ts. */
+export async function startNode(name: string, url: string, port?: number, extra: readonly string[] = [], source = SERVER): Promise<Node> {
+  const project = await newProject({ "partykit.json": JSON.stringify({ main: "server.ts" }), "server.ts": source });
   const listen = port ?? (await freePort());
   const server = await spawnPartyhouse(
     ["start", "-c", `${project.dir}/partykit.json`, "--host", "127.0.0.1", "--port", String(listen), "--cluster", url,

