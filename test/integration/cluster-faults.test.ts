@@ -21,7 +21,7 @@ import { WebSocket } from "ws";
 import { freePort } from "../../src/cli/test-support.js";
 import { startEmbeddedPostgres, withDatabase } from "../../src/cluster/test-support.js";
 import { decodeValue } from "../../src/storage/values.js";
-import { LEASE_MS, startNode, waitFor, type Node } from "./cluster-support.js";
+import { LEASE_MS, startNode, startProxy, waitFor, type Node } from "./cluster-support.js";
 import { Balancer } from "./fault-balancer.js";
 import { httpLoop, SocketClient } from "./fault-clients.js";
 import {
@@ -47,6 +47,8 @@ interface Slot {
   readonly name: string;
   readonly port: number;
   readonly adminPort: number;
+  /** The node's own path to PostgreSQL, which the test can freeze. */
+  readonly proxy: Awaited<ReturnType<typeof startProxy>>;
   node: Node;
 }
 
@@ -79,14 +81,17 @@ test("faults under HTTP and WebSocket writers: nothing acknowledged is lost, no 
     await admin.end();
     const url = withDatabase(postgres.url, "faults");
 
-    const start = async (name: string, port: number, adminPort: number): Promise<Node> => {
-      const node = await startNode(name, url, port, ["--admin-port", String(adminPort), "--max-event-ms", String(MAX_EVENT_MS)], FAULT_ROOM_SOURCE);
+    const start = async (slot: Omit<Slot, "node">): Promise<Node> => {
+      const through = new URL(url);
+      through.port = String(slot.proxy.port);
+      const extra = ["--admin-port", String(slot.adminPort), "--max-event-ms", String(MAX_EVENT_MS)];
+      const node = await startNode(slot.name, through.toString(), slot.port, extra, FAULT_ROOM_SOURCE);
       outputs.push(node.server.output);
       return node;
     };
     for (const name of ["n0", "n1", "n2"]) {
-      const [port, adminPort] = [await freePort(), await freePort()];
-      slots.push({ name, port, adminPort, node: await start(name, port, adminPort) });
+      const slot = { name, port: await freePort(), adminPort: await freePort(), proxy: await startProxy(Number(new URL(url).port), "127.0.0.1") };
+      slots.push({ ...slot, node: await start(slot) });
     }
     // Two renewals: every node knows every other.
     await sleep((LEASE_MS / 5) * 2 + 100);
@@ -130,7 +135,7 @@ test("faults under HTTP and WebSocket writers: nothing acknowledged is lost, no 
       const code = await slot.node.server.stop(signal);
       if (signal === "SIGTERM") assert.equal(code, 0, `${slot.name} drained and exited 0:\n${slot.node.server.output().slice(-2_000)}`);
       await sleep(downMs);
-      slot.node = await start(slot.name, slot.port, slot.adminPort);
+      slot.node = await start(slot);
       return slot.name;
     };
     const outage = async (ms: number, mode: "fast" | "immediate") => {
@@ -139,12 +144,22 @@ test("faults under HTTP and WebSocket writers: nothing acknowledged is lost, no 
       await postgres.start();
       return "PostgreSQL";
     };
+    /** The node's statements and their answers held, then delivered late (a stalled network path). */
+    const freeze = async (ms: number) => {
+      const slot = await busiest();
+      slot.proxy.freeze();
+      await sleep(ms);
+      slot.proxy.thaw();
+      return slot.name;
+    };
     const schedule: Array<{ name: string; run: () => Promise<string> }> = [
       { name: `SIGSTOP 1 s (< --max-event-ms ${MAX_EVENT_MS} ms, < lease)`, run: () => pause(1_000) },
       { name: "SIGSTOP 2 s (> --max-event-ms, < lease)", run: () => pause(2_000) },
       { name: "SIGSTOP 5 s (> --max-event-ms, > lease)", run: () => pause(5_000) },
       { name: "SIGKILL, restarted 1 s later", run: async () => restart(await busiest(), "SIGKILL", 1_000) },
       { name: "SIGKILL, restarted 5 s later (> lease)", run: async () => restart(await busiest(), "SIGKILL", 5_000) },
+      { name: "a node's path to PostgreSQL frozen 1 s (< lease)", run: () => freeze(1_000) },
+      { name: "a node's path to PostgreSQL frozen 5 s (> lease), its statements delivered late", run: () => freeze(5_000) },
       { name: "PostgreSQL stopped 1.2 s (< lease)", run: () => outage(1_200, "fast") },
       { name: "PostgreSQL crashed 5 s (> lease)", run: () => outage(5_000, "immediate") },
       { name: "SIGTERM drain, restarted", run: async () => restart(await busiest(), "SIGTERM", 0) },
@@ -225,6 +240,7 @@ test("faults under HTTP and WebSocket writers: nothing acknowledged is lost, no 
       if (fault.name.startsWith("SIGSTOP 1 s")) assert.equal(fault.fences, 0, `${fault.name}: waited out, no fence`);
       if (fault.name.startsWith("SIGSTOP 5 s")) assert.ok(fault.fences >= 1, `${fault.name}: the node fenced itself`);
       if (fault.name.startsWith("PostgreSQL crashed")) assert.ok(fault.fences >= 3, `${fault.name}: every node fenced itself`);
+      if (fault.name.includes("frozen 5 s")) assert.ok(fault.fences >= 1, `${fault.name}: the node fenced itself`);
     }
   } finally {
     running = false;
