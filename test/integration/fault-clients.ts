@@ -18,6 +18,8 @@ import type { Ledger, RoomAnswer } from "./fault-ledger.js";
 const HTTP_TIMEOUT_MS = 2_000;
 /** A socket's answer may wait for a stopped owner to resume (partysocket has no heartbeat). */
 const SOCKET_ANSWER_TIMEOUT_MS = 10_000;
+/** Operations a socket client sends ahead of their answers. */
+const MAX_UNANSWERED = 100;
 
 export type Outcome = "answered" | "refused" | "failed";
 
@@ -70,7 +72,10 @@ export async function httpLoop(ledger: Ledger, port: number, room: string, op: "
 
 /**
  * A reconnecting `partysocket` client (the real package, as a browser app would use it) through
- * the balancer; its WebSocket records the HTTP status of every handshake.
+ * the balancer; its WebSocket records the HTTP status of every handshake. It sends as apps do,
+ * without waiting for answers (up to MAX_UNANSWERED), so what it sends while its node is
+ * stopped waits in that node's socket buffers: a node that resumed must not answer it from
+ * before its lease expired.
  */
 export class SocketClient {
   readonly socket: PartySocket;
@@ -78,7 +83,9 @@ export class SocketClient {
   /** When an answer last arrived. */
   lastAnswerAt = 0;
   private readonly sent = new Map<string, { op: "incr" | "read"; sentAt: number }>();
-  private waiting: { id: string; resolve: (answered: boolean) => void } | undefined;
+  private readonly waiters = new Map<string, (answered: boolean) => void>();
+  /** Sent on the socket now open and not answered yet. */
+  private unanswered = 0;
   private seq = 0;
 
   constructor(
@@ -113,12 +120,14 @@ export class SocketClient {
     this.socket.addEventListener("open", () => {
       this.opens++;
       open = true;
+      this.unanswered = 0;
     });
     this.socket.addEventListener("close", (event) => {
       // partysocket also reports a handshake that failed as a close (1000): only closes of open sockets count.
       if (open) ledger.closed(event.code);
       open = false;
-      this.waiting?.resolve(false);
+      for (const waiter of this.waiters.values()) waiter(false);
+      this.waiters.clear();
     });
     this.socket.addEventListener("error", (event) => {
       const message = String((event as { message?: unknown }).message ?? "");
@@ -127,31 +136,30 @@ export class SocketClient {
     this.socket.addEventListener("message", (event) => this.answer(String(event.data)));
   }
 
-  /** Increments and reads in turn until `running()` is false. */
-  async run(pauseMs: number, running: () => boolean): Promise<void> {
+  /**
+   * Increments and reads in turn (or only reads, as a client that watches), one every `pauseMs`
+   * while the socket is open, until `running()` is false.
+   */
+  async run(pauseMs: number, running: () => boolean, ops: "incr+read" | "read" = "incr+read"): Promise<void> {
     while (running()) {
-      if (this.socket.readyState !== WebSocket.OPEN) {
-        await sleep(50);
-        continue;
+      if (this.socket.readyState === WebSocket.OPEN && this.unanswered < MAX_UNANSWERED) {
+        this.send(ops === "read" || this.seq % 2 === 1 ? "read" : "incr");
       }
-      await this.operation(this.seq % 2 === 0 ? "incr" : "read");
       await sleep(pauseMs);
     }
   }
 
   /** One operation; true once its answer arrived (false: the socket closed, or no answer in time). */
   operation(op: "incr" | "read", timeoutMs = SOCKET_ANSWER_TIMEOUT_MS): Promise<boolean> {
-    const id = `${this.name}-${this.seq++}`;
-    this.sent.set(id, { op, sentAt: Date.now() });
+    const id = this.send(op);
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(false), timeoutMs);
       const done = (answered: boolean) => {
         clearTimeout(timer);
-        this.waiting = undefined;
+        this.waiters.delete(id);
         resolve(answered);
       };
-      this.waiting = { id, resolve: done };
-      this.socket.send(JSON.stringify({ op, id }));
+      this.waiters.set(id, done);
     });
   }
 
@@ -159,20 +167,27 @@ export class SocketClient {
     this.socket.close();
   }
 
+  private send(op: "incr" | "read"): string {
+    const id = `${this.name}-${this.seq++}`;
+    this.sent.set(id, { op, sentAt: Date.now() });
+    this.unanswered++;
+    this.socket.send(JSON.stringify({ op, id }));
+    return id;
+  }
+
   private answer(text: string): void {
-    const message = JSON.parse(text) as (RoomAnswer | { op: "hello"; node: string; lb: string | null });
+    const message = JSON.parse(text) as RoomAnswer | { op: "hello"; node: string; lb: string | null };
     if (message.op === "hello") {
       this.ledger.direct(message.lb, message.node);
       return;
     }
-    const answer = message;
-    const sent = this.sent.get(answer.id);
+    const sent = this.sent.get(message.id);
     if (sent === undefined) return;
-    this.sent.delete(answer.id);
-    // A late answer to an operation given up on still told the client: it is recorded.
+    this.sent.delete(message.id);
+    this.unanswered = Math.max(0, this.unanswered - 1);
     this.lastAnswerAt = Date.now();
-    this.ledger.done.push({ ...answer, room: this.room, via: "ws", sentAt: sent.sentAt, doneAt: this.lastAnswerAt });
-    if (this.waiting?.id === answer.id) this.waiting.resolve(true);
+    this.ledger.done.push({ ...message, room: this.room, via: "ws", sentAt: sent.sentAt, doneAt: this.lastAnswerAt });
+    this.waiters.get(message.id)?.(true);
   }
 }
 

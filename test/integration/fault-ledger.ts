@@ -34,6 +34,17 @@ export default class FaultRoom implements Party.Server {
   }
   async onRequest(req: Party.Request) {
     const params = new URL(req.url).searchParams;
+    if (params.has("spin")) {
+      // Holds the node's event loop from a timer (the phase before I/O), so a stop can land
+      // while user code runs there; says when it begins.
+      const ms = Number(params.get("spin"));
+      setTimeout(() => {
+        console.log(JSON.stringify({ spinStart: this.room.id }));
+        const until = Date.now() + ms;
+        while (Date.now() < until) {}
+      }, 0);
+      return new Response("spinning soon");
+    }
     const op = req.method === "POST" ? "incr" : "read";
     return Response.json({ ...(await this.apply(op, params.get("id") ?? "")), lb: req.headers.get("x-lb-server") });
   }
