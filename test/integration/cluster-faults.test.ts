@@ -161,17 +161,21 @@ test("faults under HTTP and WebSocket writers: nothing acknowledged is lost, no 
       return slot.name;
     };
     const restart = async (slot: Slot, signal: "SIGKILL" | "SIGTERM", downMs: number) => {
+      const sent = Date.now();
       const code = await slot.node.server.stop(signal);
       if (signal === "SIGTERM") assert.equal(code, 0, `${slot.name} drained and exited 0:\n${slot.node.server.output().slice(-2_000)}`);
+      const exited = Date.now();
       await sleep(downMs);
       slot.node = await start(slot);
-      return slot.name;
+      return `${slot.name} (exited ${exited - sent} ms after the signal, back ${Date.now() - sent} ms after)`;
     };
     const outage = async (ms: number, mode: "fast" | "immediate") => {
+      const from = Date.now();
       await postgres.stop(mode);
+      const stopped = Date.now();
       await sleep(ms);
       await postgres.start();
-      return "PostgreSQL";
+      return `PostgreSQL (stopping took ${stopped - from} ms, answering again ${Date.now() - from} ms after the stop began)`;
     };
     /** The node's statements and their answers held, then delivered late (a stalled network path). */
     const freeze = async (ms: number) => {
