@@ -9,9 +9,9 @@
  * Then the ledger (fault-ledger.ts) against PostgreSQL, read directly, and the nodes' output:
  * no acknowledged write lost, no number acknowledged twice, no stale read, no overlapping
  * instances of a room, no answer other than 2xx or 503 + Retry-After, every socket back.
- * Bounded: lease 3 s, about 100 s in all, every wait has a deadline; only 127.0.0.1; every
+ * Bounded: lease 3 s, about 110 s in all, every wait has a deadline; only 127.0.0.1; every
  * process ended by its PID (nodes by cluster-support.ts, PostgreSQL by its handle, both also
- * when the test process exits).
+ * when the test process exits). Builds broken on purpose that this test catches: fault-teeth/.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
