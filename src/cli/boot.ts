@@ -150,7 +150,8 @@ export async function startProject(
       dev: config.mode === "dev",
       // One directory for both halves: the router asks it where rooms live and forwards there; the
       // runtime claims through it before building an instance (src/cluster/README.md).
-      ...(cluster ? { cluster: clusterRouting(cluster.directory, { ownership: cluster.directory }) } : {}),
+      // Rooms go where their clients arrive, judged over half a lease (5 s by default).
+      ...(cluster ? { cluster: clusterRouting(cluster.directory, { ownership: cluster.directory, rebalanceEveryMs: cluster.membership.leaseMs / 2 }) } : {}),
       trustProxy: config.trustProxy,
       ...(config.proxyGeoHeaders !== undefined ? { proxyGeoHeaders: config.proxyGeoHeaders } : {}),
     };

@@ -134,6 +134,23 @@ describe("cluster routing: HTTP through a node that does not own the room", () =
     assert.equal(seen.cf.httpProtocol, "HTTP/1.1");
   });
 
+  it("keeps the edge's own x-partyhouse-edge (and a client's forged one) from the room, on the link and with a streamed body", async () => {
+    const headers = { "x-partyhouse-edge": "spoofed" };
+    const viaLink = await (await cluster.nodes.b!.fetch("/parties/main/http-1/x", { headers })).json();
+    assert.deepEqual(viaLink.secretSeen, []);
+    // Unsized, so it streams over a connection of its own instead of the link.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("streamed"));
+        controller.close();
+      },
+    });
+    const init = { method: "POST", headers, body, duplex: "half" } as RequestInit;
+    const streamed = await (await cluster.nodes.b!.fetch("/parties/main/http-1/x", init)).json();
+    assert.equal(streamed.body, "streamed");
+    assert.deepEqual(streamed.secretSeen, []);
+  });
+
   it("streams bodies both ways and keeps status, headers and every Set-Cookie", async () => {
     const response = await cluster.nodes.b!.fetch("/parties/main/http-1/cookies", { method: "POST", body: "hello" });
     assert.equal(response.status, 201);

@@ -19,9 +19,10 @@ import { RoomMovedError } from "../runtime/ownership.js";
 import type * as Party from "../types/party.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import { sendWebResponse } from "../server/http-bridge.js";
-import { MOVED_HEADER } from "../server/internal-auth.js";
+import { EDGE_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
 import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, UpgradeExchange } from "../server/room-router.js";
 import { rejectUpgrade } from "../server/upgrade-response.js";
+import { Arrivals } from "./arrivals.js";
 import type { RoomDirectory, RoomLocation } from "./directory.js";
 import { isReplayable, outbound, outboundBody, relayResponse, requestMeta, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
 import { EdgeLink, linkedToWebResponse, movedOwnerOf, relayLinked, type LinkedResponse } from "./link-edge.js";
@@ -32,6 +33,9 @@ import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
 
 /** Waits before each retry of a stale route: 100 ms × 2ⁿ (Rivet Guard's recipe), 3 retries. */
 export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
+
+/** Client arrivals a room needs in one window, all through one other node, to be handed there. */
+const HAND_OFF_AFTER_ARRIVALS = 3;
 
 type ClusterLocal = LocalDelivery & HeldRooms;
 /** "moved" may name the owner's address (the x-partyhouse-moved value), or "unavailable". */
@@ -51,6 +55,12 @@ export interface ClusterRouterOptions {
    * forwarded request is delivered here directly and the claim decides. False: ask `locate`.
    */
   runtimeClaims?: boolean;
+  /**
+   * Rebalancing window (ms): a room held here whose client requests and WebSockets of one
+   * window all arrived through one other node, and that is quiet (nothing running; no socket,
+   * or only a hibernated room's), is handed to that node (`directory.handOff`). Off if absent.
+   */
+  rebalanceEveryMs?: number;
 }
 
 export class ClusterRouter implements RoomRouter {
@@ -66,6 +76,9 @@ export class ClusterRouter implements RoomRouter {
   private readonly tunnels = new Set<WebSocketTunnel>();
   /** Rooms being handed back: nothing may build them here again until the release is done. */
   private readonly releasing = new Map<string, Promise<void>>();
+  /** Where the clients of rooms held here arrive (rebalancing). */
+  private readonly arrivals = new Arrivals();
+  private rebalanceTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ClusterRouterOptions) {
     this.directory = options.directory;
@@ -76,6 +89,10 @@ export class ClusterRouter implements RoomRouter {
     this.directory.onLost((party, room) => {
       this.guard(party, room, this.local.drop(party, room, 1012, "room moved to another node"));
     });
+    if (options.rebalanceEveryMs !== undefined && this.directory.handOff !== undefined) {
+      this.rebalanceTimer = setInterval(() => this.rebalance(), options.rebalanceEveryMs);
+      this.rebalanceTimer.unref();
+    }
   }
 
   // ---- HTTP ---------------------------------------------------------------------------------
@@ -83,6 +100,7 @@ export class ClusterRouter implements RoomRouter {
   async request(party: string, room: string, request: Party.Request, exchange: HttpExchange, caller: Caller): Promise<void> {
     const { res, head } = exchange;
     if (caller === "peer") {
+      this.arrived(party, room, exchange.req.headers[EDGE_HEADER]);
       if (!(await this.servesForwarded(party, room))) return sendMoved(res);
       // A RoomMovedError of the claim comes back as 503 + x-partyhouse-moved: the edge retries.
       return exchange.send(await this.local.request(party, room, request));
@@ -92,6 +110,7 @@ export class ClusterRouter implements RoomRouter {
       const location = await this.locateOrUnavailable(party, room, caller === "client");
       if (location === undefined) return sendUnavailable(res, "unreachable");
       if (location.kind === "local") {
+        if (caller === "client") this.arrivals.note(party, room, this.directory.nodeId);
         const here = body === undefined ? request : withBody(request, body);
         const response = await this.local.request(party, room, here);
         // Lost between locate and the build (taken over, fenced): like a stale route.
@@ -101,14 +120,15 @@ export class ClusterRouter implements RoomRouter {
         return exchange.send(isMoved(response) ? unavailableResponse("moved") : response);
       }
       body ??= await outboundBody(request, exchange);
+      const edge = caller === "client" ? this.directory.nodeId : undefined;
       if (body.kind !== "stream") {
-        const answer = await this.viaLink(location, party, room, request, body);
+        const answer = await this.viaLink(location, party, room, request, body, edge);
         if (answer.kind === "response") return relayLinked(answer.response, res, head);
         if (!(await this.retry(party, room, location, answer, attempt, true))) return sendUnavailable(res, answer.kind);
         continue;
       }
       // A streamed body (large or unsized) goes once, over a connection of its own.
-      const message = outbound(request, exchange.req.url ?? "/", body, this.directory.secret);
+      const message = outbound(request, exchange.req.url ?? "/", body, this.directory.secret, edge);
       const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
       if (answer.kind === "response") return relayResponse(answer.response, res, head);
       if (!(await this.retry(party, room, location, answer, attempt, false))) {
@@ -157,8 +177,10 @@ export class ClusterRouter implements RoomRouter {
     room: string,
     request: Party.Request,
     body: Exclude<OutboundBody, { kind: "stream" }>,
+    edge?: string,
   ): Promise<{ readonly kind: "response"; readonly response: LinkedResponse } | StaleAnswer> {
-    const answer = await this.linkTo(location.address).request(requestMeta(party, room, request), body.kind === "buffer" ? body.data : undefined);
+    const meta = requestMeta(party, room, request, edge);
+    const answer = await this.linkTo(location.address).request(meta, body.kind === "buffer" ? body.data : undefined);
     if (answer.kind !== "response") return answer;
     const owner = movedOwnerOf(answer.response.head);
     if (owner === undefined) return answer;
@@ -185,6 +207,10 @@ export class ClusterRouter implements RoomRouter {
   }
 
   private async serveLinked(party: string, room: string, request: Party.Request): Promise<Response> {
+    // Read, then kept from the room: it describes the hop.
+    const edge = request.headers.get(EDGE_HEADER);
+    if (edge !== null) request.headers.delete(EDGE_HEADER);
+    this.arrived(party, room, edge ?? undefined);
     if (!(await this.servesForwarded(party, room))) return movedResponse();
     return this.local.request(party, room, request);
   }
@@ -193,6 +219,7 @@ export class ClusterRouter implements RoomRouter {
 
   async connect(party: string, room: string, request: Party.Request, upgrade: UpgradeExchange, caller: Caller): Promise<void> {
     if (caller === "peer") {
+      this.arrived(party, room, upgrade.req.headers[EDGE_HEADER]);
       if (!(await this.servesForwarded(party, room))) return rejectUpgrade(upgrade.socket, movedResponse());
       try {
         return await this.local.connect(party, room, request, upgrade);
@@ -208,6 +235,7 @@ export class ClusterRouter implements RoomRouter {
         return rejectUpgrade(upgrade.socket, unavailableResponse("unreachable"));
       }
       if (location.kind === "local") {
+        if (caller === "client") this.arrivals.note(party, room, this.directory.nodeId);
         try {
           return await this.local.connect(party, room, request, upgrade);
         } catch (error) {
@@ -218,7 +246,7 @@ export class ClusterRouter implements RoomRouter {
       }
       const connection = await this.linkTo(location.address).openStream();
       const opened = connection instanceof LinkStream
-        ? await openTunnel(connection, upgrade.req.url ?? "/", request, upgrade.req, this.directory.secret)
+        ? await openTunnel(connection, upgrade.req.url ?? "/", request, upgrade.req, this.directory.secret, caller === "client" ? this.directory.nodeId : undefined)
         : connection;
       if (opened.kind === "open") return this.tunnel(opened, upgrade);
       if (opened.kind === "rejected") return rejectUpgrade(upgrade.socket, opened.response);
@@ -285,6 +313,7 @@ export class ClusterRouter implements RoomRouter {
    * the release), then close the sockets this node proxies for other owners with 1012.
    */
   async drain(): Promise<void> {
+    clearInterval(this.rebalanceTimer);
     await this.directory.drain?.();
     for (const [party, room] of this.local.rooms()) {
       const handedBack = this.local.drop(party, room, 1012, "node draining").then(() => this.directory.release(party, room));
@@ -297,6 +326,27 @@ export class ClusterRouter implements RoomRouter {
     this.edgeLinks.clear();
     for (const link of this.ownerLinks) link.close();
     this.ownerLinks.clear();
+  }
+
+  /** A forwarded request or socket: `edge` (x-partyhouse-edge) is the node its client reached; none for a room's stub. */
+  private arrived(party: string, room: string, edge: string | string[] | undefined): void {
+    if (typeof edge === "string" && edge !== "") this.arrivals.note(party, room, edge);
+  }
+
+  /**
+   * Every window: rooms whose clients all arrived through one other node go there if they are
+   * quiet (README, "Rebalancing"). The drop closes a hibernated room's sockets with 1012; its
+   * clients reconnect through the load balancer, to that node. Like a drain's hand-back, the
+   * room is marked as being handed back meanwhile.
+   */
+  private rebalance(): void {
+    const handOff = this.directory.handOff?.bind(this.directory);
+    if (handOff === undefined) return;
+    for (const { party, room, via } of this.arrivals.take(this.directory.nodeId, HAND_OFF_AFTER_ARRIVALS)) {
+      if (this.releasing.has(keyOf(party, room)) || this.local.quiet?.(party, room) === undefined) continue;
+      const drop = () => this.local.drop(party, room, 1012, "room moved to the node its clients reach");
+      void this.guard(party, room, handOff(party, room, via, drop));
+    }
   }
 
   private async locate(party: string, room: string, claimHere = false): Promise<RoomLocation> {

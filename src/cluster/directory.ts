@@ -26,6 +26,13 @@ export interface RoomDirectory {
   invalidate(party: string, room: string): void;
   /** This node stops owning the room (evicted / drained). */
   release(party: string, room: string): Promise<void>;
+  /**
+   * Rebalancing: this node gives the room to node `to` (where its clients arrive), after `drop`
+   * (the instance here closed, storage flushed). Until it is done no instance of the room is
+   * built here; afterwards the room is `to`'s, or nobody's if `to` is not live. Optional: a
+   * directory without it never rebalances.
+   */
+  handOff?(party: string, room: string, to: string, drop: () => Promise<void>): Promise<void>;
   /** Rooms lost to fencing or takeover: the runtime must drop their instances and close sockets with 1012. */
   onLost(listener: (party: string, room: string) => void): void;
   readonly nodeId: string;

@@ -7,7 +7,7 @@
 import { request as httpRequest, type Agent, type IncomingMessage, type ServerResponse } from "node:http";
 import { Readable, pipeline } from "node:stream";
 import type * as Party from "../types/party.js";
-import { CF_HEADER, INTERNAL_HEADER, MOVED_HEADER, URL_HEADER } from "../server/internal-auth.js";
+import { CF_HEADER, EDGE_HEADER, INTERNAL_HEADER, MOVED_HEADER, URL_HEADER } from "../server/internal-auth.js";
 import type { HttpExchange } from "../server/room-router.js";
 import type { RequestMeta } from "./link-owner.js";
 import { splitAddress } from "./peer-agents.js";
@@ -53,6 +53,7 @@ const HOP_HEADERS = new Set([
   INTERNAL_HEADER,
   URL_HEADER,
   CF_HEADER,
+  EDGE_HEADER,
 ]);
 
 /**
@@ -91,8 +92,8 @@ export function isReplayable(body: OutboundBody): boolean {
 }
 
 /** The request as the owner must receive it: the edge's view plus the secret. */
-export function outbound(request: Party.Request, path: string, body: OutboundBody, secret: string): Outbound {
-  const headers = forwardedHeaders(request, secret, HOP_HEADERS);
+export function outbound(request: Party.Request, path: string, body: OutboundBody, secret: string, edge?: string): Outbound {
+  const headers = forwardedHeaders(request, secret, HOP_HEADERS, edge);
   if (body.kind === "buffer") headers["content-length"] = String(body.data.length);
   else if (body.kind === "stream") {
     const length = request.headers.get("content-length");
@@ -104,20 +105,24 @@ export function outbound(request: Party.Request, path: string, body: OutboundBod
 /**
  * What a node sends its peer about a request (HTTP, or a WebSocket handshake): the edge's
  * headers without those in `skip`, a Host, and the secret, URL and `cf` the owner reads back
- * (internal-auth.ts).
+ * (internal-auth.ts); `edge`: this node's id, when a client reached it (not a room's stub).
  */
-export function forwardedHeaders(request: Party.Request, secret: string, skip: ReadonlySet<string>): Record<string, string> {
+export function forwardedHeaders(request: Party.Request, secret: string, skip: ReadonlySet<string>, edge?: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers) if (!skip.has(name)) headers[name] = value;
   headers.host ??= new URL(request.url).host;
   headers[INTERNAL_HEADER] = secret;
   headers[URL_HEADER] = request.url;
   headers[CF_HEADER] = JSON.stringify(request.cf ?? {});
+  if (edge !== undefined) headers[EDGE_HEADER] = edge;
   return headers;
 }
 
-/** The request as a peer link carries it: the edge's view, minus what describes the hop. */
-export function requestMeta(party: string, room: string, request: Party.Request): RequestMeta {
+/**
+ * The request as a peer link carries it: the edge's view, minus what describes the hop; `edge`
+ * as in forwardedHeaders.
+ */
+export function requestMeta(party: string, room: string, request: Party.Request, edge?: string): RequestMeta {
   const headers: string[] = [];
   let host = false;
   for (const [name, value] of request.headers) {
@@ -126,6 +131,7 @@ export function requestMeta(party: string, room: string, request: Party.Request)
     headers.push(name, value);
   }
   if (!host) headers.push("host", new URL(request.url).host);
+  if (edge !== undefined) headers.push(EDGE_HEADER, edge);
   return { party, room, method: request.method, url: request.url, headers, cf: request.cf ?? {} };
 }
 

@@ -36,6 +36,8 @@ export interface RoutingOptions {
    * node asks `locate`.
    */
   ownership?: RoomOwnership;
+  /** Rebalancing window (ClusterRouterOptions.rebalanceEveryMs); off if absent. */
+  rebalanceEveryMs?: number;
 }
 
 /** `startPartyhouse({ ..., cluster: clusterRouting(directory) })`. */
@@ -50,6 +52,7 @@ export function clusterRouting(directory: MaybeDrainable, options: RoutingOption
         logger,
         runtimeClaims: ownership !== undefined,
         ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+        ...(options.rebalanceEveryMs !== undefined ? { rebalanceEveryMs: options.rebalanceEveryMs } : {}),
       }),
     ...(ownership ? { ownership } : {}),
   };

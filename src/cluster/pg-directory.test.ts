@@ -221,3 +221,54 @@ test("locate places a room by the live set as it is after its owner lookup, even
   a.membership.liveNodes = a.membership.liveNodes.filter((node) => node.nodeId !== "node-1");
   assert.deepEqual(await located, { kind: "local", epoch: 1 }, "nobody holds it and a is the only live node left");
 });
+
+test("hand-off: after the drop, the room is the other node's; this node builds nothing meanwhile, the other's first claim succeeds at once", async () => {
+  const { db, nodes } = await setup(2);
+  const [a, b] = nodes as [TestNode, TestNode];
+  const ref = { party: "main", room: "handed" };
+  assert.deepEqual(await a.directory.acquire(ref), { kind: "local", epoch: 1 });
+  let dropped = false;
+  let releaseDrop!: () => void;
+  const handed = a.directory.handOff(ref.party, ref.room, b.directory.nodeId, () => new Promise<void>((resolve) => (releaseDrop = resolve)).then(() => void (dropped = true)));
+  // While the drop runs, a build here waits, then finds the new owner.
+  const meanwhile = a.directory.acquire(ref);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(dropped, false);
+  releaseDrop();
+  await handed;
+  const found = await meanwhile;
+  assert.equal(found.kind, "remote");
+  assert.equal(found.kind === "remote" && found.nodeId, b.directory.nodeId);
+  // The other node's claim: "its already", at the next epoch.
+  assert.deepEqual(await b.directory.acquire(ref), { kind: "local", epoch: 2 });
+  const client = new (await import("pg")).default.Client(db.url);
+  await client.connect();
+  const { rows } = await client.query("SELECT owner_node, owner_epoch FROM ph_rooms WHERE party = 'main' AND room = 'handed'");
+  await client.end();
+  assert.deepEqual(rows, [{ owner_node: b.directory.nodeId, owner_epoch: "2" }]);
+});
+
+test("hand-off to a node that is not live releases the room instead, for its next client to place", async () => {
+  const { nodes } = await setup(2);
+  const [a, b] = nodes as [TestNode, TestNode];
+  const ref = { party: "main", room: "released" };
+  await a.directory.acquire(ref);
+  await a.directory.handOff(ref.party, ref.room, "gone-node", async () => {});
+  // Nobody holds it: b (a client reached it) claims it at once.
+  assert.deepEqual(await b.directory.acquire(ref), { kind: "local", epoch: 2 });
+});
+
+test("a due alarm of a room handed here and not claimed yet is claimed by the poll, so it fires here", async () => {
+  const { nodes } = await setup(2);
+  const [a, b] = nodes as [TestNode, TestNode];
+  const ref = { party: "main", room: "alarmed" };
+  await a.directory.acquire(ref);
+  const engineA = new PostgresEngine(a.pool, a.directory);
+  await engineA.commit([{ room: ref, fence: 1, deleteAll: false, entries: new Map(), alarm: Date.now() - 1 }]);
+  await a.directory.handOff(ref.party, ref.room, b.directory.nodeId, async () => {});
+  assert.deepEqual(await a.directory.dueAlarms(), [], "no longer a's");
+  const due = await b.directory.dueAlarms();
+  assert.deepEqual(due.map((alarm) => alarm.room), [ref]);
+  assert.equal(b.directory.ownedCount, 1, "claimed by the poll");
+  assert.deepEqual(await b.directory.locate(ref.party, ref.room), { kind: "local", epoch: 2 });
+});

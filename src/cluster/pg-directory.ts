@@ -81,6 +81,19 @@ WITH mine AS (
 UPDATE ph_rooms r SET owner_node = NULL, owner_incarnation = NULL
 FROM mine WHERE r.party = mine.party AND r.room = mine.room`;
 
+/**
+ * Rebalancing: gives a room this node ($3) holds at incarnation $4 and epoch $5 to node $6 if
+ * that node is live and not draining (database clock), else releases it. The new owner has not
+ * claimed it yet: its first claim succeeds at once (the room is "its already") and bumps the
+ * epoch. Meanwhile every node finds it held by a live node, so requests go there.
+ */
+const HAND_OFF_SQL = `
+UPDATE ph_rooms r SET owner_node = t.node_id, owner_incarnation = t.incarnation
+FROM (SELECT 1) AS one
+LEFT JOIN ph_nodes t ON t.node_id = $6 AND t.lease_expires_at > now() AND NOT t.draining
+WHERE r.party = $1 AND r.room = $2 AND r.owner_node = $3 AND r.owner_incarnation = $4 AND r.owner_epoch = $5
+RETURNING r.owner_node`;
+
 /** The live owner of each room of the batch, by its position (1-based) in the arrays. */
 const OWNERS_SQL = `
 SELECT q.i, r.owner_node, n.address
@@ -89,9 +102,12 @@ JOIN ph_rooms r ON r.party = q.party AND r.room = q.room
 JOIN ph_nodes n
   ON n.node_id = r.owner_node AND n.incarnation = r.owner_incarnation AND n.lease_expires_at > now()`;
 
-/** Due alarms of rooms this node owns or no live node holds. */
+/**
+ * Due alarms of rooms this node owns or no live node holds; `mine`: the room names this node (it
+ * may have been handed here and not claimed yet).
+ */
 const DUE_ALARMS_SQL = `
-SELECT a.party, a.room, a.time
+SELECT a.party, a.room, a.time, n.node_id IS NOT NULL AS mine
 FROM ph_alarms a
 LEFT JOIN ph_rooms r ON r.party = a.party AND r.room = a.room
 LEFT JOIN ph_nodes n ON n.node_id = r.owner_node AND n.incarnation = r.owner_incarnation AND n.lease_expires_at > now()
@@ -159,6 +175,8 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   private readonly doubted = new Set<string>();
   /** Per-room serialization of claims and releases. */
   private readonly busy = new Map<string, Promise<unknown>>();
+  /** Rooms being handed to another node: no instance is built here meanwhile (acquire waits). */
+  private readonly leaving = new Set<string>();
   private readonly lostListeners: Array<(party: string, room: string) => void> = [];
   private readonly pool: pg.Pool;
   private readonly membership: Membership;
@@ -188,7 +206,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   async locate(party: string, room: string, options: LocateOptions = {}): Promise<RoomLocation> {
     const key = keyOf(party, room);
     const mine = this.owned.get(key);
-    if (mine !== undefined) return { kind: "local", epoch: mine.epoch };
+    if (mine !== undefined && !this.leaving.has(key)) return { kind: "local", epoch: mine.epoch };
     this.assertLive();
     const cached = this.remote.get(key);
     if (cached !== undefined && this.isLiveNode(cached.nodeId)) return { kind: "remote", ...cached };
@@ -238,6 +256,41 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   }
 
   /**
+   * Rebalancing: after `drop` (which flushes the room's storage, so its commits still carry the
+   * epoch), the room is given to `to` in one statement (HAND_OFF_SQL). From the call on, no
+   * instance of it is built here: acquire and locate wait for the hand-off, then find the owner.
+   */
+  handOff(party: string, room: string, to: string, drop: () => Promise<void>): Promise<void> {
+    const key = keyOf(party, room);
+    if (!this.owned.has(key) || this.leaving.has(key)) return Promise.resolve();
+    // At once, not when the serialized work begins: a build that asks meanwhile must wait.
+    this.leaving.add(key);
+    return this.serialize(key, async () => {
+      try {
+        await drop();
+        const mine = this.owned.get(key);
+        if (mine === undefined) return; // lost meanwhile: not ours to give
+        this.owned.delete(key);
+        const result = await this.pool.query<{ owner_node: string | null }>(HAND_OFF_SQL, [
+          party,
+          room,
+          this.nodeId,
+          mine.incarnation,
+          mine.epoch,
+          to,
+        ]);
+        const now = result.rows[0]?.owner_node;
+        this.options.logger.log("info", "room handed to the node its clients reach", { party, room, to, owner: now ?? null });
+      } catch (error) {
+        // Not fatal: the room is forgotten here; our lease or a later claim of ours settles it.
+        this.options.logger.log("warn", "handing a room off failed", { party, room, to, ...describeError(error) });
+      } finally {
+        this.leaving.delete(key);
+      }
+    });
+  }
+
+  /**
    * Graceful drain (SIGTERM): peers stop preferring this node and this node claims no room any
    * more; the router then hands its rooms back one by one (`release`). Rooms it still holds keep
    * answering until they are handed back.
@@ -252,7 +305,8 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   acquire(ref: RoomRef): Promise<Acquired> {
     const key = keyOf(ref.party, ref.room);
     const mine = this.owned.get(key);
-    if (mine !== undefined) return Promise.resolve({ kind: "local", epoch: mine.epoch });
+    // A room being handed off: the claim waits for the hand-off, then finds the new owner.
+    if (mine !== undefined && !this.leaving.has(key)) return Promise.resolve({ kind: "local", epoch: mine.epoch });
     return this.serialize(key, () => this.claim(ref));
   }
 
@@ -266,11 +320,16 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
 
   async dueAlarms(): Promise<Array<{ room: RoomRef; time: number }>> {
     if (!this.membership.isLive) return [];
-    const result = await this.pool.query<{ party: string; room: string; time: string }>(DUE_ALARMS_SQL, [
+    const result = await this.pool.query<{ party: string; room: string; time: string; mine: boolean }>(DUE_ALARMS_SQL, [
       this.nodeId,
       this.membership.incarnation,
       Date.now(),
     ]);
+    for (const row of result.rows) {
+      // Handed here and not claimed yet: claim it now, so the alarm fires here (locate, which
+      // the alarm asks, knows only rooms claimed here).
+      if (row.mine && !this.owned.has(keyOf(row.party, row.room))) await this.acquire({ party: row.party, room: row.room }).catch(() => undefined);
+    }
     return result.rows.map((row) => ({ room: { party: row.party, room: row.room }, time: Number(row.time) }));
   }
 

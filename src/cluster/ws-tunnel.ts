@@ -14,7 +14,7 @@ import { request as httpRequest, STATUS_CODES, type IncomingMessage } from "node
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type * as Party from "../types/party.js";
-import { CF_HEADER, INTERNAL_HEADER, MOVED_HEADER, URL_HEADER } from "../server/internal-auth.js";
+import { CF_HEADER, EDGE_HEADER, INTERNAL_HEADER, MOVED_HEADER, URL_HEADER } from "../server/internal-auth.js";
 import type { UpgradeExchange } from "../server/room-router.js";
 import { forwardedHeaders } from "./forward-http.js";
 import { FrameBoundary, serverCloseFrame } from "./frame-boundary.js";
@@ -46,15 +46,23 @@ const HOP_HEADERS = new Set([
   INTERNAL_HEADER,
   URL_HEADER,
   CF_HEADER,
+  EDGE_HEADER,
 ]);
 
 /**
  * Sends the handshake to the owner. `path` is the client's request target (it routes to the same
  * room); the room sees `request.url`, its headers and `cf` as the edge had them after
- * onBeforeConnect.
+ * onBeforeConnect. `edge`: this node's id, when a client reached it.
  */
-export function openTunnel(connection: Duplex, path: string, request: Party.Request, client: UpgradeExchange["req"], secret: string): Promise<TunnelOpen> {
-  const headers = forwardedHeaders(request, secret, HOP_HEADERS);
+export function openTunnel(
+  connection: Duplex,
+  path: string,
+  request: Party.Request,
+  client: UpgradeExchange["req"],
+  secret: string,
+  edge?: string,
+): Promise<TunnelOpen> {
+  const headers = forwardedHeaders(request, secret, HOP_HEADERS, edge);
   for (const name of HANDSHAKE_HEADERS) {
     const value = client.headers[name];
     if (typeof value === "string") headers[name] = value;

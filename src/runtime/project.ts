@@ -258,6 +258,18 @@ export class Project {
     );
   }
 
+  /**
+   * Whether the room could move to another node now without cutting anything off: nothing
+   * running, waiting or unwritten, and either no socket ("empty") or only sockets of a
+   * hibernated instance ("hibernated", which the move closes with 1012); undefined otherwise.
+   */
+  quietState(partyName: string, roomId: string): "empty" | "hibernated" | undefined {
+    const room = this.parties.get(partyName)?.rooms.get(roomId);
+    if (room === undefined || room.isClosed || !room.isIdleFor(0, Date.now())) return undefined;
+    if (room.sockets.size === 0) return "empty";
+    return room.hibernating && !room.isResident ? "hibernated" : undefined;
+  }
+
   /** Counts for metrics and tests: rooms in memory, rooms with a live instance, open sockets. */
   stats(): ProjectStats {
     let rooms = 0;

@@ -142,3 +142,27 @@ test("a process stopped (SIGSTOP) for longer than --max-event-ms is not ended wh
     assert.equal(await server.stop("SIGTERM"), 0);
   }
 });
+
+test("a stop shorter than a second, while a handler holds the loop, is not counted as blocked time either", async () => {
+  const p = await project(files);
+  const server = await spawnPartyhouse(["start", "--host", "127.0.0.1", "--port", "0", "--persist", "false", "--max-event-ms", "1500"], { cwd: p.dir });
+  const exit = exited(server);
+  try {
+    // 600 ms of a 1.4 s spin, then stopped for 0.9 s: counted as blocked, that would make
+    // 1.5 s and end the process; the handler itself ran 600 ms (its wall-clock spin ends at
+    // once after the stop).
+    const spun = fetch(`${server.url}/parties/main/r?ms=1400`);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    server.child.kill("SIGSTOP");
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    server.child.kill("SIGCONT");
+    assert.equal(await (await spun).text(), "spun");
+    const result = await Promise.race([exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_500))]);
+    assert.equal(result, null, `ended after the stop: ${server.output()}`);
+    assert.match(server.output(), /process was stopped/);
+    assert.doesNotMatch(server.output(), /event loop blocked/);
+  } finally {
+    server.child.kill("SIGCONT");
+    assert.equal(await server.stop("SIGTERM"), 0);
+  }
+});

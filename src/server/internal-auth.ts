@@ -15,6 +15,12 @@ export { INTERNAL_HEADER };
 export const URL_HEADER = "x-partyhouse-url";
 /** `request.cf` as the edge computed it, JSON. */
 export const CF_HEADER = "x-partyhouse-cf";
+/**
+ * On a forwarded client request or WebSocket: the node the client reached (the edge), so the
+ * owner knows where the room's clients arrive (rebalancing, src/cluster/arrivals.ts). Never
+ * taken from a client: edges set it, and only peers' requests are read for it.
+ */
+export const EDGE_HEADER = "x-partyhouse-edge";
 /** On a 503: "this node no longer owns the room"; the edge re-locates and retries. */
 export { MOVED_HEADER } from "../runtime/ownership.js";
 
@@ -63,6 +69,7 @@ const HOP_HEADERS = new Set([
   INTERNAL_HEADER,
   URL_HEADER,
   CF_HEADER,
+  EDGE_HEADER,
   "connection",
   "keep-alive",
   "upgrade",

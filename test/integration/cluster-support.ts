@@ -108,9 +108,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-/** `extra`: more `partyhouse start` flags (`--admin-port`, `--max-event-ms`). */
-export async function startNode(name: string, url: string, port?: number, extra: readonly string[] = []): Promise<Node> {
-  const project = await newProject({ "partykit.json": JSON.stringify({ main: "server.ts" }), "server.ts": SERVER });
+/** `extra`: more `partyhouse start` flags (`--admin-port`, `--max-event-ms`); `source`: the project's server.ts. */
+export async function startNode(name: string, url: string, port?: number, extra: readonly string[] = [], source = SERVER): Promise<Node> {
+  const project = await newProject({ "partykit.json": JSON.stringify({ main: "server.ts" }), "server.ts": source });
   const listen = port ?? (await freePort());
   const server = await spawnPartyhouse(
     ["start", "-c", `${project.dir}/partykit.json`, "--host", "127.0.0.1", "--port", String(listen), "--cluster", url,
@@ -207,11 +207,21 @@ export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Pro
 }
 
 
-/** A TCP proxy to PostgreSQL that can be cut (every connection destroyed) and restored on the same port. */
+/**
+ * A TCP proxy to PostgreSQL that can be cut (every connection destroyed) and restored on the
+ * same port, or frozen: bytes both ways are held (connections stay open) and delivered, in
+ * order, when it thaws, as a stalled network path would deliver them late.
+ */
 export async function startProxy(targetPort: number, targetHost: string) {
   const port = await freePort();
   const sockets = new Set<net.Socket>();
   let listener: net.Server | undefined;
+  let held: Array<() => void> | undefined;
+  const relay = (from: net.Socket, to: net.Socket) =>
+    from.on("data", (chunk: Buffer) => {
+      if (held !== undefined) held.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
   const start = () =>
     new Promise<void>((resolve) => {
       listener = net.createServer((client) => {
@@ -225,7 +235,8 @@ export async function startProxy(targetPort: number, targetHost: string) {
         };
         client.on("error", drop).on("close", drop);
         upstream.on("error", drop).on("close", drop);
-        client.pipe(upstream).pipe(client);
+        relay(client, upstream);
+        relay(upstream, client);
       });
       // Never what keeps the test process alive.
       listener.unref();
@@ -233,14 +244,23 @@ export async function startProxy(targetPort: number, targetHost: string) {
     });
   const stop = () =>
     new Promise<void>((resolve) => {
+      held = undefined;
       for (const socket of sockets) socket.destroy();
       sockets.clear();
       if (!listener?.listening) return resolve();
       listener.close(() => resolve());
     });
+  const freeze = () => {
+    held ??= [];
+  };
+  const thaw = () => {
+    const late = held ?? [];
+    held = undefined;
+    for (const deliver of late) deliver();
+  };
   await start();
   after(stop);
-  return { port, start, stop };
+  return { port, start, stop, freeze, thaw };
 }
 
 
