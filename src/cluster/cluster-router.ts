@@ -34,8 +34,6 @@ import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
 /** Waits before each retry of a stale route: 100 ms × 2ⁿ (Rivet Guard's recipe), 3 retries. */
 export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
 
-/** Client arrivals a room needs in one window, all through one other node, to be handed there. */
-const HAND_OFF_AFTER_ARRIVALS = 3;
 
 type ClusterLocal = LocalDelivery & HeldRooms;
 /** "moved" may name the owner's address (the x-partyhouse-moved value), or "unavailable". */
@@ -56,9 +54,9 @@ export interface ClusterRouterOptions {
    */
   runtimeClaims?: boolean;
   /**
-   * Rebalancing window (ms): a room held here whose client requests and WebSockets of one
-   * window all arrived through one other node, and that is quiet (nothing running; no socket,
-   * or only a hibernated room's), is handed to that node (`directory.handOff`). Off if absent.
+   * Rebalancing window (ms): a room held here whose recent client requests and WebSockets all
+   * arrived through one other node (arrivals.ts), and that is quiet (nothing running; no
+   * socket, or only a hibernated room's), is handed to that node (`directory.handOff`). Off if absent.
    */
   rebalanceEveryMs?: number;
 }
@@ -342,8 +340,9 @@ export class ClusterRouter implements RoomRouter {
   private rebalance(): void {
     const handOff = this.directory.handOff?.bind(this.directory);
     if (handOff === undefined) return;
-    for (const { party, room, via } of this.arrivals.take(this.directory.nodeId, HAND_OFF_AFTER_ARRIVALS)) {
+    for (const { party, room, via } of this.arrivals.take(this.directory.nodeId)) {
       if (this.releasing.has(keyOf(party, room)) || this.local.quiet?.(party, room) === undefined) continue;
+      this.arrivals.forget(party, room);
       const drop = () => this.local.drop(party, room, 1012, "room moved to the node its clients reach");
       void this.guard(party, room, handOff(party, room, via, drop));
     }
