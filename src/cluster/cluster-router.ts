@@ -34,7 +34,6 @@ import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
 /** Waits before each retry of a stale route: 100 ms × 2ⁿ (Rivet Guard's recipe), 3 retries. */
 export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
 
-
 type ClusterLocal = LocalDelivery & HeldRooms;
 /** "moved" may name the owner's address (the x-partyhouse-moved value), or "unavailable". */
 type StaleAnswer = { readonly kind: "moved"; readonly owner?: string } | { readonly kind: "unreachable"; readonly error: Error };

@@ -120,49 +120,44 @@ test("SIGTERM half a second into a 4 s stall ends the process before the stall d
   assert.ok(result.at - started < 3000, `ended ${result.at - started} ms after the stall began`);
 });
 
-test("a process stopped (SIGSTOP) for longer than --max-event-ms is not ended when it resumes", async () => {
+/**
+ * Runs `partyhouse start --max-event-ms 1500`, stops it `stopAfterMs` into a `spinMs` spin for
+ * `stopMs`, and checks that it is still running `graceMs` after the spin answered; then `more`.
+ */
+async function stoppedDuringSpin(spinMs: number, stopAfterMs: number, stopMs: number, graceMs: number, more: (server: SpawnedServer) => Promise<void>): Promise<void> {
   const p = await project(files);
   const server = await spawnPartyhouse(["start", "--host", "127.0.0.1", "--port", "0", "--persist", "false", "--max-event-ms", "1500"], { cwd: p.dir });
   const exit = exited(server);
   try {
-    // Stopped while a handler holds the loop: no heartbeat since, so only the watchdog's own
-    // clock can tell the stop from a stall.
-    const spun = fetch(`${server.url}/parties/main/r?ms=800`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const spun = fetch(`${server.url}/parties/main/r?ms=${spinMs}`);
+    await new Promise((resolve) => setTimeout(resolve, stopAfterMs));
     server.child.kill("SIGSTOP");
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await new Promise((resolve) => setTimeout(resolve, stopMs));
     server.child.kill("SIGCONT");
     assert.equal(await (await spun).text(), "spun");
-    const result = await Promise.race([exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), 2_000))]);
+    const result = await Promise.race([exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), graceMs))]);
     assert.equal(result, null, `ended after the stop: ${server.output()}`);
     assert.match(server.output(), /process was stopped/);
-    assert.equal(await (await fetch(`${server.url}/parties/main/r`)).text(), "spun");
+    await more(server);
   } finally {
     server.child.kill("SIGCONT");
     assert.equal(await server.stop("SIGTERM"), 0);
   }
+}
+
+test("a process stopped (SIGSTOP) for longer than --max-event-ms is not ended when it resumes", async () => {
+  // Stopped while a handler holds the loop: no heartbeat since, so only the watchdog's own
+  // clock can tell the stop from a stall.
+  await stoppedDuringSpin(800, 300, 2_500, 2_000, async (server) => {
+    assert.equal(await (await fetch(`${server.url}/parties/main/r`)).text(), "spun");
+  });
 });
 
 test("a stop shorter than a second, while a handler holds the loop, is not counted as blocked time either", async () => {
-  const p = await project(files);
-  const server = await spawnPartyhouse(["start", "--host", "127.0.0.1", "--port", "0", "--persist", "false", "--max-event-ms", "1500"], { cwd: p.dir });
-  const exit = exited(server);
-  try {
-    // 600 ms of a 1.4 s spin, then stopped for 0.9 s: counted as blocked, that would make
-    // 1.5 s and end the process; the handler itself ran 600 ms (its wall-clock spin ends at
-    // once after the stop).
-    const spun = fetch(`${server.url}/parties/main/r?ms=1400`);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    server.child.kill("SIGSTOP");
-    await new Promise((resolve) => setTimeout(resolve, 900));
-    server.child.kill("SIGCONT");
-    assert.equal(await (await spun).text(), "spun");
-    const result = await Promise.race([exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_500))]);
-    assert.equal(result, null, `ended after the stop: ${server.output()}`);
-    assert.match(server.output(), /process was stopped/);
+  // 600 ms of a 1.4 s spin, then stopped for 0.9 s: counted as blocked, that would make 1.5 s
+  // and end the process; the handler itself ran 600 ms (its wall-clock spin ends at once
+  // after the stop).
+  await stoppedDuringSpin(1_400, 600, 900, 1_500, async (server) => {
     assert.doesNotMatch(server.output(), /event loop blocked/);
-  } finally {
-    server.child.kill("SIGCONT");
-    assert.equal(await server.stop("SIGTERM"), 0);
-  }
+  });
 });
