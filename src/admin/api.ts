@@ -5,7 +5,7 @@
  */
 import { decodeValue } from "../storage/values.js";
 import type { StorageReader } from "../storage/contract.js";
-import { showValue } from "./json-value.js";
+import { showValue } from "../storage/json-value.js";
 import type { LiveView } from "./live-view.js";
 import { BadCursorError, DEFAULT_PAGE, MAX_PAGE, decodeCursor, encodeCursor, listRoomsPage } from "./room-list.js";
 

@@ -14,7 +14,7 @@
  */
 import v8 from "node:v8";
 import { isUtf8 } from "node:buffer";
-import { showValue } from "../admin/json-value.js";
+import { showValue } from "../storage/json-value.js";
 import { normalizeKey } from "../storage/keys.js";
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES, VALUE_TAG_TOLERANCE } from "../storage/limits.js";
 import { decodeValue, encodeValue } from "../storage/values.js";
