@@ -121,6 +121,25 @@ export interface EmbeddedPostgres {
   unref(): void;
 }
 
+let nativeCopy: string | undefined;
+
+/**
+ * As root the server runs as `nobody`, who may not reach node_modules (a clone inside a 0700
+ * folder, as `mktemp -d` makes): then it runs a copy of the binaries in a folder it can reach,
+ * made once per process and removed when the process exits.
+ */
+function reachableNative(native: string): string {
+  if (process.getuid?.() !== 0) return native;
+  if (nativeCopy === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "partyhouse-pg-bin-"));
+    fs.chmodSync(dir, 0o755);
+    fs.cpSync(native, path.join(dir, "native"), { recursive: true, verbatimSymlinks: true });
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    nativeCopy = path.join(dir, "native");
+  }
+  return nativeCopy;
+}
+
 /**
  * initdb and postgres refuse to run as root, so as root they run as `nobody` on a folder that
  * user owns. The server is ended (SIGQUIT) and its folder removed when the process exits.
@@ -134,11 +153,12 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
   } catch {
     throw new Error(`no PostgreSQL on 127.0.0.1:5432 and ${platformPackage} is not installed (npm install)`);
   }
-  const bin = (name: string) => path.join(packageDir, "native", "bin", name);
   // npm may not have run the package's postinstall, which restores the libraries' symlinks.
-  if (spawnSync(bin("postgres"), ["--version"]).status !== 0) {
+  if (spawnSync(path.join(packageDir, "native", "bin", "postgres"), ["--version"]).status !== 0) {
     spawnSync(process.execPath, ["scripts/hydrate-symlinks.js"], { cwd: packageDir, stdio: "ignore" });
   }
+  const native = reachableNative(path.join(packageDir, "native"));
+  const bin = (name: string) => path.join(native, "bin", name);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "partyhouse-pg-"));
   fs.chmodSync(dir, 0o755);
   const data = path.join(dir, "data");
@@ -154,7 +174,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
     ...asUser,
     encoding: "utf8",
   });
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.error?.message ?? (init.stderr || init.stdout)}`);
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let server: ChildProcess | undefined;
