@@ -151,7 +151,7 @@ export async function startProject(
       // One directory for both halves: the router asks it where rooms live and forwards there; the
       // runtime claims through it before building an instance (src/cluster/README.md).
       // Rooms go where their clients arrive, judged over half a lease (5 s by default).
-      ...(cluster ? { cluster: clusterRouting(cluster.directory, { ownership: cluster.directory, rebalanceEveryMs: cluster.membership.leaseMs / 2 }) } : {}),
+      ...(cluster ? { cluster: clusterRouting(cluster.directory, { rebalanceEveryMs: cluster.membership.leaseMs / 2 }) } : {}),
       trustProxy: config.trustProxy,
       ...(config.proxyGeoHeaders !== undefined ? { proxyGeoHeaders: config.proxyGeoHeaders } : {}),
     };

@@ -6,7 +6,7 @@ import type { WebSocket } from "ws";
 import type * as Party from "../types/party.js";
 import { describeError } from "../runtime/logger.js";
 import type { Project } from "../runtime/project.js";
-import { RoomMovedError } from "../runtime/ownership.js";
+import { RoomMovedError } from "../runtime/placement.js";
 import { sendText, sendWebResponse, toWebRequest, type ToWebRequestInfo } from "./http-bridge.js";
 import { callerOf, peerRequest } from "./internal-auth.js";
 import { LocalRouter, PEER_LINK_UPGRADE, type LocalDelivery, type RoomRouter, type UpgradeExchange } from "./room-router.js";

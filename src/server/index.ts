@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
+import { SingleProcessPlacement } from "../runtime/single-process-placement.js";
 import type { AdminServer } from "../admin/server.js";
 import { holdFetchesFor, releaseFetchesFrom } from "../globals/outgoing-fetch.js";
 import { FrontDoor } from "./front-door.js";
@@ -62,8 +63,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     origin: () => origin,
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     crons: options.crons ?? {},
-    ...(options.cluster ? { secret: options.cluster.secret } : {}),
-    ...(options.cluster?.ownership ? { ownership: options.cluster.ownership } : {}),
+    placement: options.cluster?.placement ?? new SingleProcessPlacement(),
   });
   // A bundle's fetch() is output too: it leaves once the writes made before it are durable.
   holdFetchesFor(options.storage);

@@ -6,7 +6,7 @@ import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
 import type { HeldRooms, LocalDelivery, RoomRouter } from "./room-router.js";
 import type { AdminOptions } from "../admin/options.js";
-import type { RoomOwnership } from "../runtime/ownership.js";
+import type { Placement } from "../runtime/placement.js";
 import type { ExposureOptions } from "./limits.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
@@ -51,14 +51,11 @@ export interface PartyhouseOptions extends ExposureOptions {
 }
 
 export interface ClusterServerOptions {
-  /** Authenticates node-to-node and room-to-room calls; the same on every node. */
-  secret: string;
-  /** Builds the router that asks where a room lives and forwards to its owner. */
-  router(local: LocalDelivery & HeldRooms, logger: Logger): RoomRouter;
   /**
-   * The runtime's side of placement (PostgreSQL): a room is claimed before its instance is built,
-   * released after eviction, and dropped when lost; due alarms come from the database. Absent
-   * (StaticCluster): the router's directory alone decides.
+   * Which node runs each room (its secret authenticates node-to-node and room-to-room calls): a
+   * room is claimed before its instance is built, released after eviction, dropped when lost.
    */
-  ownership?: RoomOwnership;
+  placement: Placement;
+  /** Builds the router that asks the placement where a room lives and forwards to its owner. */
+  router(local: LocalDelivery & HeldRooms, logger: Logger): RoomRouter;
 }

@@ -49,7 +49,7 @@ export interface HeldRooms {
   /** Closes the room's sockets with `code`, flushes and closes its storage, forgets it. */
   drop(party: string, room: string, code: number, reason: string): Promise<void>;
   /** Whether the room can move now: "empty" (no socket) or "hibernated"; undefined if busy or not here. */
-  quiet?(party: string, room: string): "empty" | "hibernated" | undefined;
+  quiet(party: string, room: string): "empty" | "hibernated" | undefined;
 }
 
 /** The `Upgrade` value of a node-to-node link (cluster mode): many forwarded requests on one connection. */
