@@ -273,9 +273,9 @@ export class ClusterRouter implements RoomRouter {
   async drain(): Promise<void> {
     clearInterval(this.rebalanceTimer);
     await this.directory.drain();
-    for (const [party, room] of this.local.rooms()) {
-      const handedBack = this.directory.release({ party, room }, this.local.drop(party, room, 1012, "node draining"));
-      await this.logFailure(party, room, handedBack);
+    for (const ref of this.local.rooms()) {
+      const handedBack = this.directory.release(ref, this.local.drop(ref.party, ref.room, 1012, "node draining"));
+      await this.logFailure(ref.party, ref.room, handedBack);
     }
     for (const tunnel of this.tunnels) tunnel.shutdown(1012, "node draining");
     this.tunnels.clear();

@@ -204,11 +204,11 @@ export class Project {
     this.parties.clear();
   }
 
-  /** The rooms this process holds now, as `[party, room]` pairs (drain walks them one by one). */
-  roomIds(): Array<[string, string]> {
-    const ids: Array<[string, string]> = [];
-    for (const [name, party] of this.parties) for (const id of party.rooms.keys()) ids.push([name, id]);
-    return ids;
+  /** The rooms this process holds now (drain walks them one by one). */
+  roomRefs(): RoomRef[] {
+    const refs: RoomRef[] = [];
+    for (const [name, party] of this.parties) for (const id of party.rooms.keys()) refs.push({ party: name, room: id });
+    return refs;
   }
 
   /**

@@ -75,7 +75,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     ...(cluster
       ? {
           router: (local) => {
-            const held = { rooms: () => project.roomIds(), drop: project.dropRoom.bind(project), quiet: project.quietState.bind(project) };
+            const held = { rooms: () => project.roomRefs(), drop: project.dropRoom.bind(project), quiet: project.quietState.bind(project) };
             return cluster.router({ ...local, ...held }, logger);
           },
         }
