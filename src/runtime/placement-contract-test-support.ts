@@ -177,7 +177,8 @@ async function modelCheck(placement: PlacementNodes, runs: number): Promise<void
             assert.equal(location.nodeId, nodes[room.holder!]!.nodeId, `${ref.room}: remote at the wrong node`);
             continue;
           }
-          assert.ok(room.holder === undefined || room.holder === step.node, `${ref.room}: claimed by node ${step.node} while node ${room.holder} holds it`);
+          const free = room.holder === undefined || room.holder === step.node;
+          assert.ok(free, `${ref.room}: claimed by node ${step.node} while node ${room.holder} holds it`);
           if (room.holder === step.node && room.epoch !== undefined) {
             assert.equal(location.epoch, room.epoch, `${ref.room}: a held room's epoch changed`);
           } else {

@@ -44,9 +44,9 @@ export interface ProjectOptions {
 }
 
 /**
- * Where rooms live, when that may be another node (cluster mode). Without it every room is here.
- * `stub.fetch()` goes through `fetch`; an alarm fires only where `isLocal` says so (the owner's
- * scheduler fires it otherwise).
+ * Where rooms live (the server's RoomRouter: this process, or in a cluster possibly another
+ * node). `stub.fetch()` goes through `fetch`; an alarm fires only where `isLocal` says so (the
+ * owner's scheduler fires it otherwise).
  */
 export interface ProjectRouting {
   fetch(party: string, room: string, request: Request): Promise<Response>;
@@ -93,8 +93,8 @@ export class PartyRooms {
 export class Project {
   readonly parties = new Map<string, PartyRooms>();
   readonly secret: string;
-  /** Set by the server once its router exists (the router delivers here through requestRoom). */
-  routing: ProjectRouting | undefined;
+  /** Set by the server once its router exists (`routeThrough`; the router delivers here through requestRoom). */
+  private routing: ProjectRouting | undefined;
   readonly alarms: AlarmScheduler;
   /** Event counts per party for metrics; they outlive dev reloads. */
   readonly counters = new RuntimeCounters();
@@ -121,10 +121,10 @@ export class Project {
     this.transport = {
       origin: options.origin,
       request: (party, roomId, request) =>
-        this.routing ? this.routing.fetch(party, roomId, request) : this.requestRoom(party, roomId, request),
+        this.router().fetch(party, roomId, request),
       connect: async (party, roomId, request) => {
         // A room another node owns is connected when the Response reaches a client.
-        if (this.routing && !(await this.routing.isLocal(party, roomId))) {
+        if (!(await this.router().isLocal(party, roomId))) {
           return new WebSocketUpgradeResponse(new RemoteRoomHandle(party, roomId, request as Party.Request));
         }
         return this.connectRoom(party, roomId, request);
@@ -135,6 +135,16 @@ export class Project {
     this.crons = new CronScheduler(options.crons ?? {}, (name, cron, time) => this.runCron(name, cron, time), options.logger);
     this.placement.onLost((room) => this.roomLost(room));
     this.load(options.parties);
+  }
+
+  /** Room-to-room stubs and alarms ask this router where a room lives; set once, before `start`. */
+  routeThrough(routing: ProjectRouting): void {
+    this.routing = routing;
+  }
+
+  private router(): ProjectRouting {
+    if (this.routing === undefined) throw new Error("the project has no router yet (the server sets it before starting)");
+    return this.routing;
   }
 
   get logger(): Logger {
@@ -358,11 +368,11 @@ export class Project {
   private async fireAlarm(ref: RoomRef, time: number, retry: number): Promise<void> {
     const party = this.parties.get(ref.party);
     if (!party) return; // the party no longer exists in this code; its alarm stays stored
-    // Cluster mode: the router says whether the room runs here (it waits for a hand-back of the
-    // room in progress, so a draining node does not build it again); the owner's own poll fires
-    // it otherwise. On PostgreSQL the build still claims first (acquire): a room a live node
+    // The router says whether the room runs here (always, in one process; in a cluster it waits
+    // for a hand-back of the room in progress, so a draining node does not build it again); the
+    // owner's own poll fires it otherwise. On PostgreSQL the build still claims first (acquire): a room a live node
     // took meanwhile refuses with RoomMovedError, and that node fires it.
-    if (this.routing && !(await this.routing.isLocal(ref.party, ref.room))) return;
+    if (!(await this.router().isLocal(ref.party, ref.room))) return;
     const counters = this.counters.party(ref.party);
     counters.alarmsFired++;
     if (retry > 0) counters.alarmsRetried++;

@@ -72,15 +72,15 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
       },
       // No instance is built before this node's claim on the room committed.
       () =>
-          placement.acquire(this.ref).then(
-            (acquired) => {
-              if (acquired.kind === "remote") throw new RoomMovedError(this.ref, acquired);
-            },
-            // Not live (self-fenced) or the database is unreachable: 503, try again later.
-            (error: unknown) => {
-              throw new RoomMovedError(this.ref, undefined, errorText(error));
-            },
-          ),
+        placement.acquire(this.ref).then(
+          (acquired) => {
+            if (acquired.kind === "remote") throw new RoomMovedError(this.ref, acquired);
+          },
+          // Not live (self-fenced) or the database is unreachable: 503, try again later.
+          (error: unknown) => {
+            throw new RoomMovedError(this.ref, undefined, errorText(error));
+          },
+        ),
     );
   }
 

@@ -75,7 +75,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
   const local = new LocalRooms(project, sockets);
   const router = cluster ? cluster.router(local, logger) : new LocalRouter(local);
   // Room-to-room stubs and alarms ask the same router where a room lives.
-  if (cluster) project.routing = router;
+  project.routeThrough(router);
   const door = new FrontDoor(project, router, sockets, {
     assets,
     dev: options.dev ?? false,
