@@ -14,7 +14,7 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { RoomMovedError } from "../runtime/placement.js";
+import { RoomMovedError, type Placement, type RoomLocation } from "../runtime/placement.js";
 import type * as Party from "../types/party.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import { sendWebResponse } from "../server/http-bridge.js";
@@ -22,7 +22,6 @@ import { EDGE_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
 import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, UpgradeExchange } from "../server/room-router.js";
 import { rejectUpgrade } from "../server/upgrade-response.js";
 import { Arrivals } from "./arrivals.js";
-import type { Placement, RoomLocation } from "../runtime/placement.js";
 import { isReplayable, outbound, outboundBody, relayResponse, requestMeta, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
 import { EdgeLink, linkedToWebResponse, movedOwnerOf, relayLinked, type LinkedResponse } from "./link-edge.js";
 import { OwnerLink } from "./link-owner.js";
