@@ -6,6 +6,7 @@
 // Then the PostgreSQL figures (bench/cluster/pg.ts) on real `partyhouse start --cluster` nodes.
 import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { installExitHandlers, spawnChild, stopAll, stopChild } from "../lib/children.js";
@@ -37,7 +38,10 @@ const TARGETS: Record<string, number> = { "http.rps": 0.5, "echo.rps": 0.5 };
 const OWNER = "bare" as const;
 const EDGE = "partyhouse" as const;
 
-async function startNode(specPath: string, id: string, port: number, workDir: string) {
+/** `--h2`: a third node "c" forwards over node:http2 (the issue-20 prototype), measured in the same rounds. */
+const H2_EDGE = "partykit" as const;
+
+async function startNode(specPath: string, id: string, port: number, workDir: string, env: NodeJS.ProcessEnv = process.env) {
   const logPath = join(workDir, `node-${id}.log`);
   const out = openSync(logPath, "a");
   // BENCH_SERVER_PROF=<dir>: CPU profiles of both nodes, written when they stop (as in `npm run bench`).
@@ -46,6 +50,7 @@ async function startNode(specPath: string, id: string, port: number, workDir: st
   const child = spawnChild(`node ${id}`, process.execPath, args, {
     cwd: repoRoot,
     stdio: ["ignore", out, out],
+    env,
   });
   closeSync(out);
   await waitReady(child, `http://${HOST}:${port}/parties/main/bench-ready`, 30_000);
@@ -54,19 +59,20 @@ async function startNode(specPath: string, id: string, port: number, workDir: st
 }
 
 async function main(): Promise<void> {
-  const own = new Set(["--cluster", "--no-pg", "--pg-only"]);
+  const own = new Set(["--cluster", "--no-pg", "--pg-only", "--h2"]);
   const argv = process.argv.slice(2);
   const settings = parseOptions(argv.filter((a) => !own.has(a)));
   // --no-pg: only the forwarding figures (no PostgreSQL needed); --pg-only: only the PostgreSQL ones.
   const withPg = !argv.includes("--no-pg");
   const forwarding = !argv.includes("--pg-only");
+  const h2 = argv.includes("--h2");
   installExitHandlers();
   const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-cluster-"));
   process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
-  const [portA, portB] = [await freePort(), await freePort()];
+  const [portA, portB, portC] = [await freePort(), await freePort(), await freePort()];
   const spec = {
     secret: randomBytes(32).toString("hex"),
-    nodes: { a: `${HOST}:${portA}`, b: `${HOST}:${portB}` },
+    nodes: { a: `${HOST}:${portA}`, b: `${HOST}:${portB}`, ...(h2 ? { c: `${HOST}:${portC}` } : {}) },
     rooms: { "main/http-room": "a", "main/echo-room": "a", "main/bench-ready": "a" },
   };
   const specPath = join(workDir, "cluster.json");
@@ -74,24 +80,29 @@ async function main(): Promise<void> {
 
   const records: ScenarioRecord[] = [];
   const children = [];
+  let bodies: Map<string, number[]> | undefined;
   try {
     if (forwarding) {
       children.push(await startNode(specPath, "a", portA, workDir));
       children.push(await startNode(specPath, "b", portB, workDir));
+      if (h2) children.push(await startNode(specPath, "c", portC, workDir, { ...process.env, PARTYHOUSE_PEER_TRANSPORT: "h2" }));
     }
     const pids = children.map((c) => c.pid!);
-    const server = (name: typeof OWNER | typeof EDGE, port: number): RunningServer => ({
+    const server = (name: typeof OWNER | typeof EDGE | typeof H2_EDGE, port: number, nodePids: number[]): RunningServer => ({
       name,
       host: HOST,
       port,
       pid: pids[0]!,
       memoryPath: "/parties/main/memory/__bench/memory",
       // Both nodes: a forwarded request costs CPU on the edge and on the owner.
-      tree: () => pids.flatMap((pid) => processTree(pid)),
+      tree: () => nodePids.flatMap((pid) => processTree(pid)),
       exited: () => null,
       stop: async () => {},
     });
-    const servers = [server(OWNER, portA), server(EDGE, portB)];
+    const servers = [server(OWNER, portA, pids.slice(0, 2)), server(EDGE, portB, pids.slice(0, 2))];
+    if (h2) servers.push(server(H2_EDGE, portC, [pids[0]!, pids[2]!]));
+    // First, while the room is fresh: an idle room evicted and released meanwhile may be re-placed.
+    if (forwarding && h2) bodies = await bodyRounds(servers, settings.quick ? 3 : 5);
     const scenarios: WindowedScenario[] = [httpOneRoom, echo];
     for (const scenario of scenarios) {
       if (!forwarding || !settings.scenarios.includes(scenario.id)) continue;
@@ -129,6 +140,31 @@ async function main(): Promise<void> {
       ]);
     }
   }
+  if (h2) {
+    // The http2 edge against the owner and against the link's edge, as medians of per-round ratios.
+    for (const record of records) {
+      for (const metric of record.metrics) {
+        const c = record.servers[H2_EDGE]?.windows;
+        const a = record.servers[OWNER]?.windows;
+        const b = record.servers[EDGE]?.windows;
+        if (!c || !a || !b) continue;
+        const per = (x: typeof a, y: typeof a) => median(x.map((w, i) => w.metrics[metric.key]! / y[i]!.metrics[metric.key]!).filter(Number.isFinite));
+        rows.push([
+          `${metric.label} [http2 edge]`,
+          formatValue(record.servers[OWNER]?.median[metric.key], metric.unit),
+          formatValue(record.servers[H2_EDGE]?.median[metric.key], metric.unit),
+          `${per(c, a).toFixed(2)}x (h2/link ${per(c, b).toFixed(2)}x)`,
+          "",
+        ]);
+      }
+    }
+    if (bodies) {
+      const [a, b, c] = [bodies.get(OWNER)!, bodies.get(EDGE)!, bodies.get(H2_EDGE)!];
+      const ratio = (x: number[], y: number[]) => median(x.map((v, i) => v / y[i]!));
+      rows.push(["8 MiB unsized uploads MB/s [link edge: keep-alive HTTP]", a.length ? median(a).toFixed(0) : "–", median(b).toFixed(0), `${ratio(b, a).toFixed(2)}x`, ""]);
+      rows.push(["8 MiB unsized uploads MB/s [http2 edge]", median(a).toFixed(0), median(c).toFixed(0), `${ratio(c, a).toFixed(2)}x (h2/link ${ratio(c, b).toFixed(2)}x)`, ""]);
+    }
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   const table = [line(header), `|${widths.map((w, i) => (i === 0 ? ":" : "") + "-".repeat(w + 1) + (i === 0 ? "" : ":")).join("|")}|`, ...rows.map(line)].join("\n");
@@ -150,6 +186,61 @@ async function main(): Promise<void> {
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version };
   writeFileSync(file, JSON.stringify({ machine, settings, roles: { bare: "owner", partyhouse: "edge" }, scenarios: records, table }, null, 2));
   console.log(`\nfull results: ${file}`);
+}
+
+/**
+ * Large streamed bodies: per round and server (rotating order), 16 uploads of 8 MiB without a
+ * content-length (so the edge streams them), 4 at a time, to a room path that reads the whole
+ * body; MB/s of each round.
+ */
+async function bodyRounds(servers: RunningServer[], rounds: number): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>(servers.map((s) => [s.name, []]));
+  const chunk = Buffer.alloc(256 * 1024, 7);
+  // A room evicted while idle may answer its first request 503 (retry-after), as partysocket would see.
+  const upload = async (server: RunningServer): Promise<number> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await uploadOnce(server);
+      } catch (error) {
+        if (attempt >= 3 || !String(error).includes(" 503 ")) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  };
+  const uploadOnce = (server: RunningServer) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: server.host, port: server.port, method: "POST", path: "/parties/main/http-room/sink", headers: { "transfer-encoding": "chunked" } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => (res.statusCode === 200 ? resolve(Number(text)) : reject(new Error(`upload: ${res.statusCode} ${text}`))));
+      });
+      req.on("error", reject);
+      let sent = 0;
+      const more = () => {
+        while (sent < 32) {
+          sent++;
+          if (!req.write(chunk)) return void req.once("drain", more);
+        }
+        req.end();
+      };
+      more();
+    });
+  for (let round = 0; round < rounds; round++) {
+    const order = servers.slice(round % servers.length).concat(servers.slice(0, round % servers.length));
+    for (const server of order) {
+      const started = performance.now();
+      let bytes = 0;
+      for (let batch = 0; batch < 4; batch++) {
+        const sizes = await Promise.all([0, 1, 2, 3].map(() => upload(server)));
+        bytes += sizes.reduce((x, y) => x + y, 0);
+      }
+      const mbps = bytes / 1e6 / ((performance.now() - started) / 1000);
+      out.get(server.name)!.push(mbps);
+      log(`  uploads ${server.name} round ${round + 1}: ${mbps.toFixed(0)} MB/s`);
+    }
+  }
+  return out;
 }
 
 main().catch(async (error) => {

@@ -30,6 +30,11 @@ import { OwnerLink } from "./link-owner.js";
 import { LinkStream } from "./link-stream.js";
 import { PeerAgents } from "./peer-agents.js";
 import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
+import { H2Edge, h2ToWebResponse, PEER_H2_UPGRADE, relayH2, type H2Answer } from "./h2-edge.js";
+import { H2Owner } from "./h2-owner.js";
+
+/** PROTOTYPE switch (issue 20 measurement): forward over node:http2 instead of the peer link. */
+const USE_H2 = process.env.PARTYHOUSE_PEER_TRANSPORT === "h2";
 
 /** Waits before each retry of a stale route: 100 ms × 2ⁿ (Rivet Guard's recipe), 3 retries. */
 export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
@@ -70,6 +75,8 @@ export class ClusterRouter implements RoomRouter {
   /** One link per peer this node forwards to, and the links peers opened to this node. */
   private readonly edgeLinks = new Map<string, EdgeLink>();
   private readonly ownerLinks = new Set<OwnerLink>();
+  private readonly h2Edges = new Map<string, H2Edge>();
+  private h2Owner: H2Owner | undefined;
   private readonly tunnels = new Set<WebSocketTunnel>();
   /** Rooms being handed back: nothing may build them here again until the release is done. */
   private readonly releasing = new Map<string, Promise<void>>();
@@ -118,6 +125,12 @@ export class ClusterRouter implements RoomRouter {
       }
       body ??= await outboundBody(request, exchange);
       const edge = caller === "client" ? this.directory.nodeId : undefined;
+      if (USE_H2) {
+        const answer = await this.viaH2(location, party, room, request, body, edge);
+        if (answer.kind === "response") return relayH2(answer, res, head);
+        if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) return sendUnavailable(res, answer.kind);
+        continue;
+      }
       if (body.kind !== "stream") {
         const answer = await this.viaLink(location, party, room, request, body, edge);
         if (answer.kind === "response") return relayLinked(answer.response, res, head);
@@ -148,6 +161,12 @@ export class ClusterRouter implements RoomRouter {
         return isMoved(response) ? unavailableResponse("moved") : response;
       }
       body ??= await outboundBody(partyRequest, undefined);
+      if (USE_H2) {
+        const answer = await this.viaH2(location, party, room, partyRequest, body);
+        if (answer.kind === "response") return h2ToWebResponse(answer, request.method);
+        if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) return unavailableResponse(answer.kind);
+        continue;
+      }
       if (body.kind !== "stream") {
         const answer = await this.viaLink(location, party, room, partyRequest, body);
         if (answer.kind === "response") return linkedToWebResponse(answer.response, request.method);
@@ -185,6 +204,19 @@ export class ClusterRouter implements RoomRouter {
     return { kind: "moved", owner };
   }
 
+  private viaH2(
+    location: Extract<RoomLocation, { kind: "remote" }>,
+    party: string,
+    room: string,
+    request: Party.Request,
+    body: OutboundBody,
+    edge?: string,
+  ): Promise<H2Answer> {
+    let session = this.h2Edges.get(location.address);
+    if (!session) this.h2Edges.set(location.address, (session = new H2Edge(location.address, this.directory.secret)));
+    return session.request(party, room, request, body, edge);
+  }
+
   /** This node's link to a peer, opened on first use. */
   private linkTo(address: string): EdgeLink {
     let link = this.edgeLinks.get(address);
@@ -193,7 +225,15 @@ export class ClusterRouter implements RoomRouter {
   }
 
   /** A peer's link: requests it forwards to rooms here arrive on it (see link-owner.ts). */
-  acceptLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void {
+  acceptLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void, protocol?: string): void {
+    if (protocol === PEER_H2_UPGRADE) {
+      this.h2Owner ??= new H2Owner({
+        request: (party, room, request) => this.serveLinked(party, room, request),
+        connection: serve,
+        failure: (error) => this.logger.log("error", "request failed", describeError(error)),
+      });
+      return this.h2Owner.accept(socket, head);
+    }
     const link: OwnerLink = new OwnerLink(socket, head, {
       request: (party, room, request) => this.serveLinked(party, room, request),
       connection: serve,
@@ -241,8 +281,10 @@ export class ClusterRouter implements RoomRouter {
           return rejectUpgrade(upgrade.socket, unavailableResponse("moved"));
         }
       }
-      const connection = await this.linkTo(location.address).openStream();
-      const opened = connection instanceof LinkStream
+      let h2 = USE_H2 ? this.h2Edges.get(location.address) : undefined;
+      if (USE_H2 && !h2) this.h2Edges.set(location.address, (h2 = new H2Edge(location.address, this.directory.secret)));
+      const connection = h2 ? await h2.openWebSocket(upgrade.req.url ?? "/", location.address) : await this.linkTo(location.address).openStream();
+      const opened = !("kind" in connection)
         ? await openTunnel(connection, upgrade.req.url ?? "/", request, upgrade.req, this.directory.secret, caller === "client" ? this.directory.nodeId : undefined)
         : connection;
       if (opened.kind === "open") return this.tunnel(opened, upgrade);
@@ -323,6 +365,9 @@ export class ClusterRouter implements RoomRouter {
     this.edgeLinks.clear();
     for (const link of this.ownerLinks) link.close();
     this.ownerLinks.clear();
+    for (const session of this.h2Edges.values()) session.close();
+    this.h2Edges.clear();
+    this.h2Owner?.close();
   }
 
   /** A forwarded request or socket: `edge` (x-partyhouse-edge) is the node its client reached; none for a room's stub. */
