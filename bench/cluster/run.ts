@@ -38,10 +38,7 @@ const TARGETS: Record<string, number> = { "http.rps": 0.5, "echo.rps": 0.5 };
 const OWNER = "bare" as const;
 const EDGE = "partyhouse" as const;
 
-/** `--h2`: a third node "c" forwards over node:http2 (the issue-20 prototype), measured in the same rounds. */
-const H2_EDGE = "partykit" as const;
-
-async function startNode(specPath: string, id: string, port: number, workDir: string, env: NodeJS.ProcessEnv = process.env) {
+async function startNode(specPath: string, id: string, port: number, workDir: string) {
   const logPath = join(workDir, `node-${id}.log`);
   const out = openSync(logPath, "a");
   // BENCH_SERVER_PROF=<dir>: CPU profiles of both nodes, written when they stop (as in `npm run bench`).
@@ -50,7 +47,6 @@ async function startNode(specPath: string, id: string, port: number, workDir: st
   const child = spawnChild(`node ${id}`, process.execPath, args, {
     cwd: repoRoot,
     stdio: ["ignore", out, out],
-    env,
   });
   closeSync(out);
   await waitReady(child, `http://${HOST}:${port}/parties/main/bench-ready`, 30_000);
@@ -59,20 +55,19 @@ async function startNode(specPath: string, id: string, port: number, workDir: st
 }
 
 async function main(): Promise<void> {
-  const own = new Set(["--cluster", "--no-pg", "--pg-only", "--h2"]);
+  const own = new Set(["--cluster", "--no-pg", "--pg-only"]);
   const argv = process.argv.slice(2);
   const settings = parseOptions(argv.filter((a) => !own.has(a)));
   // --no-pg: only the forwarding figures (no PostgreSQL needed); --pg-only: only the PostgreSQL ones.
   const withPg = !argv.includes("--no-pg");
   const forwarding = !argv.includes("--pg-only");
-  const h2 = argv.includes("--h2");
   installExitHandlers();
   const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-cluster-"));
   process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
-  const [portA, portB, portC] = [await freePort(), await freePort(), await freePort()];
+  const [portA, portB] = [await freePort(), await freePort()];
   const spec = {
     secret: randomBytes(32).toString("hex"),
-    nodes: { a: `${HOST}:${portA}`, b: `${HOST}:${portB}`, ...(h2 ? { c: `${HOST}:${portC}` } : {}) },
+    nodes: { a: `${HOST}:${portA}`, b: `${HOST}:${portB}` },
     rooms: { "main/http-room": "a", "main/echo-room": "a", "main/bench-ready": "a" },
   };
   const specPath = join(workDir, "cluster.json");
@@ -85,24 +80,22 @@ async function main(): Promise<void> {
     if (forwarding) {
       children.push(await startNode(specPath, "a", portA, workDir));
       children.push(await startNode(specPath, "b", portB, workDir));
-      if (h2) children.push(await startNode(specPath, "c", portC, workDir, { ...process.env, PARTYHOUSE_PEER_TRANSPORT: "h2" }));
     }
     const pids = children.map((c) => c.pid!);
-    const server = (name: typeof OWNER | typeof EDGE | typeof H2_EDGE, port: number, nodePids: number[]): RunningServer => ({
+    const server = (name: typeof OWNER | typeof EDGE, port: number): RunningServer => ({
       name,
       host: HOST,
       port,
       pid: pids[0]!,
       memoryPath: "/parties/main/memory/__bench/memory",
       // Both nodes: a forwarded request costs CPU on the edge and on the owner.
-      tree: () => nodePids.flatMap((pid) => processTree(pid)),
+      tree: () => pids.flatMap((pid) => processTree(pid)),
       exited: () => null,
       stop: async () => {},
     });
-    const servers = [server(OWNER, portA, pids.slice(0, 2)), server(EDGE, portB, pids.slice(0, 2))];
-    if (h2) servers.push(server(H2_EDGE, portC, [pids[0]!, pids[2]!]));
+    const servers = [server(OWNER, portA), server(EDGE, portB)];
     // First, while the room is fresh: an idle room evicted and released meanwhile may be re-placed.
-    if (forwarding && h2) bodies = await bodyRounds(servers, settings.quick ? 3 : 5);
+    if (forwarding) bodies = await bodyRounds(servers, settings.quick ? 3 : 5);
     const scenarios: WindowedScenario[] = [httpOneRoom, echo];
     for (const scenario of scenarios) {
       if (!forwarding || !settings.scenarios.includes(scenario.id)) continue;
@@ -140,30 +133,10 @@ async function main(): Promise<void> {
       ]);
     }
   }
-  if (h2) {
-    // The http2 edge against the owner and against the link's edge, as medians of per-round ratios.
-    for (const record of records) {
-      for (const metric of record.metrics) {
-        const c = record.servers[H2_EDGE]?.windows;
-        const a = record.servers[OWNER]?.windows;
-        const b = record.servers[EDGE]?.windows;
-        if (!c || !a || !b) continue;
-        const per = (x: typeof a, y: typeof a) => median(x.map((w, i) => w.metrics[metric.key]! / y[i]!.metrics[metric.key]!).filter(Number.isFinite));
-        rows.push([
-          `${metric.label} [http2 edge]`,
-          formatValue(record.servers[OWNER]?.median[metric.key], metric.unit),
-          formatValue(record.servers[H2_EDGE]?.median[metric.key], metric.unit),
-          `${per(c, a).toFixed(2)}x (h2/link ${per(c, b).toFixed(2)}x)`,
-          "",
-        ]);
-      }
-    }
-    if (bodies) {
-      const [a, b, c] = [bodies.get(OWNER)!, bodies.get(EDGE)!, bodies.get(H2_EDGE)!];
-      const ratio = (x: number[], y: number[]) => median(x.map((v, i) => v / y[i]!));
-      rows.push(["8 MiB unsized uploads MB/s [link edge: keep-alive HTTP]", a.length ? median(a).toFixed(0) : "–", median(b).toFixed(0), `${ratio(b, a).toFixed(2)}x`, ""]);
-      rows.push(["8 MiB unsized uploads MB/s [http2 edge]", median(a).toFixed(0), median(c).toFixed(0), `${ratio(c, a).toFixed(2)}x (h2/link ${ratio(c, b).toFixed(2)}x)`, ""]);
-    }
+  if (bodies) {
+    const [owner, edge] = [bodies.get(OWNER)!, bodies.get(EDGE)!];
+    const ratio = median(edge.map((v, i) => v / owner[i]!));
+    rows.push(["8 MiB unsized uploads, MB/s", median(owner).toFixed(0), median(edge).toFixed(0), `${ratio.toFixed(2)}x`, ""]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;

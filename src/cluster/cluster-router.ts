@@ -1,7 +1,7 @@
 /**
  * The RoomRouter of cluster mode: asks the RoomDirectory where a room lives and delivers here
- * or forwards to the owner (HTTP over kept-open connections, WebSockets as byte tunnels to the
- * owner). A stale route — the owner answers "moved" or cannot be reached — is re-located and
+ * or forwards to the owner over the peer link (HTTP requests with bodies of any size, and
+ * WebSockets as byte tunnels on virtual connections). A stale route — the owner answers "moved" or cannot be reached — is re-located and
  * retried. A request a peer forwarded is served here or answered "moved", never forwarded again,
  * so routes cannot loop.
  *
@@ -12,7 +12,6 @@
  * 503 `x-partyhouse-moved`, and the edge invalidates and retries. Without runtime claims
  * (StaticCluster) the receiving node asks `locate` instead.
  */
-import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { RoomMovedError } from "../runtime/ownership.js";
@@ -24,22 +23,21 @@ import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, Upgrad
 import { rejectUpgrade } from "../server/upgrade-response.js";
 import { Arrivals } from "./arrivals.js";
 import type { RoomDirectory, RoomLocation } from "./directory.js";
-import { isReplayable, outbound, outboundBody, relayResponse, requestMeta, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
+import { isReplayable, outboundBody, requestMeta, type OutboundBody } from "./forwarded-request.js";
 import { EdgeLink, linkedToWebResponse, movedOwnerOf, relayLinked, type LinkedResponse } from "./link-edge.js";
 import { OwnerLink } from "./link-owner.js";
 import { LinkStream } from "./link-stream.js";
-import { PeerAgents } from "./peer-agents.js";
 import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
-import { H2Edge, h2ToWebResponse, PEER_H2_UPGRADE, relayH2, type H2Answer } from "./h2-edge.js";
-import { H2Owner } from "./h2-owner.js";
-
-/** PROTOTYPE switch (issue 20 measurement): forward over node:http2 instead of the peer link. */
-const USE_H2 = process.env.PARTYHOUSE_PEER_TRANSPORT === "h2";
 
 /** Waits before each retry of a stale route: 100 ms × 2ⁿ (Rivet Guard's recipe), 3 retries. */
 export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
 
 type ClusterLocal = LocalDelivery & HeldRooms;
+/** Where an HTTP request was answered: here, by the owner over the link, or nowhere (503). */
+type Delivered =
+  | { readonly kind: "here"; readonly response: Response }
+  | { readonly kind: "linked"; readonly response: LinkedResponse }
+  | { readonly kind: "moved" | "unreachable" };
 /** "moved" may name the owner's address (the x-partyhouse-moved value), or "unavailable". */
 type StaleAnswer = { readonly kind: "moved"; readonly owner?: string } | { readonly kind: "unreachable"; readonly error: Error };
 
@@ -71,12 +69,9 @@ export class ClusterRouter implements RoomRouter {
   private readonly logger: Logger;
   private readonly delays: readonly number[];
   private readonly runtimeClaims: boolean;
-  private readonly agents = new PeerAgents();
   /** One link per peer this node forwards to, and the links peers opened to this node. */
   private readonly edgeLinks = new Map<string, EdgeLink>();
   private readonly ownerLinks = new Set<OwnerLink>();
-  private readonly h2Edges = new Map<string, H2Edge>();
-  private h2Owner: H2Owner | undefined;
   private readonly tunnels = new Set<WebSocketTunnel>();
   /** Rooms being handed back: nothing may build them here again until the release is done. */
   private readonly releasing = new Map<string, Promise<void>>();
@@ -105,84 +100,46 @@ export class ClusterRouter implements RoomRouter {
     const { res, head } = exchange;
     if (caller === "peer") {
       this.arrived(party, room, exchange.req.headers[EDGE_HEADER]);
-      if (!(await this.servesForwarded(party, room))) return sendMoved(res);
+      if (!(await this.servesForwarded(party, room))) return sendWebResponse(res, movedResponse());
       // A RoomMovedError of the claim comes back as 503 + x-partyhouse-moved: the edge retries.
       return exchange.send(await this.local.request(party, room, request));
     }
-    let body: OutboundBody | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const location = await this.locateOrUnavailable(party, room, caller === "client");
-      if (location === undefined) return sendUnavailable(res, "unreachable");
-      if (location.kind === "local") {
-        if (caller === "client") this.arrivals.note(party, room, this.directory.nodeId);
-        const here = body === undefined ? request : withBody(request, body);
-        const response = await this.local.request(party, room, here);
-        // Lost between locate and the build (taken over, fenced): like a stale route.
-        if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
-          if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
-        }
-        return exchange.send(isMoved(response) ? unavailableResponse("moved") : response);
-      }
-      body ??= await outboundBody(request, exchange);
-      const edge = caller === "client" ? this.directory.nodeId : undefined;
-      if (USE_H2) {
-        const answer = await this.viaH2(location, party, room, request, body, edge);
-        if (answer.kind === "response") return relayH2(answer, res, head);
-        if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) return sendUnavailable(res, answer.kind);
-        continue;
-      }
-      if (body.kind !== "stream") {
-        const answer = await this.viaLink(location, party, room, request, body, edge);
-        if (answer.kind === "response") return relayLinked(answer.response, res, head);
-        if (!(await this.retry(party, room, location, answer, attempt, true))) return sendUnavailable(res, answer.kind);
-        continue;
-      }
-      // A streamed body (large or unsized) goes once, over a connection of its own.
-      const message = outbound(request, exchange.req.url ?? "/", body, this.directory.secret, edge);
-      const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
-      if (answer.kind === "response") return relayResponse(answer.response, res, head);
-      if (!(await this.retry(party, room, location, answer, attempt, false))) {
-        return sendUnavailable(res, answer.kind);
-      }
-    }
+    const answer = await this.deliver(party, room, request, exchange, caller);
+    if (answer.kind === "here") return exchange.send(answer.response);
+    if (answer.kind === "linked") return relayLinked(answer.response, res, head);
+    return sendWebResponse(res, unavailableResponse(answer.kind));
   }
 
   async fetch(party: string, room: string, request: Request): Promise<Response> {
-    const partyRequest = request as Party.Request;
+    const answer = await this.deliver(party, room, request as Party.Request, undefined, "stub");
+    if (answer.kind === "here") return answer.response;
+    if (answer.kind === "linked") return linkedToWebResponse(answer.response, request.method);
+    return unavailableResponse(answer.kind);
+  }
+
+  /**
+   * The one retry loop of HTTP (a client's request and a room's `stub.fetch()` alike): locate,
+   * deliver here or over the link to the owner, and after a stale route forget it, wait and try
+   * again while the body can be sent again.
+   */
+  private async deliver(party: string, room: string, request: Party.Request, exchange: HttpExchange | undefined, caller: Caller): Promise<Delivered> {
     let body: OutboundBody | undefined;
     for (let attempt = 0; ; attempt++) {
-      const location = await this.locateOrUnavailable(party, room, false);
-      if (location === undefined) return unavailableResponse("unreachable");
+      const location = await this.locateOrUnavailable(party, room, caller === "client");
+      if (location === undefined) return { kind: "unreachable" };
       if (location.kind === "local") {
-        const response = await this.local.request(party, room, body === undefined ? partyRequest : withBody(partyRequest, body));
-        if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
-          if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
-        }
-        return isMoved(response) ? unavailableResponse("moved") : response;
+        if (caller === "client") this.arrivals.note(party, room, this.directory.nodeId);
+        const response = await this.local.request(party, room, body === undefined ? request : withBody(request, body));
+        if (!isMoved(response)) return { kind: "here", response };
+        // Lost between locate and the build (taken over, fenced): like a stale route.
+        const replayable = body === undefined ? request.body === null : isReplayable(body);
+        if (replayable && (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true))) continue;
+        return { kind: "moved" };
       }
-      body ??= await outboundBody(partyRequest, undefined);
-      if (USE_H2) {
-        const answer = await this.viaH2(location, party, room, partyRequest, body);
-        if (answer.kind === "response") return h2ToWebResponse(answer, request.method);
-        if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) return unavailableResponse(answer.kind);
-        continue;
-      }
-      if (body.kind !== "stream") {
-        const answer = await this.viaLink(location, party, room, partyRequest, body);
-        if (answer.kind === "response") return linkedToWebResponse(answer.response, request.method);
-        if (!(await this.retry(party, room, location, answer, attempt, true))) {
-          return unavailableResponse(answer.kind);
-        }
-        continue;
-      }
-      // A streamed body (large or unsized) goes once, over a connection of its own.
-      const url = new URL(request.url);
-      const message = outbound(partyRequest, url.pathname + url.search, body, this.directory.secret);
-      const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
-      if (answer.kind === "response") return toWebResponse(answer.response, request.method);
-      if (!(await this.retry(party, room, location, answer, attempt, false))) {
-        return unavailableResponse(answer.kind);
-      }
+      body ??= await outboundBody(request, exchange);
+      const answer = await this.viaLink(location, party, room, request, body, caller === "client" ? this.directory.nodeId : undefined);
+      if (answer.kind === "response") return { kind: "linked", response: answer.response };
+      if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) return { kind: answer.kind };
     }
   }
 
@@ -192,29 +149,17 @@ export class ClusterRouter implements RoomRouter {
     party: string,
     room: string,
     request: Party.Request,
-    body: Exclude<OutboundBody, { kind: "stream" }>,
+    body: OutboundBody,
     edge?: string,
   ): Promise<{ readonly kind: "response"; readonly response: LinkedResponse } | StaleAnswer> {
-    const meta = requestMeta(party, room, request, edge);
-    const answer = await this.linkTo(location.address).request(meta, body.kind === "buffer" ? body.data : undefined);
+    const meta = requestMeta(party, room, request, edge, body.kind === "stream");
+    const sent = body.kind === "buffer" ? body.data : body.kind === "stream" ? body.source : undefined;
+    const answer = await this.linkTo(location.address).request(meta, sent);
     if (answer.kind !== "response") return answer;
     const owner = movedOwnerOf(answer.response.head);
     if (owner === undefined) return answer;
     answer.response.cancel();
     return { kind: "moved", owner };
-  }
-
-  private viaH2(
-    location: Extract<RoomLocation, { kind: "remote" }>,
-    party: string,
-    room: string,
-    request: Party.Request,
-    body: OutboundBody,
-    edge?: string,
-  ): Promise<H2Answer> {
-    let session = this.h2Edges.get(location.address);
-    if (!session) this.h2Edges.set(location.address, (session = new H2Edge(location.address, this.directory.secret)));
-    return session.request(party, room, request, body, edge);
   }
 
   /** This node's link to a peer, opened on first use. */
@@ -225,15 +170,7 @@ export class ClusterRouter implements RoomRouter {
   }
 
   /** A peer's link: requests it forwards to rooms here arrive on it (see link-owner.ts). */
-  acceptLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void, protocol?: string): void {
-    if (protocol === PEER_H2_UPGRADE) {
-      this.h2Owner ??= new H2Owner({
-        request: (party, room, request) => this.serveLinked(party, room, request),
-        connection: serve,
-        failure: (error) => this.logger.log("error", "request failed", describeError(error)),
-      });
-      return this.h2Owner.accept(socket, head);
-    }
+  acceptLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void {
     const link: OwnerLink = new OwnerLink(socket, head, {
       request: (party, room, request) => this.serveLinked(party, room, request),
       connection: serve,
@@ -281,10 +218,8 @@ export class ClusterRouter implements RoomRouter {
           return rejectUpgrade(upgrade.socket, unavailableResponse("moved"));
         }
       }
-      let h2 = USE_H2 ? this.h2Edges.get(location.address) : undefined;
-      if (USE_H2 && !h2) this.h2Edges.set(location.address, (h2 = new H2Edge(location.address, this.directory.secret)));
-      const connection = h2 ? await h2.openWebSocket(upgrade.req.url ?? "/", location.address) : await this.linkTo(location.address).openStream();
-      const opened = !("kind" in connection)
+      const connection = await this.linkTo(location.address).openStream();
+      const opened = connection instanceof LinkStream
         ? await openTunnel(connection, upgrade.req.url ?? "/", request, upgrade.req, this.directory.secret, caller === "client" ? this.directory.nodeId : undefined)
         : connection;
       if (opened.kind === "open") return this.tunnel(opened, upgrade);
@@ -360,14 +295,10 @@ export class ClusterRouter implements RoomRouter {
     }
     for (const tunnel of this.tunnels) tunnel.shutdown(1012, "node draining");
     this.tunnels.clear();
-    this.agents.destroy();
     for (const link of this.edgeLinks.values()) link.close();
     this.edgeLinks.clear();
     for (const link of this.ownerLinks) link.close();
     this.ownerLinks.clear();
-    for (const session of this.h2Edges.values()) session.close();
-    this.h2Edges.clear();
-    this.h2Owner?.close();
   }
 
   /** A forwarded request or socket: `edge` (x-partyhouse-edge) is the node its client reached; none for a room's stub. */
@@ -454,18 +385,10 @@ function movedResponse(): Response {
   return new Response("This node no longer owns the room", { status: 503, headers: { [MOVED_HEADER]: "unavailable" } });
 }
 
-function sendMoved(res: ServerResponse): Promise<void> {
-  return sendWebResponse(res, movedResponse());
-}
-
 /** 503 with Retry-After: the room is between owners, or its owner cannot be reached. */
 function unavailableResponse(kind: "moved" | "unreachable"): Response {
   const text = kind === "moved" ? "The room is moving between nodes; try again" : "The node that owns the room cannot be reached; try again";
   return new Response(text, { status: 503, headers: { "retry-after": "1" } });
-}
-
-function sendUnavailable(res: ServerResponse, kind: "moved" | "unreachable"): Promise<void> {
-  return sendWebResponse(res, unavailableResponse(kind));
 }
 
 function keyOf(party: string, room: string): string {

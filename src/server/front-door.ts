@@ -192,7 +192,7 @@ export class FrontDoor {
 
   private async serveUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const protocol = (req.headers.upgrade ?? "").toLowerCase();
-    if (protocol === PEER_LINK_UPGRADE || protocol === "partyhouse-h2") return this.serveLink(req, socket, head, protocol);
+    if (protocol === PEER_LINK_UPGRADE) return this.serveLink(req, socket, head);
     if (protocol !== "websocket") {
       return rejectUpgrade(socket, new Response("Expected a WebSocket upgrade", { status: 400 }));
     }
@@ -232,16 +232,16 @@ export class FrontDoor {
   }
 
   /** A peer node asks for a link (cluster mode only, and only with the cluster's secret). */
-  private serveLink(req: IncomingMessage, socket: Socket, head: Buffer, protocol: string): Promise<void> | void {
+  private serveLink(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> | void {
     const caller = callerOf(req.rawHeaders, this.project.secret);
     if (caller !== "stub" && caller !== "peer") return rejectUpgrade(socket, new Response("Forbidden", { status: 403 }));
     if (!this.router.acceptLink) return rejectUpgrade(socket, new Response("This node is not in a cluster", { status: 400 }));
     if (this.inFlight.draining) return rejectUpgrade(socket, refusalResponse(DRAINING));
     const server = this.server;
     if (!server) return rejectUpgrade(socket, new Response("Not listening", { status: 503 }));
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${PEER_LINK_UPGRADE}\r\n\r\n`);
     // node:http serves any Duplex emitted as a 'connection' (its documented way to inject one).
-    this.router.acceptLink(socket, head, (connection) => server.emit("connection", connection), protocol);
+    this.router.acceptLink(socket, head, (connection) => server.emit("connection", connection));
   }
 
   /** Today's path: the room on this node runs onConnect, then the handshake completes. */

@@ -68,7 +68,7 @@ export interface RoomRouter {
    * `serve`, which serves them as this node's HTTP server serves any connection. Absent outside
    * cluster mode.
    */
-  acceptLink?(socket: Socket, head: Buffer, serve: (connection: Duplex) => void, protocol?: string): void;
+  acceptLink?(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void;
   /** Whether this node runs the room's events now (alarms ask before firing). */
   isLocal(party: string, room: string): Promise<boolean>;
   /**
