@@ -12,6 +12,7 @@
  * 503 `x-partyhouse-moved`, and the edge invalidates and retries. Without runtime claims
  * (StaticCluster) the receiving node asks `locate` instead.
  */
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { RoomMovedError } from "../runtime/ownership.js";
@@ -22,6 +23,8 @@ import { EDGE_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
 import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, UpgradeExchange } from "../server/room-router.js";
 import { rejectUpgrade } from "../server/upgrade-response.js";
 import { Arrivals } from "./arrivals.js";
+import { LinkAcceptor } from "./link-accept.js";
+import type { PeerTls } from "./peer-tls.js";
 import type { RoomDirectory, RoomLocation } from "./directory.js";
 import { isReplayable, outboundBody, requestMeta, type OutboundBody } from "./forwarded-request.js";
 import { EdgeLink, linkedToWebResponse, movedOwnerOf, relayLinked, type LinkedResponse } from "./link-edge.js";
@@ -61,6 +64,8 @@ export interface ClusterRouterOptions {
    * socket, or only a hibernated room's), is handed to that node (`directory.handOff`). Off if absent.
    */
   rebalanceEveryMs?: number;
+  /** Mutual TLS between nodes (peer-tls.ts): links go out over it and come in only over it. */
+  tls?: PeerTls;
 }
 
 export class ClusterRouter implements RoomRouter {
@@ -78,6 +83,10 @@ export class ClusterRouter implements RoomRouter {
   /** Where the clients of rooms held here arrive (rebalancing). */
   private readonly arrivals = new Arrivals();
   private rebalanceTimer: NodeJS.Timeout | undefined;
+  private readonly tls: PeerTls | undefined;
+  private readonly acceptor: LinkAcceptor;
+  /** Set when the drain starts: no new links from peers. */
+  private draining = false;
 
   constructor(options: ClusterRouterOptions) {
     this.directory = options.directory;
@@ -85,6 +94,14 @@ export class ClusterRouter implements RoomRouter {
     this.logger = options.logger;
     this.delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
     this.runtimeClaims = options.runtimeClaims ?? false;
+    this.tls = options.tls;
+    this.acceptor = new LinkAcceptor({
+      secret: this.directory.secret,
+      ...(options.tls ? { tls: options.tls } : {}),
+      logger: this.logger,
+      draining: () => this.draining,
+      link: (socket, head, serve) => this.ownerLink(socket, head, serve),
+    });
     this.directory.onLost((party, room) => {
       this.guard(party, room, this.local.drop(party, room, 1012, "room moved to another node"));
     });
@@ -165,12 +182,17 @@ export class ClusterRouter implements RoomRouter {
   /** This node's link to a peer, opened on first use. */
   private linkTo(address: string): EdgeLink {
     let link = this.edgeLinks.get(address);
-    if (!link) this.edgeLinks.set(address, (link = new EdgeLink(address, this.directory.secret)));
+    if (!link) this.edgeLinks.set(address, (link = new EdgeLink(address, this.directory.secret, this.tls)));
     return link;
   }
 
+  /** A peer's upgrade: checked by the acceptor (secret, drain, TLS), then its link. */
+  acceptPeer(req: IncomingMessage, socket: Socket, head: Buffer, serve: (connection: Duplex) => void): Promise<void> | void {
+    return this.acceptor.accept(req, socket, head, serve);
+  }
+
   /** A peer's link: requests it forwards to rooms here arrive on it (see link-owner.ts). */
-  acceptLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void {
+  private ownerLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void {
     const link: OwnerLink = new OwnerLink(socket, head, {
       request: (party, room, request) => this.serveLinked(party, room, request),
       connection: serve,
@@ -287,6 +309,7 @@ export class ClusterRouter implements RoomRouter {
    * the release), then close the sockets this node proxies for other owners with 1012.
    */
   async drain(): Promise<void> {
+    this.draining = true;
     clearInterval(this.rebalanceTimer);
     await this.directory.drain?.();
     for (const [party, room] of this.local.rooms()) {

@@ -19,11 +19,13 @@ import { migrate } from "./schema.js";
 import type { ClusterServerOptions } from "../server/options.js";
 import type { RoomOwnership } from "../runtime/ownership.js";
 import { ClusterRouter, type MaybeDrainable } from "./cluster-router.js";
+import type { PeerTls } from "./peer-tls.js";
 
 export type { LocateOptions, RoomDirectory, RoomLocation } from "./directory.js";
 export { LocalDirectory } from "./local-directory.js";
 export { PgDirectory, NodeNotLiveError, NotOwnedError } from "./pg-directory.js";
 export { PostgresEngine } from "./pg-engine.js";
+export { readPeerTls, type PeerTls, type PeerTlsFiles } from "./peer-tls.js";
 export { StaticCluster, type DrainableDirectory, type StaticClusterSpec } from "./static-directory.js";
 
 export interface RoutingOptions {
@@ -38,6 +40,8 @@ export interface RoutingOptions {
   ownership?: RoomOwnership;
   /** Rebalancing window (ClusterRouterOptions.rebalanceEveryMs); off if absent. */
   rebalanceEveryMs?: number;
+  /** Mutual TLS between nodes (`readPeerTls` of `--cluster-cert/-key/-ca`); plaintext if absent. */
+  tls?: PeerTls;
 }
 
 /** `startPartyhouse({ ..., cluster: clusterRouting(directory) })`. */
@@ -53,6 +57,7 @@ export function clusterRouting(directory: MaybeDrainable, options: RoutingOption
         runtimeClaims: ownership !== undefined,
         ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
         ...(options.rebalanceEveryMs !== undefined ? { rebalanceEveryMs: options.rebalanceEveryMs } : {}),
+        ...(options.tls ? { tls: options.tls } : {}),
       }),
     ...(ownership ? { ownership } : {}),
   };

@@ -7,7 +7,8 @@ import { request as httpRequest, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { INTERNAL_HEADER, isHopHeader, MOVED_HEADER } from "../server/internal-auth.js";
-import { PEER_LINK_UPGRADE } from "../server/room-router.js";
+import { PEER_LINK_UPGRADE, PEER_TLS_UPGRADE } from "../server/room-router.js";
+import { startTls, type PeerTls } from "./peer-tls.js";
 import { SlotTable } from "../server/slot-table.js";
 import { LinkConnection } from "./link-connection.js";
 import { LinkStream } from "./link-stream.js";
@@ -198,6 +199,8 @@ export class EdgeLink {
   constructor(
     private readonly address: string,
     private readonly secret: string,
+    /** Mutual TLS between nodes: the connection turns to TLS before the secret is sent. */
+    private readonly tls?: PeerTls,
   ) {}
 
   /**
@@ -266,7 +269,7 @@ export class EdgeLink {
   }
 
   private open(): Promise<LinkConnection> {
-    this.opening ??= connect(this.address, this.secret).then(
+    this.opening ??= connect(this.address, this.secret, this.tls).then(
       ({ socket, head }) => {
         this.opening = undefined;
         const connection = new LinkConnection(socket, head, (frame) => this.receive(connection, frame), (error) => this.lost(connection, error));
@@ -338,16 +341,30 @@ export class EdgeLink {
   }
 }
 
-/** Asks the peer to switch a fresh connection to the link protocol. */
-function connect(address: string, secret: string): Promise<{ socket: Socket; head: Buffer }> {
+/**
+ * Asks the peer to switch a fresh connection to the link protocol; with TLS, to switch it to
+ * TLS first (mutual: each side checks the other's certificate against the CA) and then, inside,
+ * to the link, so the secret only ever travels encrypted.
+ */
+async function connect(address: string, secret: string, tls: PeerTls | undefined): Promise<{ socket: Socket; head: Buffer }> {
+  if (tls === undefined) return upgrade(address, PEER_LINK_UPGRADE, { [INTERNAL_HEADER]: secret });
+  const plain = await upgrade(address, PEER_TLS_UPGRADE, {});
+  if (plain.head.length > 0) plain.socket.unshift(plain.head);
+  const secure = await withTimeout(startTls(plain.socket, tls), address, plain.socket);
+  return upgrade(address, PEER_LINK_UPGRADE, { [INTERNAL_HEADER]: secret }, secure);
+}
+
+/** One HTTP upgrade to `protocol`, on a new connection or on `over`. */
+function upgrade(address: string, protocol: string, headers: Record<string, string>, over?: Socket): Promise<{ socket: Socket; head: Buffer }> {
   const { host, port } = splitAddress(address);
   return new Promise((resolve, reject) => {
     const req = httpRequest({
       host,
       port,
       path: "/",
-      agent: false,
-      headers: { connection: "Upgrade", upgrade: PEER_LINK_UPGRADE, [INTERNAL_HEADER]: secret },
+      headers: { connection: "Upgrade", upgrade: protocol, ...headers },
+      // A connection of its own: never a pooled one.
+      ...(over ? { createConnection: () => over } : { agent: false }),
     });
     req.setTimeout(CONNECT_TIMEOUT_MS, () => req.destroy(new Error(`no peer link from ${address} in ${CONNECT_TIMEOUT_MS} ms`)));
     req.on("upgrade", (_res, socket: Socket, head: Buffer) => resolve({ socket, head }));
@@ -358,6 +375,11 @@ function connect(address: string, secret: string): Promise<{ socket: Socket; hea
     req.on("error", reject);
     req.end();
   });
+}
+
+function withTimeout<T>(work: Promise<T>, address: string, socket: Socket): Promise<T> {
+  const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake with ${address} in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+  return work.finally(() => clearTimeout(timer));
 }
 
 /** Relays the owner's answer to the client: whole in one write when it is, else streamed with backpressure. */
