@@ -133,9 +133,19 @@ function scanHeaders(raw: string[]): SeenHeaders {
 }
 
 function originOf(host: string | undefined, fallback: string | undefined, encrypted: boolean): string {
-  if (host !== undefined && USABLE_HOST.test(host)) return (encrypted ? "https://" : "http://") + host;
-  return fallback ?? "http://localhost";
+  if (host === undefined) return fallback ?? "http://localhost";
+  // Nearly every request names the same host as the one before: skip the pattern test then.
+  const cache = encrypted ? lastHttpsOrigin : lastHttpOrigin;
+  if (host === cache.host) return cache.origin;
+  if (!USABLE_HOST.test(host)) return fallback ?? "http://localhost";
+  cache.host = host;
+  cache.origin = (encrypted ? "https://" : "http://") + host;
+  return cache.origin;
 }
+
+/** The last usable Host header per scheme and the origin made of it (none yet: no string equals undefined). */
+const lastHttpOrigin: { host: string | undefined; origin: string } = { host: undefined, origin: "" };
+const lastHttpsOrigin: { host: string | undefined; origin: string } = { host: undefined, origin: "" };
 
 /** The normalized path and query routing used (request-target.ts); "/" for a target nothing parses. */
 function pathOf(target: RequestTarget | null): string {
