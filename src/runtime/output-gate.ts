@@ -41,20 +41,13 @@ export class OutputGate {
   private async drain(): Promise<void> {
     this.draining = true;
     const held = this.held!;
-    // The responses of one group commit all wait for the same write: once it is known durable,
-    // the ones behind it go out without another await each (one microtask round per write, not
-    // per response).
-    let passed: Promise<void> | undefined;
     while (held.length > 0) {
       const next = held[0]!;
-      if (next.durable !== undefined && next.durable !== passed) {
-        try {
-          await next.durable;
-        } catch (error) {
-          for (const dropped of held.splice(0)) dropped.drop(error);
-          break;
-        }
-        passed = next.durable;
+      try {
+        if (next.durable !== undefined) await next.durable;
+      } catch (error) {
+        for (const dropped of held.splice(0)) dropped.drop(error);
+        break;
       }
       held.shift();
       next.release();
