@@ -80,10 +80,12 @@ function memoryRows(report: Report): Row[] {
   const base = report.memory["y-partykit"];
   const yjs = report.memory["partyhouse/yjs"];
   if (!base || !yjs) return [];
-  const heap = yjs.heapPerEditor / base.heapPerEditor;
+  // RSS is what an operator pays; the V8 heap is beside it, since most of the cost can sit outside
+  // the heap (socket buffers, allocator arenas) where a heap figure alone does not see it (issue 23).
+  const rss = yjs.rssPerEditor / base.rssPerEditor;
   return [
-    { label: "V8 heap per idle editor (KiB) ↓", baseline: kib(base.heapPerEditor), yjs: kib(yjs.heapPerEditor), ratio: x(heap), target: `≤ 0.2x ${heap <= 0.2 ? "ok" : "MISS"}` },
-    { label: "RSS per idle editor (KiB) ↓", baseline: kib(base.rssPerEditor), yjs: kib(yjs.rssPerEditor), ratio: x(yjs.rssPerEditor / base.rssPerEditor), target: "" },
+    { label: "RSS per idle editor (KiB) ↓", baseline: kib(base.rssPerEditor), yjs: kib(yjs.rssPerEditor), ratio: x(rss), target: `≤ 0.5x ${rss <= 0.5 ? "ok" : "MISS"}` },
+    { label: "V8 heap per idle editor (KiB) ↓", baseline: kib(base.heapPerEditor), yjs: kib(yjs.heapPerEditor), ratio: x(yjs.heapPerEditor / base.heapPerEditor), target: "" },
   ];
 }
 
