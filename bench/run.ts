@@ -2,7 +2,7 @@
 // from separate load processes with identical load, and print one table of medians and ratios.
 // Results (every window, not just medians) go to bench/results/<timestamp>.json.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
+import { tmpdir, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseOptions, type Settings } from "./lib/options.js";
 import { installExitHandlers, stopAll } from "./lib/children.js";
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
   const settings = parseOptions(process.argv.slice(2));
   installExitHandlers();
   const startedAt = new Date();
+  const loadAtStart = loadavg()[0]!;
   const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-"));
   // Also on Ctrl-C, which exits from the signal handler without reaching `finally`.
   process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
@@ -101,7 +102,9 @@ async function main(): Promise<void> {
 
   const table = renderTable(tableRows(records));
   const warned = warnings(records);
-  console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per server, medians (ratios: median of per-round ratios); ↓ = lower is better\n`);
+  console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per server, medians (ratios: median of per-round ratios); ↓ = lower is better`);
+  // What a pasted table needs beside it: the Node line and how busy the machine was.
+  console.log(`${startedAt.toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end\n`);
   console.log(table);
   for (const [name, note] of notes) console.log(`\n${SERVER_LABELS[name]}: ${note}`);
   for (const warning of warned) console.log(`warning: ${warning}`);

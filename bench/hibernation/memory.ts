@@ -8,6 +8,7 @@ import { nowUs, sleep } from "../lib/clock.js";
 import type { RunningServer } from "../servers/server-handle.js";
 import { MAX_SOCKETS_PER_PROCESS } from "./options.js";
 import { readMemory, waitHibernated, type MemoryReading } from "./server-memory.js";
+import { slope } from "../lib/stats.js";
 
 export const IDLE_ROOM = "hib-idle";
 
@@ -96,18 +97,4 @@ async function countOpen(loads: LoadProcess[]): Promise<number> {
 function chunks(total: number, max: number): number[] {
   const parts = Math.ceil(total / max);
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
-}
-
-/** Least-squares slope of the growth y over x sockets; with one reading, y/x. */
-function slope(x: number[], y: number[]): number {
-  if (x.length < 2) return x.length === 1 ? y[0]! / x[0]! : NaN;
-  const mx = x.reduce((a, b) => a + b, 0) / x.length;
-  const my = y.reduce((a, b) => a + b, 0) / y.length;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < x.length; i++) {
-    num += (x[i]! - mx) * (y[i]! - my);
-    den += (x[i]! - mx) ** 2;
-  }
-  return num / den;
 }

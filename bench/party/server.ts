@@ -11,13 +11,18 @@ interface MemoryProcess {
 }
 
 export default class BenchServer implements Party.Server {
+  /** Puts so far: each put stores a new value, so every commit really writes and syncs. */
+  private puts = 0;
+
   constructor(readonly room: Party.Room) {}
 
   async onRequest(req: Party.Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (path.endsWith("/put")) {
-      // For the storage rows: one durable write per request, answered after it resolves.
-      await this.room.storage.put("value", path.length);
+      // For the storage rows: one durable write per request, answered after it resolves. The
+      // value changes every time: SQLite writes nothing for a row set to the value it already
+      // holds (no WAL frame, nothing to sync), which would measure bookkeeping, not durability.
+      await this.room.storage.put("value", ++this.puts);
       return new Response("stored");
     }
     if (path.endsWith("/__bench/memory")) return memoryResponse();

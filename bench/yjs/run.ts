@@ -80,10 +80,12 @@ function memoryRows(report: Report): Row[] {
   const base = report.memory["y-partykit"];
   const yjs = report.memory["partyhouse/yjs"];
   if (!base || !yjs) return [];
-  const heap = yjs.heapPerEditor / base.heapPerEditor;
+  // RSS is what an operator pays; the V8 heap is beside it, since most of the cost can sit outside
+  // the heap (socket buffers, allocator arenas) where a heap figure alone does not see it (issue 23).
+  const rss = yjs.rssPerEditor / base.rssPerEditor;
   return [
-    { label: "V8 heap per idle editor (KiB) ↓", baseline: kib(base.heapPerEditor), yjs: kib(yjs.heapPerEditor), ratio: x(heap), target: `≤ 0.2x ${heap <= 0.2 ? "ok" : "MISS"}` },
-    { label: "RSS per idle editor (KiB) ↓", baseline: kib(base.rssPerEditor), yjs: kib(yjs.rssPerEditor), ratio: x(yjs.rssPerEditor / base.rssPerEditor), target: "" },
+    { label: "RSS per idle editor (KiB) ↓", baseline: kib(base.rssPerEditor), yjs: kib(yjs.rssPerEditor), ratio: x(rss), target: `≤ 0.5x ${rss <= 0.5 ? "ok" : "MISS"}` },
+    { label: "V8 heap per idle editor (KiB) ↓", baseline: kib(base.heapPerEditor), yjs: kib(yjs.heapPerEditor), ratio: x(yjs.heapPerEditor / base.heapPerEditor), target: "" },
   ];
 }
 
@@ -140,9 +142,14 @@ function notes(report: Report, settings: YBenchSettings): string[] {
   if (yjs && base) {
     out.push(
       `memory: ${yjs.editors} editors on ${settings.docs} documents of ${(yjs.docBytes / 1024).toFixed(0)} KiB state (${settings.docUpdates} typed inserts of ${settings.docChunk} characters, some deletions), ` +
-        `awareness renewed every ${settings.renewMs / 1000} s as providers do, read after ${settings.settleMs / 1000} s idle; ` +
+        `awareness renewed every ${settings.renewMs / 1000} s as providers do, read after ${settings.settleMs / 1000} s idle at each step; ` +
         `live after GC: partyhouse/yjs ${yjs.after.live.instances} room instances and ${yjs.after.live.docs} Y.Docs, y-partykit ${base.after.live.instances} instances and ${base.after.live.docs} Y.Docs`,
     );
+    // The readings behind the slopes, so a step that moved oddly can be seen.
+    const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    const steps = (result: MemoryResult) =>
+      result.readings.map(({ editors, memory: m }) => `${editors}: ${mib(m.rss)} / ${mib(m.heapUsed)} / ${mib(m.heapTotal)} / ${mib(m.external)}`).join(", ");
+    out.push(`memory readings, editors: RSS / heap used / heap total / external (MiB): partyhouse/yjs ${steps(yjs)}; y-partykit ${steps(base)}`);
   }
   for (const [name, results] of Object.entries(report.wake)) {
     for (const result of results ?? []) {

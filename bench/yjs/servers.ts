@@ -24,6 +24,10 @@ export interface YBenchServer {
 
 export interface Memory {
   heapUsed: number;
+  /** What V8 holds for its heap (used or not): RSS the heap figure does not show. */
+  heapTotal: number;
+  /** Memory of ArrayBuffers and other objects outside the V8 heap that JavaScript keeps alive. */
+  external: number;
   rss: number;
   live: { instances: number; docs: number };
   built: number;
@@ -60,7 +64,8 @@ export async function startYServer(name: YServerName, workDir: string, hibernate
       const res = await fetch(`http://127.0.0.1:${port}/__bench/memory?room=${encodeURIComponent(room)}`);
       const body = (await res.json()) as { gc: boolean; usage: NodeJS.MemoryUsage; live: Memory["live"]; built: number };
       if (!body.gc) throw new Error(`${name} runs without --expose-gc`);
-      return { heapUsed: body.usage.heapUsed, rss: rssBytes(processTree(pid)), live: body.live, built: body.built };
+      const { heapUsed, heapTotal, external } = body.usage;
+      return { heapUsed, heapTotal, external, rss: rssBytes(processTree(pid)), live: body.live, built: body.built };
     },
     stop: () => stopChild(child),
   };

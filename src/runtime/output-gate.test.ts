@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, test } from "node:test";
 import type * as Party from "../types/party.js";
 import { silentLogger } from "./logger.js";
+import { OutputGate } from "./output-gate.js";
 import { startPartyhouse, type RunningPartyhouse } from "../server/index.js";
 import { GroupCommitStorageService, MemoryEngine, type RoomWrite } from "../storage/index.js";
 
@@ -90,4 +91,56 @@ describe("output gate with writes in flight", () => {
     // One commit after another would take ten; sharing them takes one or two.
     assert.ok(engine.commits - commitsBefore <= 3, `${engine.commits - commitsBefore} commits for 10 writes`);
   });
+});
+
+/** A promise with its resolve and reject, to settle writes in a chosen order. */
+function write(): { durable: Promise<void>; done: () => void; fail: (error: Error) => void } {
+  let done!: () => void;
+  let fail!: (error: Error) => void;
+  const durable = new Promise<void>((resolve, reject) => {
+    done = resolve;
+    fail = reject;
+  });
+  durable.catch(() => {});
+  return { durable, done, fail };
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test("output waits for its own write even when the write before it has passed", async () => {
+  const gate = new OutputGate();
+  const first = write();
+  const second = write();
+  const released: string[] = [];
+  gate.pass(first.durable, () => released.push("a1"));
+  gate.pass(first.durable, () => released.push("a2"));
+  gate.pass(second.durable, () => released.push("b1"));
+  gate.pass(first.durable, () => released.push("a3 after b1"));
+  gate.pass(undefined, () => released.push("none"));
+  await settle();
+  assert.deepEqual(released, []);
+  first.done();
+  await settle();
+  // a3 shares the first write but was produced after b1: order of production wins.
+  assert.deepEqual(released, ["a1", "a2"]);
+  second.done();
+  await settle();
+  assert.deepEqual(released, ["a1", "a2", "b1", "a3 after b1", "none"]);
+});
+
+test("a failed write drops everything held behind it, also output of writes that passed", async () => {
+  const gate = new OutputGate();
+  const first = write();
+  const second = write();
+  const released: string[] = [];
+  const dropped: string[] = [];
+  gate.pass(first.durable, () => released.push("a"), () => dropped.push("a"));
+  gate.pass(second.durable, () => released.push("b"), () => dropped.push("b"));
+  gate.pass(first.durable, () => released.push("c"), () => dropped.push("c"));
+  first.done();
+  await settle();
+  second.fail(new Error("disk full"));
+  await settle();
+  assert.deepEqual(released, ["a"]);
+  assert.deepEqual(dropped, ["b", "c"]);
 });

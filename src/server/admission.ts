@@ -35,13 +35,26 @@ export function refusedOrigin(req: IncomingMessage, exposure: ResolvedExposure):
 
 /** A declared body size that is refused at once, before reading a byte of it. */
 export function refusedLength(req: IncomingMessage, exposure: ResolvedExposure, budget: BodyBudget): Refusal | null {
-  const header = req.headers["content-length"];
+  const header = declaredLength(req.rawHeaders);
   if (header === undefined) return null;
   const length = Number(header);
   if (!Number.isFinite(length)) return null; // Node's parser already rejects malformed lengths
   if (length > exposure.maxBodyBytes) return refusalFor(413);
   if (!budget.fits(length)) return refusalFor(503);
   return null;
+}
+
+/**
+ * The first Content-Length, as `req.headers` would give it (Node keeps the first of repeated
+ * ones), read from the raw list: `req.headers` is built on first use, lowercasing every header
+ * into a new object, which a request without a body would otherwise never pay for.
+ */
+function declaredLength(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === "content-length") return raw[i + 1];
+  }
+  return undefined;
 }
 
 /**

@@ -120,6 +120,15 @@ test("a missing or unusable Host header falls back to the given origin", async (
     rawExchange(port, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n"),
   );
   assert.equal(ipv6.url, "http://[::1]:8080/");
+
+  // The origin of the last usable Host is remembered: hosts that follow it are still checked.
+  const sequence = ["a.test:1", "evil.test/x?", "a.test:1", "", "b.test", "b.test"];
+  const urls: string[] = [];
+  for (const host of sequence) {
+    const request = await bridged((_base, port) => rawExchange(port, `GET /p HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    urls.push(request.url);
+  }
+  assert.deepEqual(urls, ["http://a.test:1/p", "http://localhost/p", "http://a.test:1/p", "http://localhost/p", "http://b.test/p", "http://b.test/p"]);
 });
 
 test("absolute-form request targets keep only their path", async () => {

@@ -51,7 +51,16 @@ export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}):
   const encrypted = (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
   const url = originOf(seen.host, info.origin, encrypted) + pathOf(info.target ?? requestTarget(req.url));
   const method = req.method ?? "GET";
-  const headers = new Headers();
+  const init: StreamingRequestInit = { method };
+  if (method !== "GET" && method !== "HEAD" && seen.hasBody) {
+    init.body = requestBodyOf(req, info.meter);
+    init.duplex = "half";
+  }
+  const request = new Request(url, init) as BridgedRequest;
+  // The headers go straight into the Request's own list: building a Headers to pass in `init`
+  // made undici copy every header a second time (~1.8 µs of a 4.7 µs request on Node 22). A
+  // streamed body adds no content-type of its own, so the list ends up the same.
+  const headers = request.headers;
   const trustProxy = info.trustProxy === true;
   if (trustProxy || !(seen.clientIp || seen.realIp || seen.forwardedFor)) {
     for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
@@ -60,12 +69,6 @@ export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}):
   }
   const remoteAddress = req.socket?.remoteAddress;
   if (remoteAddress !== undefined) addClientAddress(headers, trustProxy ? seen : NOTHING_SENT, remoteAddress);
-  const init: StreamingRequestInit = { method, headers };
-  if (method !== "GET" && method !== "HEAD" && seen.hasBody) {
-    init.body = requestBodyOf(req, info.meter);
-    init.duplex = "half";
-  }
-  const request = new Request(url, init) as BridgedRequest;
   const cf = cfOf(req, encrypted);
   if (trustProxy) addProxyGeo(cf, headers, info.geoHeaders ?? DEFAULT_GEO_HEADERS);
   Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true, writable: true });
@@ -130,9 +133,19 @@ function scanHeaders(raw: string[]): SeenHeaders {
 }
 
 function originOf(host: string | undefined, fallback: string | undefined, encrypted: boolean): string {
-  if (host !== undefined && USABLE_HOST.test(host)) return (encrypted ? "https://" : "http://") + host;
-  return fallback ?? "http://localhost";
+  if (host === undefined) return fallback ?? "http://localhost";
+  // Nearly every request names the same host as the one before: skip the pattern test then.
+  const cache = encrypted ? lastHttpsOrigin : lastHttpOrigin;
+  if (host === cache.host) return cache.origin;
+  if (!USABLE_HOST.test(host)) return fallback ?? "http://localhost";
+  cache.host = host;
+  cache.origin = (encrypted ? "https://" : "http://") + host;
+  return cache.origin;
 }
+
+/** The last usable Host header per scheme and the origin made of it (none yet: no string equals undefined). */
+const lastHttpOrigin: { host: string | undefined; origin: string } = { host: undefined, origin: "" };
+const lastHttpsOrigin: { host: string | undefined; origin: string } = { host: undefined, origin: "" };
 
 /** The normalized path and query routing used (request-target.ts); "/" for a target nothing parses. */
 function pathOf(target: RequestTarget | null): string {

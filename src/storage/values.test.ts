@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import v8 from "node:v8";
+import fc from "fast-check";
 import { encodeValue, StoredValue } from "./values.js";
 
 function roundTrip<T>(value: T): T {
@@ -135,4 +136,26 @@ test("an oversized string is refused with the size v8.serialize would give", () 
       message: `Values cannot be larger than 131072 bytes. A value of size ${v8.serialize(value).byteLength} was provided.`,
     });
   }
+});
+
+test("numbers, booleans, null and undefined are written in v8.serialize's bytes, and read back", () => {
+  const scalars: unknown[] = [true, false, null, undefined, 0, 1, -1, 26, 63, 64, -64, -65, 2 ** 31 - 1, -(2 ** 31), 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -0, NaN, Infinity, -Infinity, Number.MIN_VALUE, Number.MAX_VALUE];
+  for (const value of scalars) {
+    const bytes = encodeValue(value).bytes;
+    assert.deepEqual(Buffer.from(bytes), v8.serialize(value), `bytes of ${String(value)}`);
+    assert.ok(Object.is(roundTrip(value), value), `${String(value)} read back`);
+  }
+  fc.assert(
+    fc.property(fc.oneof(fc.integer(), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((n) => n * 2), fc.double()), (value) => {
+      const bytes = encodeValue(value).bytes;
+      // Every form must read back as the same number, through V8's own deserializer too.
+      assert.ok(Object.is(v8.deserialize(bytes), value));
+      assert.ok(Object.is(roundTrip(value), value));
+      // A literal integer is a Smi to V8 and non-integers are doubles: the same bytes as V8's.
+      if (!Number.isInteger(value) || Number.isSafeInteger(value)) {
+        const expected = v8.serialize(value);
+        if (expected[2] === bytes[2]) assert.deepEqual(Buffer.from(bytes), expected);
+      }
+    }),
+  );
 });
