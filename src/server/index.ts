@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import type { AdminServer } from "../admin/server.js";
@@ -29,6 +29,12 @@ export interface RunningPartyhouse {
   stats(): ProjectStats;
   /** Swap in new party code (dev rebuild): sockets close with 1012, storage is kept. */
   reload(parties: PartyExports): Promise<void>;
+  /**
+   * Serves a connection accepted elsewhere (a worker gets its clients' sockets from the
+   * supervisor, src/workers), as if it had arrived on the listener. Bytes already read from it
+   * must have been put back first (`socket.unshift`).
+   */
+  accept(socket: Socket): void;
   /**
    * Stop listening, close every socket with 1012, and flush storage. In cluster mode rooms are
    * first handed back one by one (drain) so other nodes can claim them.
@@ -116,6 +122,9 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     adminUrl: admin?.url,
     stats: () => project.stats(),
     reload: (parties) => project.reload(parties),
+    accept: (socket) => {
+      server.emit("connection", socket);
+    },
     close() {
       closing ??= (async () => {
         // The admin listener stays up to the end, answering /readyz with 503 meanwhile.

@@ -1,0 +1,209 @@
+/**
+ * The worker processes of `partyhouse start --workers N`: started, watched and restarted by the
+ * supervisor. A worker that exits for any reason (a crash, SIGKILL, the watchdog ending it for
+ * an event past --max-event-ms) loses its rooms at once (Assignments.clear) and is started again;
+ * one whose heartbeat stops is stuck and gets no new rooms or room-less connections until it
+ * beats again. Placement questions from workers are answered here from the assignments table.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Socket } from "node:net";
+import { describeError, type Logger } from "../runtime/logger.js";
+import type { RoomRef } from "../storage/engine.js";
+import type { Assignments } from "./assignments.js";
+import {
+  HEARTBEAT_MS,
+  STUCK_AFTER_MS,
+  WORKER_BUNDLE_ENV,
+  WORKER_INDEX_ENV,
+  WORKER_SECRET_ENV,
+  type Placement,
+  type SupervisorMessage,
+  type WorkerMessage,
+} from "./protocol.js";
+
+const BIN = fileURLToPath(new URL("../../bin/partyhouse.js", import.meta.url));
+/** A worker that exits sooner than this after it started is started again only after a pause. */
+const CRASH_LOOP_MS = 1_000;
+
+export interface WorkerPoolOptions {
+  readonly count: number;
+  /** The command line of `partyhouse start` (workers run the same one). */
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly secret: string;
+  bundleFile: string;
+  readonly assignments: Assignments;
+  readonly logger: Logger;
+}
+
+class WorkerSlot {
+  child: ChildProcess | undefined;
+  address: string | undefined;
+  ready = false;
+  stuck = false;
+  draining = false;
+  lastBeat = 0;
+  startedAt = 0;
+  /** Resolved when this incarnation exits. */
+  exited: Promise<void> = Promise.resolve();
+
+  constructor(readonly index: number) {}
+}
+
+export class WorkerPool {
+  private readonly slots: WorkerSlot[];
+  private readonly watch: NodeJS.Timeout;
+  private stopping = false;
+  private nextNonRoom = 0;
+  private readyWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.slots = Array.from({ length: options.count }, (_, index) => new WorkerSlot(index));
+    for (const slot of this.slots) this.start(slot);
+    this.watch = setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS);
+    this.watch.unref();
+  }
+
+  /** Resolves once every worker is ready (or the pool stops). */
+  allReady(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.slots.every((slot) => slot.ready)) return resolve();
+      this.readyWaiters.push(resolve);
+    });
+  }
+
+  /** Hands a client connection to worker `index`, with the bytes read from it. False if it cannot take it. */
+  handOff(index: number, socket: Socket, head: Buffer): boolean {
+    const child = this.slots[index]?.child;
+    if (child === undefined || !child.connected) return false;
+    const message: SupervisorMessage = { type: "connection", head: head.toString("latin1") };
+    child.send(message, socket, (error) => {
+      if (error) socket.destroy();
+    });
+    return true;
+  }
+
+  /** A ready worker that is neither stuck nor draining, in turn; undefined if none. */
+  anyHealthy(): number | undefined {
+    for (let i = 0; i < this.slots.length; i++) {
+      const index = (this.nextNonRoom + i) % this.slots.length;
+      if (this.options.assignments.isEligible(index)) {
+        this.nextNonRoom = index + 1;
+        return index;
+      }
+    }
+    return undefined;
+  }
+
+  /** SIGTERM to every worker (each drains as a single-process server does); resolves when all exited. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.watch);
+    for (const waiter of this.readyWaiters.splice(0)) waiter();
+    for (const slot of this.slots) slot.child?.kill("SIGTERM");
+    await Promise.all(this.slots.map((slot) => slot.exited));
+  }
+
+  private start(slot: WorkerSlot): void {
+    const child = spawn(process.execPath, [...process.execArgv, BIN, ...this.options.argv], {
+      cwd: this.options.cwd,
+      // Its own process group: a terminal's Ctrl-C reaches the workers only through here.
+      detached: true,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      env: {
+        ...process.env,
+        [WORKER_INDEX_ENV]: String(slot.index),
+        [WORKER_SECRET_ENV]: this.options.secret,
+        [WORKER_BUNDLE_ENV]: this.options.bundleFile,
+      },
+    });
+    slot.child = child;
+    slot.ready = false;
+    slot.stuck = false;
+    slot.draining = false;
+    slot.startedAt = Date.now();
+    slot.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    child.on("message", (message: WorkerMessage) => this.onMessage(slot, child, message));
+    child.on("error", (error) => this.options.logger.log("error", "worker process error", { worker: slot.index, ...describeError(error) }));
+    child.once("exit", (code, signal) => this.onExit(slot, child, code, signal));
+  }
+
+  private onMessage(slot: WorkerSlot, child: ChildProcess, message: WorkerMessage): void {
+    if (slot.child !== child) return;
+    const assignments = this.options.assignments;
+    switch (message.type) {
+      case "ready":
+        slot.address = message.address;
+        slot.ready = true;
+        slot.lastBeat = Date.now();
+        assignments.setEligible(slot.index, true);
+        if (this.slots.every((s) => s.ready)) for (const waiter of this.readyWaiters.splice(0)) waiter();
+        return;
+      case "beat":
+        slot.lastBeat = Date.now();
+        if (slot.stuck) {
+          slot.stuck = false;
+          assignments.setEligible(slot.index, slot.ready && !slot.draining);
+          this.options.logger.log("info", "worker turning again", { worker: slot.index });
+        }
+        return;
+      case "locate": {
+        const owner = assignments.locate({ party: message.party, room: message.room }, message.claim ? slot.index : undefined);
+        const address = owner === undefined ? undefined : this.slots[owner.worker]!.address;
+        const placement: Placement | null = owner === undefined || address === undefined ? null : { worker: owner.worker, epoch: owner.epoch, address };
+        this.send(child, { type: "placed", id: message.id, placement });
+        return;
+      }
+      case "release":
+        assignments.release({ party: message.party, room: message.room }, slot.index);
+        return;
+      case "draining":
+        slot.draining = true;
+        assignments.setEligible(slot.index, false);
+        return;
+    }
+  }
+
+  private onExit(slot: WorkerSlot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (slot.child !== child) return;
+    slot.child = undefined;
+    slot.ready = false;
+    // The supervisor is its parent: it is gone for certain, so its rooms are nobody's now.
+    this.options.assignments.clear(slot.index);
+    for (const other of this.slots) {
+      if (other.child !== undefined) this.send(other.child, { type: "worker-gone", worker: slot.index });
+    }
+    if (this.stopping) return;
+    this.options.logger.log("error", "worker exited; starting it again", { worker: slot.index, code, signal });
+    const delay = Date.now() - slot.startedAt < CRASH_LOOP_MS ? CRASH_LOOP_MS : 0;
+    setTimeout(() => {
+      if (!this.stopping) this.start(slot);
+    }, delay).unref();
+  }
+
+  /** Workers whose heartbeat stopped get no new rooms or room-less connections until it resumes. */
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.stuck || now - slot.lastBeat <= STUCK_AFTER_MS) continue;
+      slot.stuck = true;
+      this.options.assignments.setEligible(slot.index, false);
+      this.options.logger.log("warn", "worker stopped turning its event loop; no new rooms go to it", { worker: slot.index, sinceMs: now - slot.lastBeat });
+    }
+  }
+
+  private send(child: ChildProcess, message: SupervisorMessage): void {
+    if (!child.connected) return;
+    child.send(message, (error: Error | null) => {
+      if (error) this.options.logger.log("debug", "message to a worker failed", describeError(error));
+    });
+  }
+
+  /** Sends an alarm to the worker that owns (or is now given) the room. */
+  sendAlarm(ref: RoomRef, time: number): void {
+    const owner = this.options.assignments.locate(ref);
+    const child = owner === undefined ? undefined : this.slots[owner.worker]!.child;
+    if (child !== undefined) this.send(child, { type: "alarm", party: ref.party, room: ref.room, time });
+  }
+}
