@@ -13,8 +13,8 @@ export interface Placement {
 }
 
 export type SupervisorMessage =
-  /** A client connection, with the bytes the supervisor read from it to route it. */
-  | { readonly type: "connection"; readonly head: string }
+  /** A client connection (its handle rides along), with the bytes the supervisor read to route it. */
+  | { readonly type: "connection"; readonly id: number; readonly head: string }
   /** The answer to a worker's `locate`; null when no worker may take rooms (all draining). */
   | { readonly type: "placed"; readonly id: number; readonly placement: Placement | null }
   /** A worker exited: forget routes to it (its rooms are nobody's now). */
@@ -27,6 +27,8 @@ export type WorkerMessage =
   | { readonly type: "ready"; readonly address: string }
   /** Still turning its event loop (every HEARTBEAT_MS). */
   | { readonly type: "beat" }
+  /** It serves every connection sent to it up to this id: the supervisor closes its copies. */
+  | { readonly type: "took"; readonly upTo: number }
   /**
    * Where the room lives. `claim`: the runtime is about to build it here, so it is this
    * worker's unless another one holds it; otherwise the supervisor picks the least loaded.

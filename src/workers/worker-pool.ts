@@ -47,6 +47,14 @@ class WorkerSlot {
   startedAt = 0;
   /** Resolved when this incarnation exits. */
   exited: Promise<void> = Promise.resolve();
+  /**
+   * Connections sent to it that it has not confirmed yet (`took`), by id. The supervisor keeps
+   * its copy of each socket open until then: a handle written to a child that dies before it
+   * reads it would otherwise stay open in Node's pending send, and the client would hang. If
+   * the child exits, these are closed, and their clients see the connection end.
+   */
+  readonly unconfirmed = new Map<number, Socket>();
+  lastId = 0;
 
   constructor(readonly index: number) {}
 }
@@ -77,9 +85,14 @@ export class WorkerPool {
   handOff(index: number, socket: Socket, head: Buffer): boolean {
     const child = this.slots[index]?.child;
     if (child === undefined || !child.connected) return false;
-    const message: SupervisorMessage = { type: "connection", head: head.toString("latin1") };
-    child.send(message, socket, (error) => {
-      if (error) socket.destroy();
+    const slot = this.slots[index]!;
+    const id = ++slot.lastId;
+    const message: SupervisorMessage = { type: "connection", id, head: head.toString("latin1") };
+    slot.unconfirmed.set(id, socket);
+    child.send(message, socket, { keepOpen: true }, (error) => {
+      if (error === null) return;
+      slot.unconfirmed.delete(id);
+      socket.destroy();
     });
     return true;
   }
@@ -155,6 +168,14 @@ export class WorkerPool {
         this.send(child, { type: "placed", id: message.id, placement });
         return;
       }
+      case "took":
+        // Ids grow, and the map keeps them in insertion order.
+        for (const [id, socket] of slot.unconfirmed) {
+          if (id > message.upTo) break;
+          slot.unconfirmed.delete(id);
+          socket.destroy();
+        }
+        return;
       case "release":
         assignments.release({ party: message.party, room: message.room }, slot.index);
         return;
@@ -169,6 +190,8 @@ export class WorkerPool {
     if (slot.child !== child) return;
     slot.child = undefined;
     slot.ready = false;
+    for (const socket of slot.unconfirmed.values()) socket.destroy();
+    slot.unconfirmed.clear();
     // The supervisor is its parent: it is gone for certain, so its rooms are nobody's now.
     this.options.assignments.clear(slot.index);
     for (const other of this.slots) {

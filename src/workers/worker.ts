@@ -28,6 +28,18 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   const config = await loadProjectConfig(command, cli.cwd, { log: () => {} }); // the supervisor said its warnings
   const directory = new SupervisorDirectory(index, secret, { send });
   let project: Awaited<ReturnType<typeof startProject>> | undefined;
+  // Confirms connections once per turn, up to the newest (the supervisor then closes its copies).
+  let took = 0;
+  let confirming = false;
+  const confirm = (id: number) => {
+    took = Math.max(took, id);
+    if (confirming) return;
+    confirming = true;
+    setImmediate(() => {
+      confirming = false;
+      send({ type: "took", upTo: took });
+    });
+  };
   const early: Array<[SupervisorMessage, Socket | undefined]> = [];
   const onMessage = (message: SupervisorMessage, socket: Socket | undefined) => {
     directory.receive(message);
@@ -39,6 +51,7 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
     // The bytes the supervisor read to route the connection go first.
     socket.unshift(Buffer.from(message.head, "latin1"));
     project.accept(socket);
+    confirm(message.id);
   };
   process.on("message", onMessage);
   // The supervisor is gone (even SIGKILLed): stop as on SIGTERM, no new clients can come.

@@ -1,0 +1,212 @@
+/**
+ * `partyhouse start --workers N` with real processes: the supervisor, its workers, sockets on
+ * 127.0.0.1 and the shared SQLite file. Worker processes are found by the pid their rooms
+ * report, and killed by that pid.
+ */
+import { strict as assert } from "node:assert";
+import { Agent } from "node:http";
+import { after, before, describe, test } from "node:test";
+import WebSocket from "ws";
+import { ensureBuilt, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
+import { fixtureProject, ledger, ownerPid, send, sleep } from "./test-support.js";
+
+before(() => ensureBuilt());
+
+function start(dir: string, workers: number | undefined, extra: string[] = []): Promise<SpawnedServer> {
+  const args = ["start", "--port", "0", "--host", "127.0.0.1", ...(workers === undefined ? [] : ["--workers", String(workers)]), ...extra];
+  return spawnPartyhouse(args, { cwd: dir, timeoutMs: 60_000 });
+}
+
+describe("rooms spread over workers, one instance each", () => {
+  let server: SpawnedServer;
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+  before(async () => {
+    server = await start(fixtureProject(), 2);
+  });
+  after(async () => {
+    agent.destroy();
+    await server.stop();
+  });
+
+  test("each room is served by one worker, whichever connection asks", async () => {
+    const rooms = Array.from({ length: 12 }, (_, i) => `spread-${i}`);
+    const owners = new Map<string, number>();
+    for (const room of rooms) owners.set(room, await ownerPid(server.url, room));
+    assert.equal(new Set(owners.values()).size, 2, "both workers own rooms");
+    // Again on fresh connections, and on two kept-alive ones that serve every room (forwarded
+    // between workers where the connection's worker is not the owner).
+    for (let round = 0; round < 3; round++) {
+      for (const room of rooms) {
+        assert.equal(await ownerPid(server.url, room), owners.get(room), `${room} on a fresh connection`);
+        assert.equal(await ownerPid(server.url, room, agent), owners.get(room), `${room} on a kept-alive connection`);
+      }
+    }
+  });
+
+  test("concurrent first requests to a new room on many connections reach one instance", async () => {
+    const writes = Array.from({ length: 40 }, (_, i) => i + 1);
+    const answers = await Promise.all(writes.map((i) => send(server.url, `/parties/main/burst?write=${i}`, { method: "POST", agent: i % 2 === 0 ? agent : false })));
+    const pids = new Set(answers.map((answer) => (JSON.parse(answer.body) as { pid: number }).pid));
+    assert.equal(pids.size, 1, `one process served the room, got ${[...pids].join(", ")}`);
+    assert.deepEqual(await ledger(server.url, "burst"), writes);
+  });
+
+  test("a WebSocket is served by the room's owner", async () => {
+    for (const room of ["spread-0", "spread-1", "spread-2"]) {
+      const owner = await ownerPid(server.url, room);
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/parties/main/${room}`);
+      const reply = await new Promise<string>((resolve, reject) => {
+        ws.once("open", () => ws.send("hello"));
+        ws.once("message", (data) => resolve(String(data)));
+        ws.once("error", reject);
+      });
+      ws.close();
+      assert.deepEqual(JSON.parse(reply), { pid: owner, echo: "hello" });
+    }
+  });
+});
+
+describe("a worker SIGKILLed under writers", () => {
+  test("loses no acknowledged write, and its rooms answer again", async () => {
+    const dir = fixtureProject();
+    const server = await start(dir, 2);
+    let stopWriters = async () => {};
+    try {
+      const rooms = Array.from({ length: 8 }, (_, i) => `ledger-${i}`);
+      const owners = new Map<string, number>();
+      for (const room of rooms) owners.set(room, await ownerPid(server.url, room));
+      const victim = owners.get(rooms[0]!)!;
+      const victimRooms = rooms.filter((room) => owners.get(room) === victim);
+      const acknowledged = new Map<string, number[]>(rooms.map((room) => [room, []]));
+      let seq = 0;
+      let writing = true;
+      const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+      const writer = async (room: string) => {
+        while (writing) {
+          const n = ++seq;
+          try {
+            const answer = await send(server.url, `/parties/main/${room}?write=${n}`, { method: "POST", agent: n % 3 === 0 ? false : agent, timeoutMs: 5_000 });
+            if (answer.status === 200) acknowledged.get(room)!.push(n);
+          } catch {
+            // The connection died with the worker: not acknowledged, may or may not be stored.
+          }
+        }
+      };
+      const writers = rooms.map((room) => writer(room));
+      stopWriters = async () => {
+        writing = false;
+        await Promise.all(writers);
+        agent.destroy();
+      };
+      await sleep(800);
+      process.kill(victim, "SIGKILL");
+      const killedAt = Date.now();
+      // The victim's rooms answer again, from another process, while the writers go on.
+      for (const room of victimRooms) {
+        for (;;) {
+          try {
+            const pid = await ownerPid(server.url, room);
+            assert.notEqual(pid, victim);
+            break;
+          } catch (error) {
+            assert.ok(Date.now() - killedAt < 5_000, `${room} did not answer again within 5 s: ${String(error)}`);
+            await sleep(50);
+          }
+        }
+      }
+      const backAfterMs = Date.now() - killedAt;
+      await sleep(500);
+      await stopWriters();
+      let total = 0;
+      for (const room of rooms) {
+        const stored = new Set(await ledger(server.url, room));
+        for (const n of acknowledged.get(room)!) assert.ok(stored.has(n), `acknowledged write ${n} of ${room} is stored`);
+        total += acknowledged.get(room)!.length;
+      }
+      assert.ok(total > 50, `enough writes were acknowledged (${total})`);
+      assert.ok(backAfterMs < 3_000, `the killed worker's rooms answered again after ${backAfterMs} ms`);
+      assert.match(server.output(), /worker exited; starting it again/);
+    } finally {
+      await stopWriters();
+      await server.stop();
+    }
+  });
+});
+
+describe("a stuck handler", () => {
+  test("stalls only its own worker's rooms, which come back once the watchdog ends it", async () => {
+    const server = await start(fixtureProject(), 2, ["--max-event-ms", "2000"]);
+    try {
+      const rooms = Array.from({ length: 8 }, (_, i) => `stall-${i}`);
+      const owners = new Map<string, number>();
+      for (const room of rooms) owners.set(room, await ownerPid(server.url, room));
+      const stuckPid = owners.get(rooms[0]!)!;
+      const healthy = rooms.filter((room) => owners.get(room) !== stuckPid);
+      assert.ok(healthy.length > 0);
+      // Blocks its worker; the answer never comes (the worker is ended).
+      const blocked = send(server.url, `/parties/main/${rooms[0]}?block`, { timeoutMs: 10_000 }).catch((error: Error) => error);
+      await sleep(200);
+      const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+      const latencies: number[] = [];
+      const stallEnds = Date.now() + 1_500;
+      while (Date.now() < stallEnds) {
+        for (const room of healthy) {
+          const began = performance.now();
+          const answer = await send(server.url, `/parties/main/${room}`, { agent: latencies.length % 2 === 0 ? false : agent, timeoutMs: 5_000 });
+          latencies.push(performance.now() - began);
+          assert.equal(answer.status, 200);
+          assert.notEqual((JSON.parse(answer.body) as { pid: number }).pid, stuckPid);
+        }
+      }
+      agent.destroy();
+      latencies.sort((a, b) => a - b);
+      assert.ok(latencies.at(-1)! < 1_000, `slowest request to a healthy worker's room took ${latencies.at(-1)} ms`);
+      assert.ok(await blocked instanceof Error, "the blocked request got no answer");
+      // Ended by the watchdog about 2 s after it blocked; its room answers again soon after.
+      const waitFrom = Date.now();
+      for (;;) {
+        try {
+          const pid = await ownerPid(server.url, rooms[0]!);
+          assert.notEqual(pid, stuckPid);
+          break;
+        } catch {
+          assert.ok(Date.now() - waitFrom < 6_000, "the stuck worker's room did not come back");
+          await sleep(50);
+        }
+      }
+      assert.match(server.output(), /worker exited; starting it again/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("the worker count changes between runs", () => {
+  test("every room's data is there with 3 workers, then 1 process, then 2 workers", async () => {
+    const dir = fixtureProject();
+    const rooms = Array.from({ length: 10 }, (_, i) => `keep-${i}`);
+    const expected = new Map<string, number[]>();
+    let server = await start(dir, 3);
+    try {
+      for (const [i, room] of rooms.entries()) {
+        const writes = [i + 1, i + 100];
+        for (const n of writes) assert.equal((await send(server.url, `/parties/main/${room}?write=${n}`, { method: "POST" })).status, 200);
+        expected.set(room, writes);
+      }
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+    for (const workers of [undefined, 2]) {
+      server = await start(dir, workers);
+      try {
+        for (const room of rooms) assert.deepEqual(await ledger(server.url, room), expected.get(room), `${room} with ${workers ?? 1} worker(s)`);
+        const room = rooms[0]!;
+        const n = 1_000 + (workers ?? 1);
+        await send(server.url, `/parties/main/${room}?write=${n}`, { method: "POST" });
+        expected.get(room)!.push(n);
+      } finally {
+        assert.equal(await server.stop(), 0);
+      }
+    }
+  });
+});
