@@ -133,8 +133,16 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
         // hand rooms back (cluster) and close them: no event reaches user code after that, and
         // no instance is built.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
-        await door.router.drain();
+        if (cluster?.handBackBeforeRefusing) {
+          // Headers are still unwritten when a request arrives: set before the front door answers.
+          server.prependListener("request", (_req, res) => res.setHeader("connection", "close"));
+          await door.router.drain();
+          server.closeIdleConnections();
+          await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+        } else {
+          await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+          await door.router.drain();
+        }
         await project.close();
         door.closePairSockets(1012, "server restart");
         server.closeAllConnections();

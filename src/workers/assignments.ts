@@ -42,6 +42,13 @@ export class Assignments {
     return this.rooms.length;
   }
 
+  /** A new worker (a replacement during a reload): its index; it takes rooms once eligible. */
+  addWorker(): number {
+    this.rooms.push(new Set<string>());
+    this.eligible.push(false);
+    return this.rooms.length - 1;
+  }
+
   /** The worker a client connection for the room goes to (placing it tentatively if new). */
   route(ref: RoomRef, now: number): number | undefined {
     const key = roomKey(ref);

@@ -26,6 +26,8 @@ import { WorkerPool } from "./worker-pool.js";
 
 /** How often the supervisor looks for due alarms, and how far ahead (the worker's timer fires them on time). */
 const ALARM_POLL_MS = 1_000;
+/** Longest a client of a draining worker's room waits for the room to be handed back (a drain ends within 10 s). */
+const DRAIN_WAIT_MS = 10_000;
 const UNAVAILABLE = "HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
 
 export async function runSupervisor(command: RunCommand, cli: CliContext, config: ResolvedConfig, logger: Logger): Promise<() => Promise<void>> {
@@ -59,12 +61,14 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
     sweep.unref();
     const alarms = setInterval(() => void pollAlarms(store, workers, logger), ALARM_POLL_MS);
     alarms.unref();
+    const reload = reloadOnHangup(config, workers, logger);
     const url = `http://${partykitHostFor(config.host, port)}`;
     logger.log("info", "ready", { url, workers: config.workers });
     const wildcard = config.host === "0.0.0.0" || config.host === "::";
     cli.writeOut(`partyhouse ready on ${wildcard ? `${url} (listening on all interfaces, ${config.host})` : url} with ${config.workers} workers\n`);
     const listening = server;
     return async () => {
+      process.off("SIGHUP", reload);
       clearInterval(sweep);
       clearInterval(alarms);
       listening.close();
@@ -79,13 +83,55 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
   }
 }
 
+/**
+ * `kill -HUP <supervisor>`: build the project again and replace the workers one at a time with
+ * the new build (WorkerPool.replaceAll). A failed build is logged and the running workers stay.
+ * A HUP during a reload runs one more reload after it.
+ */
+function reloadOnHangup(config: ResolvedConfig, workers: WorkerPool, logger: Logger): () => void {
+  let reloading = false;
+  let again = false;
+  const reload = async () => {
+    do {
+      again = false;
+      try {
+        const bundle = await bundleProject(config, { outdir: bundleFolder(config), host: partykitHostFor(config.host, config.port) });
+        logger.log("info", "reloading: replacing workers one at a time");
+        await workers.replaceAll(bundle.file);
+        logger.log("info", "reload done");
+      } catch (error) {
+        logger.log("error", "reload failed; the running workers stay", describeError(error));
+      }
+    } while (again);
+    reloading = false;
+  };
+  const onHangup = () => {
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = true;
+    void reload();
+  };
+  process.on("SIGHUP", onHangup);
+  return onHangup;
+}
+
 /** Reads the request line, then hands the socket to the worker the room (or any healthy one) is for. */
 async function route(socket: Socket, assignments: Assignments, pool: WorkerPool): Promise<void> {
   const line = await readRequestLine(socket);
   if (line === undefined) return;
   const target = routeOf(pathOf(line.target));
   // A room's connection goes to its owner even while that one is stuck: only its rooms wait.
-  const worker = target.kind === "room" ? assignments.route({ party: target.party, room: target.room }, Date.now()) : pool.anyHealthy();
+  let worker = target.kind === "room" ? assignments.route({ party: target.party, room: target.room }, Date.now()) : pool.anyHealthy();
+  // An owner that is draining (being replaced) hands its rooms back one by one: a client of one
+  // of them waits here until the room is released (then placed on a running worker), rather
+  // than being answered 503 by the draining worker.
+  for (let waited = 0; target.kind === "room" && worker !== undefined && pool.isDraining(worker) && waited < DRAIN_WAIT_MS; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (socket.destroyed) return;
+    worker = assignments.route({ party: target.party, room: target.room }, Date.now());
+  }
   if (worker === undefined || !pool.handOff(worker, socket, line.bytes)) {
     socket.end(UNAVAILABLE);
   }

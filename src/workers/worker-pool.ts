@@ -43,6 +43,8 @@ class WorkerSlot {
   ready = false;
   stuck = false;
   draining = false;
+  /** Being replaced (a reload): takes no new rooms, and is not started again when it exits. */
+  outgoing = false;
   lastBeat = 0;
   startedAt = 0;
   /** Resolved when this incarnation exits. */
@@ -76,9 +78,47 @@ export class WorkerPool {
   /** Resolves once every worker is ready (or the pool stops). */
   allReady(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.slots.every((slot) => slot.ready)) return resolve();
+      if (this.allAreReady()) return resolve();
       this.readyWaiters.push(resolve);
     });
+  }
+
+  /** Whether the worker is draining (SIGTERMed in a reload): its rooms are on their way out. */
+  isDraining(index: number): boolean {
+    return this.slots[index]?.draining === true;
+  }
+
+  /**
+   * A reload (SIGHUP): every worker is replaced, one at a time, by one running `bundleFile`.
+   * The successor starts first and takes new rooms once ready; then the old worker drains as on
+   * SIGTERM (requests in flight answered, its rooms handed back one by one, their WebSockets
+   * closed once with 1012 so partysocket reconnects) and exits.
+   */
+  async replaceAll(bundleFile: string): Promise<void> {
+    this.options.bundleFile = bundleFile;
+    const outgoing = this.slots.filter((slot) => slot.child !== undefined && !slot.outgoing);
+    for (const [i, old] of outgoing.entries()) {
+      if (this.stopping) return;
+      const successor = new WorkerSlot(this.options.assignments.addWorker());
+      this.slots.push(successor);
+      this.start(successor);
+      while (!successor.ready && !this.stopping) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (i === 0) {
+        // From now on new rooms go to new workers only, so a room handed back by one old worker
+        // never lands on another that is still to be replaced (its sockets close once, not twice).
+        for (const slot of outgoing) {
+          slot.outgoing = true;
+          this.options.assignments.setEligible(slot.index, false);
+        }
+      }
+      old.draining = true;
+      old.child?.kill("SIGTERM");
+      await old.exited;
+    }
+  }
+
+  private allAreReady(): boolean {
+    return this.slots.every((slot) => slot.ready || slot.outgoing);
   }
 
   /** Hands a client connection to worker `index`, with the bytes read from it. False if it cannot take it. */
@@ -151,13 +191,13 @@ export class WorkerPool {
         slot.ready = true;
         slot.lastBeat = Date.now();
         assignments.setEligible(slot.index, true);
-        if (this.slots.every((s) => s.ready)) for (const waiter of this.readyWaiters.splice(0)) waiter();
+        if (this.allAreReady()) for (const waiter of this.readyWaiters.splice(0)) waiter();
         return;
       case "beat":
         slot.lastBeat = Date.now();
         if (slot.stuck) {
           slot.stuck = false;
-          assignments.setEligible(slot.index, slot.ready && !slot.draining);
+          assignments.setEligible(slot.index, slot.ready && !slot.draining && !slot.outgoing);
           this.options.logger.log("info", "worker turning again", { worker: slot.index });
         }
         return;
@@ -198,6 +238,10 @@ export class WorkerPool {
       if (other.child !== undefined) this.send(other.child, { type: "worker-gone", worker: slot.index });
     }
     if (this.stopping) return;
+    if (slot.outgoing) {
+      this.options.logger.log("info", "worker replaced", { worker: slot.index, code, signal });
+      return;
+    }
     this.options.logger.log("error", "worker exited; starting it again", { worker: slot.index, code, signal });
     const delay = Date.now() - slot.startedAt < CRASH_LOOP_MS ? CRASH_LOOP_MS : 0;
     setTimeout(() => {

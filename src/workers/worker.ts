@@ -61,6 +61,7 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
     routing: {
       secret,
       ownership: directory,
+      handBackBeforeRefusing: true,
       router: (local, routerLogger) => new ClusterRouter({ directory, local, logger: routerLogger, runtimeClaims: true }),
     },
   });

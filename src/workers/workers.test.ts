@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { Agent } from "node:http";
 import { after, before, describe, test } from "node:test";
+import PartySocket from "partysocket";
 import WebSocket from "ws";
 import { ensureBuilt, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
 import { fixtureProject, ledger, ownerPid, send, sleep } from "./test-support.js";
@@ -209,6 +210,82 @@ describe("the worker count changes between runs", () => {
       } finally {
         assert.equal(await server.stop(), 0);
       }
+    }
+  });
+});
+
+describe("kill -HUP <supervisor>", () => {
+  test("replaces every worker under partysocket and HTTP writers: no request refused, no acknowledged write lost, each socket closed at most once (1012)", async () => {
+    const server = await start(fixtureProject(), 2);
+    const sockets: PartySocket[] = [];
+    let writing = true;
+    try {
+      const rooms = Array.from({ length: 6 }, (_, i) => `reload-${i}`);
+      const before = new Set<number>();
+      for (const room of rooms) before.add(await ownerPid(server.url, room));
+      const acknowledged = new Map<string, number[]>(rooms.map((room) => [room, []]));
+      const closes: number[][] = rooms.map(() => []);
+      const refused: string[] = [];
+      let seq = 0;
+      // partysocket clients: one per room, sending a write every 20 ms while open.
+      for (const [i, room] of rooms.entries()) {
+        const socket = new PartySocket({ host: `127.0.0.1:${server.port}`, room, WebSocket, minReconnectionDelay: 50, maxReconnectionDelay: 200 });
+        socket.addEventListener("close", (event) => closes[i]!.push(event.code));
+        socket.addEventListener("message", (event) => {
+          const text = String(event.data);
+          if (text.startsWith("ack:")) acknowledged.get(room)!.push(Number(text.slice(4)));
+        });
+        sockets.push(socket);
+      }
+      const socketWriter = (async () => {
+        while (writing) {
+          for (const socket of sockets) if (socket.readyState === WebSocket.OPEN) socket.send(`write:${++seq}`);
+          await sleep(20);
+        }
+      })();
+      // HTTP writers, on fresh and kept-alive connections.
+      const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+      const httpWriter = async (room: string, useAgent: boolean) => {
+        while (writing) {
+          const n = ++seq;
+          try {
+            const answer = await send(server.url, `/parties/main/${room}?write=${n}`, { method: "POST", agent: useAgent ? agent : false, timeoutMs: 15_000 });
+            if (answer.status === 200) acknowledged.get(room)!.push(n);
+            else refused.push(`${room} ${answer.status} ${answer.body}`);
+          } catch (error) {
+            refused.push(`${room} ${String(error)}`);
+          }
+        }
+      };
+      const httpWriters = rooms.map((room, i) => httpWriter(room, i % 2 === 0));
+      await sleep(700);
+      process.kill(server.child.pid!, "SIGHUP");
+      const reloadFrom = Date.now();
+      while (!/"reload done"/.test(server.output())) {
+        assert.ok(Date.now() - reloadFrom < 40_000, `the reload did not finish:\n${server.output()}`);
+        await sleep(100);
+      }
+      await sleep(700);
+      writing = false;
+      await Promise.all([socketWriter, ...httpWriters]);
+      agent.destroy();
+      for (const socket of sockets) socket.close();
+      assert.deepEqual(refused, [], "no HTTP request was refused");
+      for (const [i, room] of rooms.entries()) {
+        const stored = new Set(await ledger(server.url, room));
+        for (const n of acknowledged.get(room)!) assert.ok(stored.has(n), `acknowledged write ${n} of ${room} is stored`);
+        const serverCloses = closes[i]!.filter((code) => code !== 1000);
+        assert.ok(serverCloses.length <= 1, `${room}'s socket was closed ${serverCloses.length} times: ${closes[i]!.join(", ")}`);
+        for (const code of serverCloses) assert.equal(code, 1012);
+        // Served by a new worker now.
+        assert.ok(!before.has(await ownerPid(server.url, room)), `${room} is served by a new worker`);
+      }
+      const total = [...acknowledged.values()].reduce((sum, list) => sum + list.length, 0);
+      assert.ok(total > 100, `enough writes were acknowledged (${total})`);
+    } finally {
+      writing = false;
+      for (const socket of sockets) socket.close();
+      await server.stop();
     }
   });
 });
