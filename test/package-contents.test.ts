@@ -23,4 +23,6 @@ it("npm pack ships the library and the CLI, and no test code", () => {
   }
   const testCode = files.filter((path) => /\.test\.|test-support|\/fixtures\/|test-cluster/.test(path));
   assert.deepEqual(testCode, []);
+  // The database-free placement of the routing tests and the bench is test code too.
+  assert.deepEqual(files.filter((path) => /static-(cluster|directory)/.test(path)), []);
 });

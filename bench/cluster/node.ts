@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { onShutdownSignal } from "../../src/cli/shutdown.js";
 import { clusterRouting } from "../../src/cluster/index.js";
-import { StaticCluster, type StaticClusterSpec } from "../../src/cluster/static-directory.js";
+import { StaticCluster, type StaticClusterSpec } from "../../src/cluster/static-cluster-test-support.js";
 import { jsonLogger } from "../../src/runtime/logger.js";
 import { startPartyhouse } from "../../src/server/index.js";
 import { createStorageService } from "../../src/storage/index.js";

@@ -33,7 +33,7 @@ before(async () => {
   database = await createTestDatabase();
   nodeA = await startTestNode(database.url, { nodeId: "a" });
   const storage = new GroupCommitStorageService(new PostgresEngine(nodeA.pool, nodeA.directory));
-  server = await startTestServer({ parties: { main: Keeper }, storage, admin: { port: 0 }, cluster: clusterRouting(nodeA.directory, { ownership: nodeA.directory }) });
+  server = await startTestServer({ parties: { main: Keeper }, storage, admin: { port: 0 }, cluster: clusterRouting(nodeA.directory) });
   nodeB = await startTestNode(database.url, { nodeId: "b" });
 });
 
@@ -59,7 +59,7 @@ describe("deleting a room's storage in a cluster", () => {
     // The hash may place the room on b: ask a for it until a owns it.
     let room = "";
     for (let i = 0; room === ""; i++) {
-      const located = await nodeA.directory.locate("main", `r${i}`);
+      const located = await nodeA.directory.locate({ party: "main", room: `r${i}` });
       if (located.kind === "local") room = `r${i}`;
     }
     assert.equal(await (await server.fetch(`/parties/main/${room}`)).text(), "stored");

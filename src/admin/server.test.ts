@@ -6,6 +6,7 @@ import { startPartyhouse } from "../server/index.js";
 import { createStorageService } from "../storage/index.js";
 import { silentLogger } from "../runtime/logger.js";
 import { Notes, getJson } from "./test-support.js";
+import { AdminListener } from "./server.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -52,7 +53,7 @@ describe("admin listener", () => {
 
   it("readyz answers 503 with the reason once storage is closed", async () => {
     const storage = await createStorageService({ kind: "memory" });
-    const running = await startPartyhouse({ parties: { main: Notes }, storage, port: 0, logger: silentLogger, admin: { port: 0 } });
+    const running = await startPartyhouse({ parties: { main: Notes }, storage, port: 0, logger: silentLogger, admin: new AdminListener({ port: 0 }) });
     try {
       await storage.close();
       assert.deepEqual(await getJson(`${running.adminUrl}/readyz`), { status: 503, body: "not ready: storage is closed\n" });

@@ -17,6 +17,7 @@ import { checkAdminBinding, isLoopback, tokenDigest, tokenMatches } from "./auth
 import { LiveView } from "./live-view.js";
 import type { AdminOptions } from "./options.js";
 import { combineReadiness, type Readiness } from "./readiness.js";
+import type { SideListener, SideListenerContext } from "../server/options.js";
 
 export interface AdminServer {
   readonly url: string;
@@ -46,6 +47,15 @@ function readInspectorFiles(): Map<string, { body: Buffer; type: string }> {
     files.set(path, { body: readFileSync(new URL(`../../static/inspector/${file}`, import.meta.url)), type });
   }
   return files;
+}
+
+/** The admin listener as the server starts it beside the rooms (wired by cli/boot.ts and the test helpers). */
+export class AdminListener implements SideListener {
+  constructor(private readonly options: AdminOptions) {}
+
+  start(context: SideListenerContext): Promise<AdminServer> {
+    return startAdmin(this.options, context);
+  }
 }
 
 export async function startAdmin(options: AdminOptions, deps: AdminDependencies): Promise<AdminServer> {

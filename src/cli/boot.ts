@@ -157,12 +157,12 @@ export async function startProject(
       logger,
       ...(command.hibernateAfterMs !== undefined ? { hibernateAfterMs: command.hibernateAfterMs } : {}),
       // A cluster node is ready only while it holds its lease and reaches the database.
-      ...(admin ? { admin: cluster ? { ...admin, readiness: [...(admin.readiness ?? []), cluster.readiness] } : admin } : {}),
+      ...(admin ? { admin: new (await import("../admin/server.js")).AdminListener(cluster ? { ...admin, readiness: [...(admin.readiness ?? []), cluster.readiness] } : admin) } : {}),
       dev: config.mode === "dev",
-      // One directory for both halves: the router asks it where rooms live and forwards there; the
+      // One placement for both halves: the router asks it where rooms live and forwards there; the
       // runtime claims through it before building an instance (src/cluster/README.md).
       // Rooms go where their clients arrive, judged over half a lease (5 s by default).
-      ...(cluster ? { cluster: clusterRouting(cluster.directory, { ownership: cluster.directory, rebalanceEveryMs: cluster.membership.leaseMs / 2 }) } : {}),
+      ...(cluster ? { cluster: clusterRouting(cluster.directory, { rebalanceEveryMs: cluster.membership.leaseMs / 2 }) } : {}),
       ...(worker ? { cluster: worker.routing } : {}),
       trustProxy: config.trustProxy,
       ...(config.proxyGeoHeaders !== undefined ? { proxyGeoHeaders: config.proxyGeoHeaders } : {}),

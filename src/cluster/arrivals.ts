@@ -16,6 +16,7 @@
  *
  * Memory: one small entry per room with client traffic in the last HORIZON windows.
  */
+import { roomKey, type RoomKey } from "../storage/room-key.js";
 
 /** Windows an arrival is remembered. */
 const HORIZON = 3;
@@ -38,11 +39,11 @@ export interface Arrived {
 
 export class Arrivals {
   private window = 0;
-  private readonly rooms = new Map<string, { party: string; room: string; by: Map<string, Seen> }>();
+  private readonly rooms = new Map<RoomKey, { party: string; room: string; by: Map<string, Seen> }>();
 
   /** A client request or WebSocket for the room reached node `via` first (this node's id when it came straight here). */
   note(party: string, room: string, via: string): void {
-    const key = `${party}\0${room}`;
+    const key = roomKey({ party, room });
     let entry = this.rooms.get(key);
     if (entry === undefined) this.rooms.set(key, (entry = { party, room, by: new Map() }));
     const seen = entry.by.get(via);
@@ -55,7 +56,7 @@ export class Arrivals {
 
   /** The room went elsewhere (handed off): what was seen of it no longer matters here. */
   forget(party: string, room: string): void {
-    this.rooms.delete(`${party}\0${room}`);
+    this.rooms.delete(roomKey({ party, room }));
   }
 
   /**

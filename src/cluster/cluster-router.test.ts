@@ -103,7 +103,7 @@ describe("cluster routing: HTTP through a node that does not own the room", () =
   let cluster: TestCluster;
   before(async () => {
     cluster = await startTestCluster(["a", "b", "c"], { main: Hooked, plain: Room });
-    cluster.table.assign("main", "http-1", "a");
+    cluster.table.assign({ party: "main", room: "http-1" }, "a");
   });
   after(() => cluster.close());
 
@@ -179,7 +179,7 @@ describe("cluster routing: HTTP through a node that does not own the room", () =
   });
 
   it("forwards a request no hook touched straight from the client's stream", async () => {
-    cluster.table.assign("plain", "p1", "a");
+    cluster.table.assign({ party: "plain", room: "p1" }, "a");
     const big = "x".repeat(3 * 1024 * 1024); // over the replay limit: streamed, not buffered
     const echoed = await (await cluster.nodes.b!.fetch("/parties/plain/p1/body", { method: "POST", body: big })).json();
     assert.equal(echoed.node, "a");
@@ -196,7 +196,7 @@ describe("cluster routing: HTTP through a node that does not own the room", () =
   });
 
   it("routes room-to-room stub.fetch to the node that owns the target", async () => {
-    cluster.table.assign("main", "stub-target", "c");
+    cluster.table.assign({ party: "main", room: "stub-target" }, "c");
     const answer = await (await cluster.nodes.b!.fetch("/parties/main/http-1/call/stub-target")).json();
     assert.equal(answer.node, "c");
     assert.equal(answer.method, "POST");
@@ -209,7 +209,7 @@ describe("cluster routing: HTTP through a node that does not own the room", () =
       ["a", "b", "c", "a", "b", "c"].map(async (id) => (await (await cluster.nodes[id]!.fetch("/parties/main/fresh-room")).json()).node),
     );
     assert.equal(new Set(answers).size, 1);
-    assert.equal(cluster.table.ownerOf("main", "fresh-room"), answers[0]);
+    assert.equal(cluster.table.ownerOf({ party: "main", room: "fresh-room" }), answers[0]);
     assert.equal(started.filter((s) => s.endsWith(":fresh-room")).length, 1);
   });
 });
@@ -218,7 +218,7 @@ describe("cluster routing: the shared secret", () => {
   let cluster: TestCluster;
   before(async () => {
     cluster = await startTestCluster(["a", "b"], { main: Hooked, plain: Room });
-    cluster.table.assign("main", "guarded", "a");
+    cluster.table.assign({ party: "main", room: "guarded" }, "a");
   });
   after(() => cluster.close());
 
@@ -267,7 +267,7 @@ describe("cluster routing: WebSockets through a node that does not own the room"
   let cluster: TestCluster;
   before(async () => {
     cluster = await startTestCluster(["a", "b"], { main: Hooked, plain: Room, shard: Sharded });
-    cluster.table.assign("main", "ws-1", "a");
+    cluster.table.assign({ party: "main", room: "ws-1" }, "a");
   });
   after(() => cluster.close());
 
@@ -317,7 +317,7 @@ describe("cluster routing: WebSockets through a node that does not own the room"
   });
 
   it("connects a client to a room on another node that onBeforeConnect picked with stub.fetch()", async () => {
-    cluster.table.assign("plain", "shard-target", "a");
+    cluster.table.assign({ party: "plain", room: "shard-target" }, "a");
     const socket = await TestSocket.open(url("b", "/parties/shard/entry?to=shard-target"));
     const hello = JSON.parse(await socket.nextText());
     assert.equal(hello.node, "a", "the target room's onConnect ran on its owner");
@@ -346,9 +346,9 @@ describe("cluster routing: stale routes", () => {
   after(() => cluster.close());
 
   it("retries an HTTP request whose owner moved, and reaches the new owner", async () => {
-    cluster.table.assign("main", "mover", "a");
+    cluster.table.assign({ party: "main", room: "mover" }, "a");
     assert.equal((await (await cluster.nodes.b!.fetch("/parties/main/mover")).json()).node, "a"); // b caches a
-    cluster.table.assign("main", "mover", "c"); // a is told it lost the room
+    cluster.table.assign({ party: "main", room: "mover" }, "c"); // a is told it lost the room
     const moved = await (await cluster.nodes.b!.fetch("/parties/main/mover", { method: "POST", body: "again" })).json();
     assert.equal(moved.node, "c");
     assert.equal(moved.body, "again", "a small body is sent again");
@@ -361,10 +361,10 @@ describe("cluster routing: stale routes", () => {
   });
 
   it("retries a WebSocket whose owner moved", async () => {
-    cluster.table.assign("main", "ws-mover", "a");
+    cluster.table.assign({ party: "main", room: "ws-mover" }, "a");
     const first = await TestSocket.open(`ws://127.0.0.1:${cluster.nodes.b!.port}/parties/main/ws-mover?_pk=one`);
     assert.equal(JSON.parse(await first.nextText()).node, "a");
-    cluster.table.assign("main", "ws-mover", "c");
+    cluster.table.assign({ party: "main", room: "ws-mover" }, "c");
     assert.equal((await first.closed).code, 1012, "sockets of a room lost to another node close with 1012");
     const second = await TestSocket.open(`ws://127.0.0.1:${cluster.nodes.b!.port}/parties/main/ws-mover?_pk=two`);
     assert.equal(JSON.parse(await second.nextText()).node, "c");
@@ -373,7 +373,7 @@ describe("cluster routing: stale routes", () => {
 
   it("gives up after the retries with a 503 when the owner cannot be reached", async () => {
     cluster.table.setAddress("ghost", "127.0.0.1:1"); // nothing listens on port 1
-    cluster.table.assign("main", "haunted", "ghost");
+    cluster.table.assign({ party: "main", room: "haunted" }, "ghost");
     const response = await cluster.nodes.b!.fetch("/parties/main/haunted");
     assert.equal(response.status, 503);
     assert.equal(response.headers.get("retry-after"), "1");

@@ -1,5 +1,5 @@
 /**
- * The RoomRouter of cluster mode: asks the RoomDirectory where a room lives and delivers here
+ * The RoomRouter of cluster mode: asks the Placement where a room lives and delivers here
  * or forwards to the owner (HTTP over kept-open connections, WebSockets as byte tunnels to the
  * owner). A stale route — the owner answers "moved" or cannot be reached — is re-located and
  * retried. A request a peer forwarded is served here or answered "moved", never forwarded again,
@@ -7,15 +7,14 @@
  *
  * The rule (README.md, "One rule for placement"): the edge asks `locate` and goes where it
  * says; the node a request was forwarded to does not ask `locate` again but serves it, and the
- * runtime claims the room before building an instance (`RoomOwnership.acquire`: claims here
+ * runtime claims the room before building an instance (`Placement.acquire`: claims here
  * unless a live node holds it). Only when a live node holds it does the receiving node answer
- * 503 `x-partyhouse-moved`, and the edge invalidates and retries. Without runtime claims
- * (StaticCluster) the receiving node asks `locate` instead.
+ * 503 `x-partyhouse-moved`, and the edge invalidates and retries.
  */
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { RoomMovedError } from "../runtime/ownership.js";
+import { RoomMovedError, type Placement, type RoomLocation } from "../runtime/placement.js";
 import type * as Party from "../types/party.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import { sendWebResponse } from "../server/http-bridge.js";
@@ -23,7 +22,6 @@ import { EDGE_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
 import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, UpgradeExchange } from "../server/room-router.js";
 import { rejectUpgrade } from "../server/upgrade-response.js";
 import { Arrivals } from "./arrivals.js";
-import type { RoomDirectory, RoomLocation } from "./directory.js";
 import { isReplayable, outbound, outboundBody, relayResponse, requestMeta, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
 import { EdgeLink, linkedToWebResponse, movedOwnerOf, relayLinked, type LinkedResponse } from "./link-edge.js";
 import { OwnerLink } from "./link-owner.js";
@@ -38,20 +36,12 @@ type ClusterLocal = LocalDelivery & HeldRooms;
 /** "moved" may name the owner's address (the x-partyhouse-moved value), or "unavailable". */
 type StaleAnswer = { readonly kind: "moved"; readonly owner?: string } | { readonly kind: "unreachable"; readonly error: Error };
 
-/** A directory that can also stop claiming rooms for this node (graceful drain). */
-export type MaybeDrainable = RoomDirectory & { drain?(): Promise<void> };
-
 export interface ClusterRouterOptions {
-  directory: MaybeDrainable;
+  directory: Placement;
   local: ClusterLocal;
   logger: Logger;
   /** Tests shorten the waits. */
   retryDelaysMs?: readonly number[];
-  /**
-   * The runtime claims each room before building it (RoomOwnership.acquire, PgDirectory): a
-   * forwarded request is delivered here directly and the claim decides. False: ask `locate`.
-   */
-  runtimeClaims?: boolean;
   /**
    * Rebalancing window (ms): a room held here whose recent client requests and WebSockets all
    * arrived through one other node (arrivals.ts), and that is quiet (nothing running; no
@@ -61,18 +51,15 @@ export interface ClusterRouterOptions {
 }
 
 export class ClusterRouter implements RoomRouter {
-  private readonly directory: MaybeDrainable;
+  private readonly directory: Placement;
   private readonly local: ClusterLocal;
   private readonly logger: Logger;
   private readonly delays: readonly number[];
-  private readonly runtimeClaims: boolean;
   private readonly agents = new PeerAgents();
   /** One link per peer this node forwards to, and the links peers opened to this node. */
   private readonly edgeLinks = new Map<string, EdgeLink>();
   private readonly ownerLinks = new Set<OwnerLink>();
   private readonly tunnels = new Set<WebSocketTunnel>();
-  /** Rooms being handed back: nothing may build them here again until the release is done. */
-  private readonly releasing = new Map<string, Promise<void>>();
   /** Where the clients of rooms held here arrive (rebalancing). */
   private readonly arrivals = new Arrivals();
   private rebalanceTimer: NodeJS.Timeout | undefined;
@@ -82,11 +69,7 @@ export class ClusterRouter implements RoomRouter {
     this.local = options.local;
     this.logger = options.logger;
     this.delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
-    this.runtimeClaims = options.runtimeClaims ?? false;
-    this.directory.onLost((party, room) => {
-      this.guard(party, room, this.local.drop(party, room, 1012, "room moved to another node"));
-    });
-    if (options.rebalanceEveryMs !== undefined && this.directory.handOff !== undefined) {
+    if (options.rebalanceEveryMs !== undefined) {
       this.rebalanceTimer = setInterval(() => this.rebalance(), options.rebalanceEveryMs);
       this.rebalanceTimer.unref();
     }
@@ -98,7 +81,6 @@ export class ClusterRouter implements RoomRouter {
     const { res, head } = exchange;
     if (caller === "peer") {
       this.arrived(party, room, exchange.req.headers[EDGE_HEADER]);
-      if (!(await this.servesForwarded(party, room))) return sendMoved(res);
       // A RoomMovedError of the claim comes back as 503 + x-partyhouse-moved: the edge retries.
       return exchange.send(await this.local.request(party, room, request));
     }
@@ -208,7 +190,7 @@ export class ClusterRouter implements RoomRouter {
     const edge = request.headers.get(EDGE_HEADER);
     if (edge !== null) request.headers.delete(EDGE_HEADER);
     this.arrived(party, room, edge ?? undefined);
-    if (!(await this.servesForwarded(party, room))) return movedResponse();
+    // Served here: the claim before the build answers "moved" if a live node holds the room.
     return this.local.request(party, room, request);
   }
 
@@ -217,7 +199,6 @@ export class ClusterRouter implements RoomRouter {
   async connect(party: string, room: string, request: Party.Request, upgrade: UpgradeExchange, caller: Caller): Promise<void> {
     if (caller === "peer") {
       this.arrived(party, room, upgrade.req.headers[EDGE_HEADER]);
-      if (!(await this.servesForwarded(party, room))) return rejectUpgrade(upgrade.socket, movedResponse());
       try {
         return await this.local.connect(party, room, request, upgrade);
       } catch (error) {
@@ -270,18 +251,6 @@ export class ClusterRouter implements RoomRouter {
   }
 
   /**
-   * A peer forwarded this request: serve it here? With runtime claims, yes (after any hand-back
-   * of the room here finished); the claim before the build answers "moved" if a live node holds
-   * the room. Without, only if `locate` says the room is here.
-   */
-  private async servesForwarded(party: string, room: string): Promise<boolean> {
-    if (!this.runtimeClaims) return this.isLocal(party, room);
-    const pending = this.releasing.get(keyOf(party, room));
-    if (pending) await pending;
-    return true;
-  }
-
-  /**
    * `locate`, or undefined when this node cannot say (not live, database unreachable). A client
    * of this node claims a room nobody holds here (placement follows the load balancer); a
    * room's stub, like an alarm, leaves the choice to the rendezvous hash.
@@ -295,15 +264,6 @@ export class ClusterRouter implements RoomRouter {
     }
   }
 
-  /** A room evicted for idleness is given up once its storage is flushed. */
-  roomEvicted(party: string, room: string, closed: Promise<void>): void {
-    this.guard(
-      party,
-      room,
-      closed.then(() => this.directory.release(party, room)),
-    );
-  }
-
   /**
    * Graceful drain: stop claiming, hand every room back one by one (its sockets close with
    * 1012 so clients reconnect, through any node, to the next owner; storage is flushed before
@@ -311,10 +271,10 @@ export class ClusterRouter implements RoomRouter {
    */
   async drain(): Promise<void> {
     clearInterval(this.rebalanceTimer);
-    await this.directory.drain?.();
-    for (const [party, room] of this.local.rooms()) {
-      const handedBack = this.local.drop(party, room, 1012, "node draining").then(() => this.directory.release(party, room));
-      await this.guard(party, room, handedBack);
+    await this.directory.drain();
+    for (const ref of this.local.rooms()) {
+      const handedBack = this.directory.release(ref, this.local.drop(ref.party, ref.room, 1012, "node draining"));
+      await this.logFailure(ref.party, ref.room, handedBack);
     }
     for (const tunnel of this.tunnels) tunnel.shutdown(1012, "node draining");
     this.tunnels.clear();
@@ -333,35 +293,25 @@ export class ClusterRouter implements RoomRouter {
   /**
    * Every window: rooms whose clients all arrived through one other node go there if they are
    * quiet (README, "Rebalancing"). The drop closes a hibernated room's sockets with 1012; its
-   * clients reconnect through the load balancer, to that node. Like a drain's hand-back, the
-   * room is marked as being handed back meanwhile.
+   * clients reconnect through the load balancer, to that node. The placement builds no
+   * instance of the room here while it is being handed off.
    */
   private rebalance(): void {
-    const handOff = this.directory.handOff?.bind(this.directory);
-    if (handOff === undefined) return;
     for (const { party, room, via } of this.arrivals.take(this.directory.nodeId)) {
-      if (this.releasing.has(keyOf(party, room)) || this.local.quiet?.(party, room) === undefined) continue;
+      if (this.local.quiet(party, room) === undefined) continue;
       this.arrivals.forget(party, room);
       const drop = () => this.local.drop(party, room, 1012, "room moved to the node its clients reach");
-      void this.guard(party, room, handOff(party, room, via, drop));
+      void this.logFailure(party, room, this.directory.handOff({ party, room }, via, drop));
     }
   }
 
-  private async locate(party: string, room: string, claimHere = false): Promise<RoomLocation> {
-    const pending = this.releasing.get(keyOf(party, room));
-    if (pending) await pending;
-    return this.directory.locate(party, room, { claimHere });
+  private locate(party: string, room: string, claimHere = false): Promise<RoomLocation> {
+    return this.directory.locate({ party, room }, { claimHere });
   }
 
-  /** Runs `work` while the room is marked as being handed back; logs its failure. */
-  private guard(party: string, room: string, work: Promise<void>): Promise<void> {
-    const key = keyOf(party, room);
-    const settled = work.catch((error) => this.logger.log("error", "handing back a room failed", { party, room, ...describeError(error) }));
-    const done = settled.finally(() => {
-      if (this.releasing.get(key) === done) this.releasing.delete(key);
-    });
-    this.releasing.set(key, done);
-    return done;
+  /** Logs the failure of a hand-back or hand-off (the placement settles the room either way). */
+  private logFailure(party: string, room: string, work: Promise<void>): Promise<void> {
+    return work.catch((error) => this.logger.log("error", "handing back a room failed", { party, room, ...describeError(error) }));
   }
 
   /** After a stale route: forget it, wait, and say whether to try again. */
@@ -373,7 +323,7 @@ export class ClusterRouter implements RoomRouter {
     attempt: number,
     replayable: boolean,
   ): Promise<boolean> {
-    this.directory.invalidate(party, room);
+    this.directory.invalidate({ party, room });
     // The node we asked named the owner: go there now (the usual case after the optimistic
     // first route to a room's preferred node, which someone else turned out to hold).
     const redirected = attempt === 0 && answer.kind === "moved" && answer.owner !== undefined && answer.owner !== "unavailable";
@@ -405,14 +355,6 @@ function isMoved(response: Response): boolean {
   return response.status === 503 && response.headers.has(MOVED_HEADER);
 }
 
-function movedResponse(): Response {
-  return new Response("This node no longer owns the room", { status: 503, headers: { [MOVED_HEADER]: "unavailable" } });
-}
-
-function sendMoved(res: ServerResponse): Promise<void> {
-  return sendWebResponse(res, movedResponse());
-}
-
 /** 503 with Retry-After: the room is between owners, or its owner cannot be reached. */
 function unavailableResponse(kind: "moved" | "unreachable"): Response {
   const text = kind === "moved" ? "The room is moving between nodes; try again" : "The node that owns the room cannot be reached; try again";
@@ -421,8 +363,4 @@ function unavailableResponse(kind: "moved" | "unreachable"): Response {
 
 function sendUnavailable(res: ServerResponse, kind: "moved" | "unreachable"): Promise<void> {
   return sendWebResponse(res, unavailableResponse(kind));
-}
-
-function keyOf(party: string, room: string): string {
-  return `${party}/${room}`;
 }

@@ -27,8 +27,8 @@ describe("graceful drain", () => {
     const cluster = await startTestCluster(["a", "b", "c"], { main: Room });
     let socket: PartySocket | undefined;
     try {
-      cluster.table.assign("main", "d1", "a");
-      cluster.table.assign("main", "d2", "a");
+      cluster.table.assign({ party: "main", room: "d1" }, "a");
+      cluster.table.assign({ party: "main", room: "d2" }, "a");
       const other = await TestSocket.open(`ws://127.0.0.1:${cluster.nodes.c!.port}/parties/main/d2`);
       assert.equal(await other.nextText(), "hello from a");
       const direct = await TestSocket.open(`ws://127.0.0.1:${cluster.nodes.a!.port}/parties/main/d1?_pk=direct`);
@@ -52,10 +52,10 @@ describe("graceful drain", () => {
       const hello = await reconnected;
       assert.equal(closeCodes[0], 1012, "the proxied socket closed with 1012 too");
       assert.match(hello, /^hello from [bc]$/);
-      const owner = cluster.table.ownerOf("main", "d1");
+      const owner = cluster.table.ownerOf({ party: "main", room: "d1" });
       assert.equal(hello, `hello from ${owner}`);
       assert.equal((await other.closed).code, 1012);
-      assert.equal(cluster.table.ownerOf("main", "d2"), undefined, "every room was released");
+      assert.equal(cluster.table.ownerOf({ party: "main", room: "d2" }), undefined, "every room was released");
 
       const echoed = nextMessage(socket);
       socket.send("after drain");

@@ -3,9 +3,9 @@
  *
  * - Data: membership, room ownership and room storage in one PostgreSQL database. `startCluster`
  *   migrates the schema, registers this node and gives the directory and the storage service.
- * - Routing: `clusterRouting(directory)` is what `startPartyhouse({ cluster })` takes: the router
- *   that locates rooms and forwards HTTP and WebSockets to their owner, plus (with `ownership`)
- *   the runtime's claim before an instance is built.
+ * - Routing: `clusterRouting(placement)` is what `startPartyhouse({ cluster })` takes: the
+ *   placement the runtime claims rooms through, and the router that locates rooms and forwards
+ *   HTTP and WebSockets to their owner.
  */
 import pg from "pg";
 import type { Readiness } from "../admin/readiness.js";
@@ -17,44 +17,32 @@ import { PgDirectory } from "./pg-directory.js";
 import { PostgresEngine } from "./pg-engine.js";
 import { migrate } from "./schema.js";
 import type { ClusterServerOptions } from "../server/options.js";
-import type { RoomOwnership } from "../runtime/ownership.js";
-import { ClusterRouter, type MaybeDrainable } from "./cluster-router.js";
+import type { Placement } from "../runtime/placement.js";
+import { ClusterRouter } from "./cluster-router.js";
 
-export type { LocateOptions, RoomDirectory, RoomLocation } from "./directory.js";
-export { LocalDirectory } from "./local-directory.js";
+export type { LocateOptions, Placement, RoomLocation } from "../runtime/placement.js";
 export { PgDirectory, NodeNotLiveError, NotOwnedError } from "./pg-directory.js";
 export { PostgresEngine } from "./pg-engine.js";
-export { StaticCluster, type DrainableDirectory, type StaticClusterSpec } from "./static-directory.js";
 
 export interface RoutingOptions {
   /** Stale-route waits (tests shorten them). Default 100, 200, 400 ms. */
   retryDelaysMs?: readonly number[];
-  /**
-   * The runtime claims rooms through this before building an instance (PgDirectory). Then a
-   * node that receives a forwarded request serves it if it holds or can claim the room, and
-   * answers "moved" only when a live node holds it. Without it (StaticCluster) the receiving
-   * node asks `locate`.
-   */
-  ownership?: RoomOwnership;
   /** Rebalancing window (ClusterRouterOptions.rebalanceEveryMs); off if absent. */
   rebalanceEveryMs?: number;
 }
 
-/** `startPartyhouse({ ..., cluster: clusterRouting(directory) })`. */
-export function clusterRouting(directory: MaybeDrainable, options: RoutingOptions = {}): ClusterServerOptions {
-  const ownership = options.ownership;
+/** `startPartyhouse({ ..., cluster: clusterRouting(placement) })`. */
+export function clusterRouting(placement: Placement, options: RoutingOptions = {}): ClusterServerOptions {
   return {
-    secret: directory.secret,
+    placement,
     router: (local, logger) =>
       new ClusterRouter({
-        directory,
+        directory: placement,
         local,
         logger,
-        runtimeClaims: ownership !== undefined,
         ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
         ...(options.rebalanceEveryMs !== undefined ? { rebalanceEveryMs: options.rebalanceEveryMs } : {}),
       }),
-    ...(ownership ? { ownership } : {}),
   };
 }
 

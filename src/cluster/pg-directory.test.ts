@@ -51,7 +51,7 @@ test("a stale owner's commit is fenced after a takeover and writes nothing; the 
   assert.deepEqual(await engineA.commit([write(ref, 1, "first")]), { fenced: [] });
 
   const lost: string[] = [];
-  a.directory.onLost((party, room) => lost.push(`${party}/${room}`));
+  a.directory.onLost((ref) => lost.push(`${ref.party}/${ref.room}`));
   // a stops renewing and its lease ends: b may take the room over.
   await a.membership.stop();
   assert.deepEqual(await b.directory.acquire(ref), { kind: "local", epoch: 2 });
@@ -141,7 +141,7 @@ test("many concurrent acquisitions on two nodes, in opposite orders: one owner p
       assert.throws(() => loser.directory.epochOf(ref), /not owned by this node/);
       assert.deepEqual(lost, { kind: "remote", nodeId: winner.directory.nodeId, address: winner.membership.address });
     }
-    await Promise.all(rooms.map((ref) => Promise.all([a.directory.release(ref.party, ref.room), b.directory.release(ref.party, ref.room)])));
+    await Promise.all(rooms.map((ref) => Promise.all([a.directory.release(ref, Promise.resolve()), b.directory.release(ref, Promise.resolve())])));
     assert.ok([...(await rowsOf(a)).values()].every((row) => row.owner === null), "every room released");
   }
 });
@@ -154,7 +154,7 @@ test("claims and releases asked in one turn share one transaction per 500 rooms"
   assert.ok(claimed.every((result) => result.kind === "local" && result.epoch === 1));
   const claimTransactions = new Set([...(await rowsOf(a)).values()].map((row) => row.xmin));
   assert.equal(claimTransactions.size, 2, "700 claims: a batch of 500 and one of 200");
-  await Promise.all(rooms.map((ref) => a.directory.release(ref.party, ref.room)));
+  await Promise.all(rooms.map((ref) => a.directory.release(ref, Promise.resolve())));
   const released = [...(await rowsOf(a)).values()];
   assert.ok(released.every((row) => row.owner === null));
   assert.equal(new Set(released.map((row) => row.xmin)).size, 2, "700 releases: two statements");
@@ -167,7 +167,7 @@ test("one batch mixing every case gives each room the answer it would get alone"
   await a.directory.acquire(ref("held")); // a live owner keeps it
   await c.directory.acquire(ref("orphan")); // its owner's lease ends below
   await b.directory.acquire(ref("back")); // released, then claimed again by the same node
-  await b.directory.release("main", "back");
+  await b.directory.release({ party: "main", room: "back" }, Promise.resolve());
   await c.membership.stop();
   const [fresh, held, orphan, back] = await Promise.all(["fresh", "held", "orphan", "back"].map((room) => b.directory.acquire(ref(room))));
   assert.deepEqual(fresh, { kind: "local", epoch: 1 });
@@ -196,14 +196,14 @@ test("locate goes to a room's preferred node without a lookup, and asks the data
   const ref = { party: "main", room };
   assert.equal((await c.directory.acquire(ref)).kind, "local", "c holds it");
 
-  const optimistic = await a.directory.locate("main", room);
+  const optimistic = await a.directory.locate({ party: "main", room });
   assert.deepEqual([optimistic.kind, optimistic.kind === "remote" && optimistic.nodeId], ["remote", "node-1"], "straight to the preferred node");
   const moved = await b.directory.acquire(ref);
   assert.deepEqual([moved.kind, moved.kind === "remote" && moved.nodeId], ["remote", "node-2"], "which says who holds it");
-  a.directory.invalidate("main", room);
-  const looked = await a.directory.locate("main", room);
+  a.directory.invalidate({ party: "main", room });
+  const looked = await a.directory.locate({ party: "main", room });
   assert.deepEqual([looked.kind, looked.kind === "remote" && looked.nodeId], ["remote", "node-2"], "after the stale route: the owner");
-  assert.deepEqual(await a.directory.locate("main", room), looked, "and it is remembered");
+  assert.deepEqual(await a.directory.locate({ party: "main", room }), looked, "and it is remembered");
 });
 
 test("locate places a room by the live set as it is after its owner lookup, even if the preferred node left meanwhile", async () => {
@@ -215,8 +215,8 @@ test("locate places a room by the live set as it is after its owner lookup, even
   const ids = nodes.map((node) => node.membership.nodeId);
   let room = "";
   for (let i = 0; preferredNode(ids, "main", room) !== "node-1"; i++) room = `leaving-${i}`;
-  a.directory.invalidate("main", room); // a stale route: the next locate looks the owner up
-  const located = a.directory.locate("main", room);
+  a.directory.invalidate({ party: "main", room }); // a stale route: the next locate looks the owner up
+  const located = a.directory.locate({ party: "main", room });
   // A renewal lands while the lookup is in flight: node-1 is no longer live in a's view.
   a.membership.liveNodes = a.membership.liveNodes.filter((node) => node.nodeId !== "node-1");
   assert.deepEqual(await located, { kind: "local", epoch: 1 }, "nobody holds it and a is the only live node left");
@@ -229,7 +229,7 @@ test("hand-off: after the drop, the room is the other node's; this node builds n
   assert.deepEqual(await a.directory.acquire(ref), { kind: "local", epoch: 1 });
   let dropped = false;
   let releaseDrop!: () => void;
-  const handed = a.directory.handOff(ref.party, ref.room, b.directory.nodeId, () => new Promise<void>((resolve) => (releaseDrop = resolve)).then(() => void (dropped = true)));
+  const handed = a.directory.handOff(ref, b.directory.nodeId, () => new Promise<void>((resolve) => (releaseDrop = resolve)).then(() => void (dropped = true)));
   // While the drop runs, a build here waits, then finds the new owner.
   const meanwhile = a.directory.acquire(ref);
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -253,7 +253,7 @@ test("hand-off to a node that is not live releases the room instead, for its nex
   const [a, b] = nodes as [TestNode, TestNode];
   const ref = { party: "main", room: "released" };
   await a.directory.acquire(ref);
-  await a.directory.handOff(ref.party, ref.room, "gone-node", async () => {});
+  await a.directory.handOff(ref, "gone-node", async () => {});
   // Nobody holds it: b (a client reached it) claims it at once.
   assert.deepEqual(await b.directory.acquire(ref), { kind: "local", epoch: 2 });
 });
@@ -265,10 +265,10 @@ test("a due alarm of a room handed here and not claimed yet is claimed by the po
   await a.directory.acquire(ref);
   const engineA = new PostgresEngine(a.pool, a.directory);
   await engineA.commit([{ room: ref, fence: 1, deleteAll: false, entries: new Map(), alarm: Date.now() - 1 }]);
-  await a.directory.handOff(ref.party, ref.room, b.directory.nodeId, async () => {});
+  await a.directory.handOff(ref, b.directory.nodeId, async () => {});
   assert.deepEqual(await a.directory.dueAlarms(), [], "no longer a's");
   const due = await b.directory.dueAlarms();
   assert.deepEqual(due.map((alarm) => alarm.room), [ref]);
   assert.equal(b.directory.ownedCount, 1, "claimed by the poll");
-  assert.deepEqual(await b.directory.locate(ref.party, ref.room), { kind: "local", epoch: 2 });
+  assert.deepEqual(await b.directory.locate(ref), { kind: "local", epoch: 2 });
 });

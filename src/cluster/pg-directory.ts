@@ -20,11 +20,11 @@
  */
 import type pg from "pg";
 import type { RoomRef } from "../storage/engine.js";
-import type { Acquired, RoomOwnership } from "../runtime/ownership.js";
+import { roomKey, type RoomKey } from "../storage/room-key.js";
+import type { AlarmSource, LocateOptions, Placement, RoomLocation } from "../runtime/placement.js";
 import type { Logger } from "../runtime/logger.js";
 import { describeError } from "../runtime/logger.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";
-import type { LocateOptions, RoomDirectory, RoomLocation } from "./directory.js";
 import type { LiveNode, Membership } from "./membership.js";
 import { preferredNode } from "./rendezvous.js";
 
@@ -162,22 +162,22 @@ export interface PgDirectoryOptions {
   readonly alarmPollMs?: number;
 }
 
-export class PgDirectory implements RoomDirectory, RoomOwnership {
+export class PgDirectory implements Placement {
   readonly nodeId: string;
   readonly secret: string;
-  readonly alarmPollMs: number;
-  private readonly owned = new Map<string, Owned>();
-  private readonly remote = new Map<string, Owner>();
+  readonly alarms: AlarmSource;
+  private readonly owned = new Map<RoomKey, Owned>();
+  private readonly remote = new Map<RoomKey, Owner>();
   /**
    * Rooms whose route turned out stale (invalidate): the next `locate` asks the database who owns
    * them instead of going straight to the preferred node. Emptied by that lookup.
    */
-  private readonly doubted = new Set<string>();
+  private readonly doubted = new Set<RoomKey>();
   /** Per-room serialization of claims and releases. */
-  private readonly busy = new Map<string, Promise<unknown>>();
-  /** Rooms being handed to another node: no instance is built here meanwhile (acquire waits). */
-  private readonly leaving = new Set<string>();
-  private readonly lostListeners: Array<(party: string, room: string) => void> = [];
+  private readonly busy = new Map<RoomKey, Promise<unknown>>();
+  /** Rooms being released or handed to another node: no instance is built here meanwhile (acquire and locate wait). */
+  private readonly leaving = new Set<RoomKey>();
+  private readonly lostListeners: Array<(room: RoomRef) => void> = [];
   private readonly pool: pg.Pool;
   private readonly membership: Membership;
   /** Set by drain(): this node claims no room any more (it hands its rooms back). */
@@ -191,7 +191,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     this.membership = options.membership;
     this.nodeId = options.membership.nodeId;
     this.secret = options.secret;
-    this.alarmPollMs = options.alarmPollMs ?? 1_000;
+    this.alarms = { kind: "poll", everyMs: options.alarmPollMs ?? 1_000, due: () => this.dueAlarms() };
     // Self-fenced or lease found expired: every room may be someone else's by now.
     this.membership.onFenced(() => this.loseAll());
   }
@@ -201,10 +201,13 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     return this.owned.size;
   }
 
-  // ---- RoomDirectory ---------------------------------------------------------------------------
+  // ---- Placement -------------------------------------------------------------------------------
 
-  async locate(party: string, room: string, options: LocateOptions = {}): Promise<RoomLocation> {
-    const key = keyOf(party, room);
+  async locate(ref: RoomRef, options: LocateOptions = {}): Promise<RoomLocation> {
+    const { party, room } = ref;
+    const key = roomKey(ref);
+    // A release or hand-off of the room here: ask once it is done.
+    if (this.leaving.has(key)) await this.busy.get(key);
     const mine = this.owned.get(key);
     if (mine !== undefined && !this.leaving.has(key)) return { kind: "local", epoch: mine.epoch };
     this.assertLive();
@@ -240,18 +243,28 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     return { kind: "remote", nodeId: now.nodeId, address: now.address };
   }
 
-  invalidate(party: string, room: string): void {
-    const key = keyOf(party, room);
+  invalidate(ref: RoomRef): void {
+    const key = roomKey(ref);
     this.remote.delete(key);
     // Bounded: an entry lives until the next locate of that room.
     if (this.doubted.size < MAX_DOUBTED) this.doubted.add(key);
   }
 
-  release(party: string, room: string): Promise<void> {
-    return this.serialize(keyOf(party, room), () => this.releaseNow({ party, room }));
+  release(ref: RoomRef, closed: Promise<void>): Promise<void> {
+    const key = roomKey(ref);
+    // At once, not when the serialized work begins: a build that asks meanwhile must wait.
+    this.leaving.add(key);
+    return this.serialize(key, async () => {
+      try {
+        await closed.catch(() => undefined);
+        await this.releaseNow(ref);
+      } finally {
+        this.leaving.delete(key);
+      }
+    });
   }
 
-  onLost(listener: (party: string, room: string) => void): void {
+  onLost(listener: (room: RoomRef) => void): void {
     this.lostListeners.push(listener);
   }
 
@@ -260,8 +273,9 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
    * epoch), the room is given to `to` in one statement (HAND_OFF_SQL). From the call on, no
    * instance of it is built here: acquire and locate wait for the hand-off, then find the owner.
    */
-  handOff(party: string, room: string, to: string, drop: () => Promise<void>): Promise<void> {
-    const key = keyOf(party, room);
+  handOff(ref: RoomRef, to: string, drop: () => Promise<void>): Promise<void> {
+    const { party, room } = ref;
+    const key = roomKey(ref);
     if (!this.owned.has(key) || this.leaving.has(key)) return Promise.resolve();
     // At once, not when the serialized work begins: a build that asks meanwhile must wait.
     this.leaving.add(key);
@@ -300,24 +314,19 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     await this.membership.drain();
   }
 
-  // ---- RoomOwnership (the runtime) -------------------------------------------------------------
-
-  acquire(ref: RoomRef): Promise<Acquired> {
-    const key = keyOf(ref.party, ref.room);
+  acquire(ref: RoomRef): Promise<RoomLocation> {
+    const key = roomKey(ref);
     const mine = this.owned.get(key);
     // A room being handed off: the claim waits for the hand-off, then finds the new owner.
     if (mine !== undefined && !this.leaving.has(key)) return Promise.resolve({ kind: "local", epoch: mine.epoch });
     return this.serialize(key, () => this.claim(ref));
   }
 
-  releaseRoom(ref: RoomRef): Promise<void> {
-    return this.release(ref.party, ref.room);
-  }
-
   holdsLease(): boolean {
     return this.membership.holdsLease();
   }
 
+  /** Due alarms this node should fire: its own rooms' and those of rooms no live node holds. */
   async dueAlarms(): Promise<Array<{ room: RoomRef; time: number }>> {
     if (!this.membership.isLive) return [];
     const result = await this.pool.query<{ party: string; room: string; time: string; mine: boolean }>(DUE_ALARMS_SQL, [
@@ -328,7 +337,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     for (const row of result.rows) {
       // Handed here and not claimed yet: claim it now, so the alarm fires here (locate, which
       // the alarm asks, knows only rooms claimed here).
-      if (row.mine && !this.owned.has(keyOf(row.party, row.room))) await this.acquire({ party: row.party, room: row.room }).catch(() => undefined);
+      if (row.mine && !this.owned.has(roomKey(row))) await this.acquire({ party: row.party, room: row.room }).catch(() => undefined);
     }
     return result.rows.map((row) => ({ room: { party: row.party, room: row.room }, time: Number(row.time) }));
   }
@@ -337,7 +346,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
 
   /** The fence token of a room this node owns; throws NotOwnedError otherwise. */
   epochOf(ref: RoomRef): number {
-    const mine = this.owned.get(keyOf(ref.party, ref.room));
+    const mine = this.owned.get(roomKey(ref));
     if (mine === undefined) throw new NotOwnedError(ref);
     return mine.epoch;
   }
@@ -352,7 +361,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
 
   /** A commit of the room at `epoch` was refused by its fence: the room is someone else's. */
   fenced(ref: RoomRef, epoch: number): void {
-    const key = keyOf(ref.party, ref.room);
+    const key = roomKey(ref);
     const mine = this.owned.get(key);
     if (mine === undefined || mine.epoch !== epoch) return;
     this.options.logger.log("warn", "room fenced: a commit was refused, the room is owned elsewhere", {
@@ -373,8 +382,8 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  private async claim(ref: RoomRef): Promise<Acquired> {
-    const key = keyOf(ref.party, ref.room);
+  private async claim(ref: RoomRef): Promise<RoomLocation> {
+    const key = roomKey(ref);
     const already = this.owned.get(key);
     if (already !== undefined) return { kind: "local", epoch: already.epoch };
     if (this.draining) return this.elsewhere(ref);
@@ -400,7 +409,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   }
 
   /** Draining: the live owner, or the node rendezvous hashing prefers among the others. */
-  private async elsewhere(ref: RoomRef): Promise<Acquired> {
+  private async elsewhere(ref: RoomRef): Promise<RoomLocation> {
     this.assertLive();
     const owner = await this.owners.add(ref);
     if (owner !== undefined && owner.nodeId !== this.nodeId) return { kind: "remote", ...owner };
@@ -416,7 +425,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   }
 
   private async releaseNow(ref: RoomRef): Promise<void> {
-    const key = keyOf(ref.party, ref.room);
+    const key = roomKey(ref);
     const mine = this.owned.get(key);
     if (mine === undefined) return;
     this.owned.delete(key);
@@ -442,9 +451,9 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
       this.nodeId,
       incarnation,
     ]);
-    const epochs = new Map(result.rows.map((row) => [keyOf(row.party, row.room), Number(row.owner_epoch)]));
+    const epochs = new Map(result.rows.map((row) => [roomKey(row), Number(row.owner_epoch)]));
     return refs.map((ref) => {
-      const epoch = epochs.get(keyOf(ref.party, ref.room));
+      const epoch = epochs.get(roomKey(ref));
       return epoch === undefined ? undefined : { epoch, incarnation };
     });
   }
@@ -500,7 +509,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   private emitLost(ref: RoomRef): void {
     for (const listener of this.lostListeners) {
       try {
-        listener(ref.party, ref.room);
+        listener(ref);
       } catch (error) {
         this.options.logger.log("error", "a lost-room listener failed", describeError(error));
       }
@@ -508,7 +517,7 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
   }
 
   /** Runs `work` after any claim or release of the same room still in progress. */
-  private serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
+  private serialize<T>(key: RoomKey, work: () => Promise<T>): Promise<T> {
     const previous = this.busy.get(key) ?? Promise.resolve();
     const next = previous.then(work, work);
     const settled = next.then(
@@ -521,8 +530,4 @@ export class PgDirectory implements RoomDirectory, RoomOwnership {
     });
     return next;
   }
-}
-
-function keyOf(party: string, room: string): string {
-  return `${party}\0${room}`;
 }

@@ -27,6 +27,7 @@ import type {
 import { StorageUnavailableError } from "../storage/engine.js";
 import { toByteRange } from "../storage/key-range.js";
 import { isTransientDatabaseError } from "./transient-db-error.js";
+import { roomKey } from "../storage/room-key.js";
 
 /** Who this engine writes as: the node's ownership state (PgDirectory). */
 export interface FenceAuthority {
@@ -193,8 +194,8 @@ export class PostgresEngine implements StorageEngine {
       this.authority.incarnation,
       ...commitParameters(writes),
     ]);
-    const passed = new Set(result.rows.map((row) => `${row.party}\0${row.room}\0${row.owner_epoch}`));
-    const fenced = writes.filter((write) => !passed.has(`${write.room.party}\0${write.room.room}\0${write.fence}`));
+    const passed = new Set(result.rows.map((row) => `${roomKey(row)}\0${row.owner_epoch}`));
+    const fenced = writes.filter((write) => !passed.has(`${roomKey(write.room)}\0${write.fence}`));
     for (const write of fenced) this.authority.fenced(write.room, write.fence);
     return { fenced: fenced.map((write) => write.room) };
   }

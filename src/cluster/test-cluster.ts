@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { PartyExports } from "../server/options.js";
 import { startTestServer, type TestServer } from "../testing/index.js";
 import { clusterRouting } from "./index.js";
-import { StaticCluster } from "./static-directory.js";
+import { StaticCluster } from "./static-cluster-test-support.js";
 
 export interface LogEntry {
   readonly node: string;

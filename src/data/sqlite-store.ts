@@ -15,7 +15,7 @@ import Database from "better-sqlite3";
 import type { RoomRef } from "../storage/engine.js";
 import { DataFolderInUseError } from "../storage/folder-lock-error.js";
 import { IncompleteStoreError } from "../storage/incomplete-store-error.js";
-import { roomKey } from "../storage/room-key.js";
+import { roomKey, type RoomKey } from "../storage/room-key.js";
 import { DATABASE_FILE_NAME, INCOMPLETE_MARK, SCHEMA_SQL } from "../storage/sqlite-schema.js";
 import { roomMatches, type RoomFilter, type StoreRecord } from "./records.js";
 import { decodeMark, encodeMark, type IncompleteMark, type Store, type WriteBatch } from "./store.js";
@@ -30,7 +30,7 @@ type Statement = Database.Statement<unknown[], unknown>;
 
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
-  private readonly roomIds = new Map<string, number>();
+  private readonly roomIds = new Map<RoomKey, number>();
   private readonly s: ReturnType<typeof prepareReads>;
   private writes: ReturnType<typeof prepareWrites> | undefined;
   private closed = false;
@@ -165,7 +165,7 @@ export class SqliteStore implements Store {
 
   async apply(batch: WriteBatch, mark: IncompleteMark): Promise<void> {
     const w = this.writeStatements();
-    const created: string[] = [];
+    const created: RoomKey[] = [];
     try {
       this.db.transaction(() => {
         for (const room of batch.wipes) {
@@ -220,7 +220,7 @@ export class SqliteStore implements Store {
     return id;
   }
 
-  private roomIdForWrite(party: string, room: string, created: string[]): number {
+  private roomIdForWrite(party: string, room: string, created: RoomKey[]): number {
     const existing = this.roomId(party, room);
     if (existing !== undefined) return existing;
     const id = Number(this.writeStatements().insertRoom.run(party, room).lastInsertRowid);
@@ -230,7 +230,7 @@ export class SqliteStore implements Store {
     return id;
   }
 
-  private remember(key: string, id: number): void {
+  private remember(key: RoomKey, id: number): void {
     if (this.roomIds.size >= MAX_REMEMBERED_ROOM_IDS) this.roomIds.clear();
     this.roomIds.set(key, id);
   }

@@ -1,6 +1,7 @@
 import type { RoomRef } from "../storage/engine.js";
 import type { Logger } from "./logger.js";
 import { describeError } from "./logger.js";
+import { roomKey, type RoomKey } from "../storage/room-key.js";
 
 /** Cloudflare's alarm retry policy: exponential backoff from 2 s, up to 6 retries. */
 export const ALARM_RETRY_BASE_MS = 2000;
@@ -13,7 +14,7 @@ const MAX_TIMER_MS = 2 **31 - 1;
 type FireAlarm = (room: RoomRef, time: number, retry: number) => Promise<void>;
 
 interface Entry {
-  readonly key: string;
+  readonly key: RoomKey;
   readonly room: RoomRef;
   readonly time: number;
 }
@@ -25,9 +26,9 @@ interface Entry {
  * succeeds, so an alarm that was due or running when the process died fires after restart.
  */
 export class AlarmScheduler {
-  private readonly due = new Map<string, Entry>();
+  private readonly due = new Map<RoomKey, Entry>();
   private readonly heap: Entry[] = [];
-  private readonly running = new Set<string>();
+  private readonly running = new Set<RoomKey>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -41,7 +42,7 @@ export class AlarmScheduler {
 
   /** A room's alarm is now `time` (or cleared, with null). */
   set(room: RoomRef, time: number | null): void {
-    const key = keyOf(room);
+    const key = roomKey(room);
     if (time === null) {
       this.due.delete(key);
       return;
@@ -54,7 +55,7 @@ export class AlarmScheduler {
 
   /** Whether the room's alarm handler is running (the room must not be evicted meanwhile). */
   isRunning(room: RoomRef): boolean {
-    return this.running.has(keyOf(room));
+    return this.running.has(roomKey(room));
   }
 
   stop(): void {
@@ -167,8 +168,4 @@ export class AlarmScheduler {
     }
     heap[i] = last;
   }
-}
-
-function keyOf(room: RoomRef): string {
-  return `${room.party}\0${room.room}`;
 }

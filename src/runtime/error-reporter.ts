@@ -8,6 +8,7 @@
 import type { RoomRef } from "../storage/engine.js";
 import type { RuntimeCounters } from "../metrics/counters.js";
 import { describeError, type Logger } from "./logger.js";
+import { roomKey } from "../storage/room-key.js";
 
 export const DEFAULT_REPEAT_WINDOW_MS = 60_000;
 /** Bound on remembered (room, handler, message) keys; past it the memory starts over. */
@@ -33,7 +34,7 @@ export class HandlerErrorReporter {
     const handler = event.replace(/ failed$/, "");
     this.counters.party(ref.party).countError(handler);
     const described = describeError(error);
-    const key = `${ref.party}\0${ref.room}\0${handler}\0${String(described.error)}`;
+    const key = `${roomKey(ref)}\0${handler}\0${String(described.error)}`;
     const now = this.now();
     const entry = this.seen.get(key);
     if (entry !== undefined && now - entry.since < this.windowMs) {

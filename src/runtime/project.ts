@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type * as Party from "../types/party.js";
 import type { StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
@@ -8,7 +8,7 @@ import { AlarmScheduler } from "./alarm-scheduler.js";
 import { CronScheduler } from "./cron-scheduler.js";
 import { Fanout } from "./fanout.js";
 import { describeError, type Logger } from "./logger.js";
-import type { Acquired, RoomOwnership } from "./ownership.js";
+import type { AlarmSource, Placement } from "./placement.js";
 import { definePartyFromExport, type PartyDefinition } from "./party-definition.js";
 import { RoomHost } from "./room-host.js";
 import { deleteRoomStorage, type DeleteOutcome } from "./room-deletion.js";
@@ -37,27 +37,20 @@ export interface ProjectOptions {
   /** `partykit.json#crons`: name to cron expression, run on main's onCron. */
   crons?: Record<string, string>;
   /**
-   * Authenticates room-to-room and node-to-node calls. Cluster mode passes the secret all nodes
-   * share; default: a random one for this process.
+   * Which node runs each room: a room is claimed before an instance is built (acquire), released
+   * after eviction, dropped when lost; its secret authenticates room-to-room calls.
    */
-  secret?: string;
-  /**
-   * Cluster mode on PostgreSQL: rooms are claimed before an instance is built (acquire), released
-   * after eviction, dropped when lost; due alarms are polled from the database. Absent: every
-   * room this process is asked for is its own.
-   */
-  ownership?: RoomOwnership;
+  placement: Placement;
 }
 
 /**
- * Where rooms live, when that may be another node (cluster mode). Without it every room is here.
- * `stub.fetch()` goes through `fetch`; an alarm fires only where `isLocal` says so (the owner's
- * scheduler fires it otherwise); `roomEvicted` lets the node give up a room it forgot.
+ * Where rooms live (the server's RoomRouter: this process, or in a cluster possibly another
+ * node). `stub.fetch()` goes through `fetch`; an alarm fires only where `isLocal` says so (the
+ * owner's scheduler fires it otherwise).
  */
 export interface ProjectRouting {
   fetch(party: string, room: string, request: Request): Promise<Response>;
   isLocal(party: string, room: string): Promise<boolean>;
-  roomEvicted?(party: string, room: string, closed: Promise<void>): void;
 }
 
 export interface ProjectStats {
@@ -100,8 +93,8 @@ export class PartyRooms {
 export class Project {
   readonly parties = new Map<string, PartyRooms>();
   readonly secret: string;
-  /** Set by the server once its router exists (the router delivers here through requestRoom). */
-  routing: ProjectRouting | undefined;
+  /** Set by the server once its router exists (`routeThrough`; the router delivers here through requestRoom). */
+  private routing: ProjectRouting | undefined;
   readonly alarms: AlarmScheduler;
   /** Event counts per party for metrics; they outlive dev reloads. */
   readonly counters = new RuntimeCounters();
@@ -111,14 +104,13 @@ export class Project {
   private sweepTimer: NodeJS.Timeout | undefined;
   private partyNames: string[] = [];
   private readonly transport: StubTransport;
-  /** Evicted rooms whose release is still on its way; a new instance waits for it. */
-  private readonly releasing = new Map<string, Promise<void>>();
+  private readonly placement: Placement;
   private alarmPollTimer: NodeJS.Timeout | undefined;
-  private readonly acquire: ((room: RoomRef) => Promise<Acquired>) | undefined;
   private closed = false;
 
   constructor(private readonly options: ProjectOptions) {
-    this.secret = options.secret ?? randomBytes(16).toString("hex");
+    this.placement = options.placement;
+    this.secret = options.placement.secret;
     this.fanout = new Fanout(options.logger);
     this.errors = new HandlerErrorReporter(options.logger, this.counters);
     this.alarms = new AlarmScheduler(
@@ -129,10 +121,10 @@ export class Project {
     this.transport = {
       origin: options.origin,
       request: (party, roomId, request) =>
-        this.routing ? this.routing.fetch(party, roomId, request) : this.requestRoom(party, roomId, request),
+        this.router().fetch(party, roomId, request),
       connect: async (party, roomId, request) => {
         // A room another node owns is connected when the Response reaches a client.
-        if (this.routing && !(await this.routing.isLocal(party, roomId))) {
+        if (!(await this.router().isLocal(party, roomId))) {
           return new WebSocketUpgradeResponse(new RemoteRoomHandle(party, roomId, request as Party.Request));
         }
         return this.connectRoom(party, roomId, request);
@@ -141,15 +133,18 @@ export class Project {
       secret: this.secret,
     };
     this.crons = new CronScheduler(options.crons ?? {}, (name, cron, time) => this.runCron(name, cron, time), options.logger);
-    const ownership = options.ownership;
-    if (ownership) {
-      this.acquire = (room) => {
-        const pending = this.releasing.get(keyOf(room));
-        return pending ? pending.then(() => ownership.acquire(room)) : ownership.acquire(room);
-      };
-      ownership.onLost((party, room) => this.roomLost(party, room));
-    }
+    this.placement.onLost((room) => this.roomLost(room));
     this.load(options.parties);
+  }
+
+  /** Room-to-room stubs and alarms ask this router where a room lives; set once, before `start`. */
+  routeThrough(routing: ProjectRouting): void {
+    this.routing = routing;
+  }
+
+  private router(): ProjectRouting {
+    if (this.routing === undefined) throw new Error("the project has no router yet (the server sets it before starting)");
+    return this.routing;
   }
 
   get logger(): Logger {
@@ -166,10 +161,10 @@ export class Project {
 
   /** Loads stored alarms and starts the hibernation/eviction sweep. */
   async start(): Promise<void> {
-    const ownership = this.options.ownership;
-    if (ownership) {
+    const source = this.placement.alarms;
+    if (source.kind === "poll") {
       // Cluster: the database holds every node's alarms; ask for the due ones this node should fire.
-      this.alarmPollTimer = setInterval(() => void this.pollAlarms(ownership), ownership.alarmPollMs);
+      this.alarmPollTimer = setInterval(() => void this.pollAlarms(source), source.everyMs);
       this.alarmPollTimer.unref();
     } else {
       for (const { room, time } of await this.options.storage.listAlarms()) this.alarms.set(room, time);
@@ -219,11 +214,11 @@ export class Project {
     this.parties.clear();
   }
 
-  /** The rooms this process holds now, as `[party, room]` pairs (drain walks them one by one). */
-  roomIds(): Array<[string, string]> {
-    const ids: Array<[string, string]> = [];
-    for (const [name, party] of this.parties) for (const id of party.rooms.keys()) ids.push([name, id]);
-    return ids;
+  /** The rooms this process holds now (drain walks them one by one). */
+  roomRefs(): RoomRef[] {
+    const refs: RoomRef[] = [];
+    for (const [name, party] of this.parties) for (const id of party.rooms.keys()) refs.push({ party: name, room: id });
+    return refs;
   }
 
   /**
@@ -247,10 +242,9 @@ export class Project {
     return deleteRoomStorage(
       {
         storage: this.options.storage,
-        ownership: this.options.ownership,
+        placement: this.placement,
         liveSockets: (ref) => live(ref)?.sockets.size,
         drop: (ref) => this.dropRoom(ref.party, ref.room, 1012, "room storage deleted"),
-        releasing: (ref) => this.releasing.get(keyOf(ref)),
         alarmChanged: (ref, time) => this.alarms.set(ref, time),
       },
       { party: partyName, room: roomId },
@@ -363,8 +357,7 @@ export class Project {
       counters: this.counters.party(partyName),
       errors: this.errors,
       roomStarted: (seconds, woke) => this.counters.onRoomStart?.(partyName, seconds, woke),
-      ...(this.acquire ? { acquire: this.acquire } : {}),
-      ...(this.options.ownership ? { holdsLease: this.options.ownership.holdsLease.bind(this.options.ownership) } : {}),
+      placement: this.placement,
     };
   }
 
@@ -375,11 +368,11 @@ export class Project {
   private async fireAlarm(ref: RoomRef, time: number, retry: number): Promise<void> {
     const party = this.parties.get(ref.party);
     if (!party) return; // the party no longer exists in this code; its alarm stays stored
-    // Cluster mode: the router says whether the room runs here (it waits for a hand-back of the
-    // room in progress, so a draining node does not build it again); the owner's own poll fires
-    // it otherwise. On PostgreSQL the build still claims first (acquire): a room a live node
+    // The router says whether the room runs here (always, in one process; in a cluster it waits
+    // for a hand-back of the room in progress, so a draining node does not build it again); the
+    // owner's own poll fires it otherwise. On PostgreSQL the build still claims first (acquire): a room a live node
     // took meanwhile refuses with RoomMovedError, and that node fires it.
-    if (this.routing && !(await this.routing.isLocal(ref.party, ref.room))) return;
+    if (!(await this.router().isLocal(ref.party, ref.room))) return;
     const counters = this.counters.party(ref.party);
     counters.alarmsFired++;
     if (retry > 0) counters.alarmsRetried++;
@@ -396,9 +389,9 @@ export class Project {
   }
 
   /** Due alarms from the cluster database: this node's rooms' and orphaned rooms'. */
-  private async pollAlarms(ownership: RoomOwnership): Promise<void> {
+  private async pollAlarms(source: Extract<AlarmSource, { kind: "poll" }>): Promise<void> {
     try {
-      for (const { room, time } of await ownership.dueAlarms()) {
+      for (const { room, time } of await source.due()) {
         if (!this.alarms.isRunning(room)) this.alarms.set(room, time);
       }
     } catch (error) {
@@ -407,35 +400,23 @@ export class Project {
   }
 
   /** The cluster says another node owns the room now: drop it here, sockets close with 1012. */
-  private roomLost(partyName: string, roomId: string): void {
-    const party = this.parties.get(partyName);
-    const room = party?.rooms.get(roomId);
+  private roomLost(ref: RoomRef): void {
+    const party = this.parties.get(ref.party);
+    const room = party?.rooms.get(ref.room);
     if (!party || !room) return;
-    party.rooms.delete(roomId);
+    party.rooms.delete(ref.room);
     void room.shutdown(1012, "room moved");
   }
 
   /**
    * Evicted: after its storage is flushed, the room is released for any node to claim. Until
-   * then a new instance here waits (acquire), so it never runs while the release is in flight.
+   * then a new instance here waits (placement's acquire), so it never runs while the release is
+   * in flight.
    */
   private evicted(room: RoomHost): void {
-    const shutdown = room.shutdown(1001, "room evicted");
-    const ownership = this.options.ownership;
-    if (!ownership) {
-      // A router without ownership (StaticCluster) gives the room back itself.
-      if (this.routing?.roomEvicted) this.routing.roomEvicted(room.ref.party, room.ref.room, shutdown);
-      else void shutdown;
-      return;
-    }
-    const key = keyOf(room.ref);
-    const release = shutdown
-      .then(() => ownership.releaseRoom(room.ref))
-      .catch((error: unknown) => this.logger.log("warn", "releasing an evicted room failed", describeError(error)))
-      .finally(() => {
-        if (this.releasing.get(key) === release) this.releasing.delete(key);
-      });
-    this.releasing.set(key, release);
+    this.placement
+      .release(room.ref, room.shutdown(1001, "room evicted"))
+      .catch((error: unknown) => this.logger.log("warn", "releasing an evicted room failed", describeError(error)));
   }
 
   /** Hibernates idle hibernating rooms and forgets rooms that have no sockets and nothing to do. */
@@ -465,8 +446,4 @@ function cloudflareOnlyBindings(): Pick<Party.Context, "ai" | "vectorize" | "bin
       kv: unavailableBindings("KV bindings", "context.bindings.kv"),
     },
   };
-}
-
-function keyOf(room: RoomRef): string {
-  return `${room.party}\0${room.room}`;
 }

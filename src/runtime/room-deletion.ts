@@ -1,8 +1,8 @@
 /**
  * Deleting one room's storage and alarm from outside the room (the admin API). Refused while the
  * room is live here (it has sockets or ran recently) unless forced; forced, the room is dropped
- * first (sockets close with 1012, its writes are flushed), as a reload would. In a cluster the
- * room is claimed first, so its owner's commits are fenced, and refused if a live node holds it.
+ * first (sockets close with 1012, its writes are flushed), as a reload would. The room is claimed
+ * first (in a cluster its former owner's commits are then fenced), refused if a live node holds it.
  *
  * The keys and the alarm are deleted through the storage service like a room's own writes, in
  * one synchronous stretch after the last check that no instance exists: a request that arrives
@@ -11,7 +11,7 @@
  */
 import type { RoomStorageHooks, StorageService } from "../storage/contract.js";
 import type { RoomRef } from "../storage/engine.js";
-import type { RoomOwnership } from "./ownership.js";
+import type { Placement } from "./placement.js";
 
 export type DeleteOutcome =
   | { readonly kind: "deleted"; readonly closedSockets: number }
@@ -20,13 +20,11 @@ export type DeleteOutcome =
 
 export interface DeletionHost {
   readonly storage: StorageService;
-  readonly ownership: RoomOwnership | undefined;
+  readonly placement: Placement;
   /** Sockets of the room if it is live in this process, else undefined. */
   liveSockets(room: RoomRef): number | undefined;
   /** Drops the live room (sockets close with 1012); resolves once its storage is flushed and closed. */
   drop(room: RoomRef): Promise<void>;
-  /** A release of the room still on its way (cluster eviction). */
-  releasing(room: RoomRef): Promise<void> | undefined;
   alarmChanged(room: RoomRef, time: number | null): void;
 }
 
@@ -43,9 +41,9 @@ export async function deleteRoomStorage(host: DeletionHost, room: RoomRef, force
       closedSockets += sockets;
       await host.drop(room);
     }
-    await host.releasing(room);
-    if (host.ownership !== undefined && !claimed) {
-      const acquired = await host.ownership.acquire(room);
+    // Waits for a release of the room still on its way (eviction).
+    if (!claimed) {
+      const acquired = await host.placement.acquire(room);
       if (acquired.kind === "remote") return { kind: "elsewhere", nodeId: acquired.nodeId, address: acquired.address };
       claimed = true;
     }
@@ -66,7 +64,7 @@ export async function deleteRoomStorage(host: DeletionHost, room: RoomRef, force
   // A room built meanwhile uses this storage object now; it closes it when it goes.
   if (host.liveSockets(room) === undefined) {
     await storage.close();
-    if (claimed) await host.ownership!.releaseRoom(room);
+    await host.placement.release(room, Promise.resolve());
   }
   return { kind: "deleted", closedSockets };
 }

@@ -27,8 +27,8 @@ export class RoomEvents {
    * `build` constructs a fresh server instance (constructor only; onStart is run here); `label`
    * names the room to the watchdog when an event stalls the event loop; `started` hears how
    * long building plus onStart took, in seconds (metrics). `prepare`, if given, runs before
-   * every build and may refuse it by rejecting (cluster mode: the room must be claimed by this
-   * node before an instance exists).
+   * every build and may refuse it by rejecting (RoomHost passes its placement's claim: the room
+   * must be claimed by this node before an instance exists).
    */
   constructor(
     private readonly build: () => ServerInstance,

@@ -9,7 +9,7 @@ import { errorResponse } from "./error-response.js";
 import { messageBytes, outgoingMessage, serverFrame } from "./frame.js";
 import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
-import { RoomMovedError } from "./ownership.js";
+import { RoomMovedError } from "./placement.js";
 import type { RoomRef } from "../storage/engine.js";
 import type { PartyDefinition } from "./party-definition.js";
 import { RoomApi } from "./room-api.js";
@@ -58,7 +58,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
   ) {
     this.ref = { party: services.partyName, room: id };
     this.api = new RoomApi(this);
-    const acquire = services.acquire;
+    const placement = services.placement;
     this.events = new RoomEvents(
       () => {
         const instance = this.definition.create(this.api);
@@ -70,18 +70,17 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
         this.services.roomStarted(seconds, this.wasHibernated);
         this.wasHibernated = false;
       },
-      // Cluster mode: no instance is built before this node's claim on the room committed.
-      acquire &&
-        (() =>
-          acquire(this.ref).then(
-            (acquired) => {
-              if (acquired.kind === "remote") throw new RoomMovedError(this.ref, acquired);
-            },
-            // Not live (self-fenced) or the database is unreachable: 503, try again later.
-            (error: unknown) => {
-              throw new RoomMovedError(this.ref, undefined, errorText(error));
-            },
-          )),
+      // No instance is built before this node's claim on the room committed.
+      () =>
+        placement.acquire(this.ref).then(
+          (acquired) => {
+            if (acquired.kind === "remote") throw new RoomMovedError(this.ref, acquired);
+          },
+          // Not live (self-fenced) or the database is unreachable: 503, try again later.
+          (error: unknown) => {
+            throw new RoomMovedError(this.ref, undefined, errorText(error));
+          },
+        ),
     );
   }
 
@@ -379,8 +378,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
    * first). Checking fences the node at once, which drops this room; answers true then.
    */
   private leaseLapsed(): boolean {
-    const holdsLease = this.services.holdsLease;
-    return holdsLease !== undefined && !holdsLease();
+    return !this.services.placement.holdsLease();
   }
 
   /** Whether the room hibernates (known once an instance has been built). */

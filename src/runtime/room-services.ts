@@ -5,7 +5,7 @@ import type { PartyCounters } from "../metrics/counters.js";
 import type { HandlerErrorReporter } from "./error-reporter.js";
 import type { Fanout } from "./fanout.js";
 import type { Logger } from "./logger.js";
-import type { Acquired } from "./ownership.js";
+import type { Placement } from "./placement.js";
 import type { PartyDefinition } from "./party-definition.js";
 import type { OutputGated } from "./stubs.js";
 
@@ -24,12 +24,10 @@ export interface RoomServices {
    */
   context(room: OutputGated): Party.Context;
   /**
-   * Cluster mode: who owns the room; asked before every instance is built (undefined in
-   * single-process mode, where every room is local).
+   * Which node runs the room: claimed (`acquire`) before every instance is built; `holdsLease`
+   * asked before every event (false once a cluster node's lease is not held: it fenced itself).
    */
-  readonly acquire?: (room: RoomRef) => Promise<Acquired>;
-  /** Cluster mode: asked before every event; false once this node's lease is not held (it fenced itself). */
-  readonly holdsLease?: () => boolean;
+  readonly placement: Pick<Placement, "acquire" | "holdsLease">;
   /** A durable commit changed the room's alarm. */
   alarmChanged(room: RoomRef, time: number | null): void;
   /** The party's event counts (metrics). */

@@ -8,7 +8,7 @@
  * message (it can name internal addresses), and handler error counts are not touched.
  */
 import { FencedError, StorageUnavailableError } from "../storage/engine.js";
-import { RoomMovedError } from "./ownership.js";
+import { RoomMovedError } from "./placement.js";
 
 /** Names of the cluster's errors (src/cluster is not imported by the runtime). */
 const CLUSTER_ERRORS = new Set(["NotOwnedError", "NodeNotLiveError"]);

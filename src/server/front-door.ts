@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -6,10 +5,10 @@ import type { WebSocket } from "ws";
 import type * as Party from "../types/party.js";
 import { describeError } from "../runtime/logger.js";
 import type { Project } from "../runtime/project.js";
-import { RoomMovedError } from "../runtime/ownership.js";
+import { RoomMovedError } from "../runtime/placement.js";
 import { sendText, sendWebResponse, toWebRequest, type ToWebRequestInfo } from "./http-bridge.js";
 import { callerOf, peerRequest } from "./internal-auth.js";
-import { LocalRouter, PEER_LINK_UPGRADE, type LocalDelivery, type RoomRouter, type UpgradeExchange } from "./room-router.js";
+import { PEER_LINK_UPGRADE, type RoomRouter, type UpgradeExchange } from "./room-router.js";
 import { routeOf, type Route } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
@@ -23,7 +22,7 @@ import { BodyBudget, BodyMeter } from "./body-budget.js";
 import { InFlight } from "./in-flight.js";
 import type { ResolvedExposure } from "./limits.js";
 import { httpOnly, internalRequest, runHook } from "./party-hooks.js";
-import { WebSocketAcceptor } from "./room-websockets.js";
+import type { WebSocketAcceptor } from "./room-websockets.js";
 import type { ResponseCounts } from "../metrics/counters.js";
 
 export interface FrontDoorOptions {
@@ -33,8 +32,6 @@ export interface FrontDoorOptions {
   /** Serve dev-only routes (`/__scheduled__?cron=` to run a cron by hand). */
   dev: boolean;
   crons: Record<string, string>;
-  /** Cluster mode: builds the router that forwards to other nodes. Default: every room is local. */
-  router?: (local: LocalDelivery) => RoomRouter;
 }
 
 /**
@@ -42,12 +39,8 @@ export interface FrontDoorOptions {
  * onBeforeRequest / onBeforeConnect), or to static assets, onFetch / onSocket and the 404s.
  */
 export class FrontDoor {
-  private readonly sockets = new WebSocketAcceptor();
   /** Client sockets standing in for a WebSocketPair end: no room owns them, so the door closes them at shutdown. */
   private readonly pairClients = new Set<WebSocket>();
-
-  /** Where room requests go once this node has run onBefore* (the room here, or its owner). */
-  readonly router: RoomRouter;
 
   /** Request body bytes being read by user code, over all requests (limits.ts). */
   readonly bodyBudget: BodyBudget;
@@ -57,13 +50,12 @@ export class FrontDoor {
 
   constructor(
     private readonly project: Project,
+    /** Where room requests go once this node has run onBefore* (the room here, or its owner). */
+    private readonly router: RoomRouter,
+    /** The `ws` server: sockets for onSocket and WebSocketPair ends (room sockets join through LocalRooms). */
+    private readonly sockets: WebSocketAcceptor,
     private readonly options: FrontDoorOptions,
   ) {
-    const local: LocalDelivery = {
-      request: (party, room, request) => this.project.requestRoom(party, room, request),
-      connect: (party, room, request, upgrade) => this.connectHere(party, room, request, upgrade),
-    };
-    this.router = options.router ? options.router(local) : new LocalRouter(local);
     this.bodyBudget = new BodyBudget(options.exposure.bodyBudgetBytes);
     const { trustProxy, geoHeaders } = options.exposure;
     this.proxy = { trustProxy, geoHeaders };
@@ -242,16 +234,6 @@ export class FrontDoor {
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${PEER_LINK_UPGRADE}\r\n\r\n`);
     // node:http serves any Duplex emitted as a 'connection' (its documented way to inject one).
     this.router.acceptLink(socket, head, (connection) => server.emit("connection", connection));
-  }
-
-  /** Today's path: the room on this node runs onConnect, then the handshake completes. */
-  private async connectHere(partyName: string, roomId: string, request: Party.Request, upgrade: UpgradeExchange): Promise<void> {
-    const party = this.project.party(partyName);
-    if (!party) return rejectUpgrade(upgrade.socket, new Response(`Party ${partyName} not found`, { status: 404 }));
-    const id = new URL(request.url).searchParams.get("_pk") || randomUUID();
-    const room = party.room(roomId);
-    const { req, socket, head } = upgrade;
-    await room.connect(request, id, (record) => this.sockets.acceptRoomSocket(req, socket, head, room, record));
   }
 
   /**

@@ -2,12 +2,15 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
-import type { AdminServer } from "../admin/server.js";
+import { SingleProcessPlacement } from "../runtime/single-process-placement.js";
 import { holdFetchesFor, releaseFetchesFrom } from "../globals/outgoing-fetch.js";
 import { FrontDoor } from "./front-door.js";
+import { LocalRooms } from "./local-rooms.js";
+import { LocalRouter } from "./room-router.js";
+import { WebSocketAcceptor } from "./room-websockets.js";
 import { DEFAULT_DRAIN_MS } from "./in-flight.js";
 import { resolveExposure } from "./limits.js";
-import type { PartyExports, PartyhouseOptions } from "./options.js";
+import type { PartyExports, PartyhouseOptions, StartedSideListener } from "./options.js";
 
 export type { PartyExports, PartyhouseOptions, StaticAssetsOptions } from "./options.js";
 
@@ -68,27 +71,23 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     origin: () => origin,
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     crons: options.crons ?? {},
-    ...(options.cluster ? { secret: options.cluster.secret } : {}),
-    ...(options.cluster?.ownership ? { ownership: options.cluster.ownership } : {}),
+    placement: options.cluster?.placement ?? new SingleProcessPlacement(),
   });
   // A bundle's fetch() is output too: it leaves once the writes made before it are durable.
   holdFetchesFor(options.storage);
   const cluster = options.cluster;
-  const door = new FrontDoor(project, {
+  // The path to a room, by name: FrontDoor → router (LocalRouter, or ClusterRouter in a cluster) → LocalRooms → Project.
+  const sockets = new WebSocketAcceptor();
+  const local = new LocalRooms(project, sockets);
+  const router = cluster ? cluster.router(local, logger) : new LocalRouter(local);
+  // Room-to-room stubs and alarms ask the same router where a room lives.
+  project.routeThrough(router);
+  const door = new FrontDoor(project, router, sockets, {
     assets,
     dev: options.dev ?? false,
     crons: options.crons ?? {},
-    ...(cluster
-      ? {
-          router: (local) => {
-            const held = { rooms: () => project.roomIds(), drop: project.dropRoom.bind(project), quiet: project.quietState.bind(project) };
-            return cluster.router({ ...local, ...held }, logger);
-          },
-        }
-      : {}),
     exposure: resolveExposure(options),
   });
-  if (cluster) project.routing = door.router;
   const server = createServer({ keepAliveTimeout: 5_000 });
   door.attach(server);
   server.on("clientError", (_error, socket) => {
@@ -101,12 +100,10 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
   origin = `${urlHost === "0.0.0.0" || urlHost === "[::]" ? "127.0.0.1" : urlHost}:${port}`;
-  let admin: AdminServer | undefined;
+  let admin: StartedSideListener | undefined;
   if (options.admin) {
     try {
-      // Loaded only when asked for: without --admin-port no metrics code runs at all.
-      const { startAdmin } = await import("../admin/server.js");
-      admin = await startAdmin(options.admin, { project, storage: options.storage, logger });
+      admin = await options.admin.start({ project, storage: options.storage, logger });
     } catch (error) {
       await project.close();
       server.close();
@@ -132,16 +129,21 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
         // Stop accepting, let requests in flight finish (new ones get 503 + Retry-After), then
         // hand rooms back (cluster) and close them: no event reaches user code after that, and
         // no instance is built.
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        if (cluster?.handBackBeforeRefusing) {
+        let stopped: Promise<void>;
+        if (options.cluster?.handBackBeforeRefusing) {
           // Headers are still unwritten when a request arrives: set before the front door answers.
           server.prependListener("request", (_req, res) => res.setHeader("connection", "close"));
-          await door.router.drain();
-          server.closeIdleConnections();
+          door.inFlight.closeConnectionsAfterAnswers();
+          await router.drain();
+          // Only now: close() also closes idle kept-alive connections, and one closed while its
+          // client sends a request resets that request. Connections busy during the hand-back
+          // were told `connection: close` and end by themselves.
+          stopped = new Promise<void>((resolve) => server.close(() => resolve()));
           await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
         } else {
+          stopped = new Promise<void>((resolve) => server.close(() => resolve()));
           await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
-          await door.router.drain();
+          await router.drain();
         }
         await project.close();
         door.closePairSockets(1012, "server restart");

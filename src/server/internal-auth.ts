@@ -22,7 +22,7 @@ export const CF_HEADER = "x-partyhouse-cf";
  */
 export const EDGE_HEADER = "x-partyhouse-edge";
 /** On a 503: "this node no longer owns the room"; the edge re-locates and retries. */
-export { MOVED_HEADER } from "../runtime/ownership.js";
+export { MOVED_HEADER } from "../runtime/placement.js";
 
 /**
  * - `none`: an ordinary outside request.

@@ -4,9 +4,9 @@
  */
 import type { StorageService } from "../storage/contract.js";
 import type { Logger } from "../runtime/logger.js";
+import type { Project } from "../runtime/project.js";
 import type { HeldRooms, LocalDelivery, RoomRouter } from "./room-router.js";
-import type { AdminOptions } from "../admin/options.js";
-import type { RoomOwnership } from "../runtime/ownership.js";
+import type { Placement } from "../runtime/placement.js";
 import type { ExposureOptions } from "./limits.js";
 
 /** The module exports of each party: a Party.Worker class or a legacy object, keyed by name. */
@@ -46,21 +46,40 @@ export interface PartyhouseOptions extends ExposureOptions {
   alarmRetryBaseMs?: number;
   /** Cluster mode: several nodes, one live instance per room. Absent: every room is in this process. */
   cluster?: ClusterServerOptions;
-  /** Start the admin listener (health, metrics, API, inspector) on its own port. */
-  admin?: AdminOptions;
+  /**
+   * A listener beside the rooms (the admin listener of src/admin: health, metrics, API,
+   * inspector), started once the server listens. The CLI and the test helpers wire it; server/
+   * knows only this interface.
+   */
+  admin?: SideListener;
+}
+
+/** What a side listener is given: the project it reports on, its storage, the logger. */
+export interface SideListenerContext {
+  readonly project: Project;
+  readonly storage: StorageService;
+  readonly logger: Logger;
+}
+
+export interface SideListener {
+  start(context: SideListenerContext): Promise<StartedSideListener>;
+}
+
+export interface StartedSideListener {
+  readonly url: string;
+  /** The server is closing (a readiness probe should say so); it stays up to the end. */
+  drain(): void;
+  close(): Promise<void>;
 }
 
 export interface ClusterServerOptions {
-  /** Authenticates node-to-node and room-to-room calls; the same on every node. */
-  secret: string;
-  /** Builds the router that asks where a room lives and forwards to its owner. */
-  router(local: LocalDelivery & HeldRooms, logger: Logger): RoomRouter;
   /**
-   * The runtime's side of placement (PostgreSQL): a room is claimed before its instance is built,
-   * released after eviction, and dropped when lost; due alarms come from the database. Absent
-   * (StaticCluster): the router's directory alone decides.
+   * Which node runs each room (its secret authenticates node-to-node and room-to-room calls): a
+   * room is claimed before its instance is built, released after eviction, dropped when lost.
    */
-  ownership?: RoomOwnership;
+  placement: Placement;
+  /** Builds the router that asks the placement where a room lives and forwards to its owner. */
+  router(local: LocalDelivery & HeldRooms, logger: Logger): RoomRouter;
   /**
    * On close, hand the rooms back before refusing anything (a worker replaced in a reload,
    * src/workers): the server keeps answering while its rooms go one by one, a request for a

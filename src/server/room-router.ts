@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type * as Party from "../types/party.js";
+import type { RoomRef } from "../storage/engine.js";
 
 /** An HTTP exchange the router answers. */
 export interface HttpExchange {
@@ -44,12 +45,12 @@ export interface LocalDelivery {
 
 /** What cluster mode also needs from this node: the rooms it holds, and dropping one. */
 export interface HeldRooms {
-  /** `[party, room]` of every room held here now. */
-  rooms(): Array<[string, string]>;
+  /** Every room held here now. */
+  rooms(): RoomRef[];
   /** Closes the room's sockets with `code`, flushes and closes its storage, forgets it. */
   drop(party: string, room: string, code: number, reason: string): Promise<void>;
   /** Whether the room can move now: "empty" (no socket) or "hibernated"; undefined if busy or not here. */
-  quiet?(party: string, room: string): "empty" | "hibernated" | undefined;
+  quiet(party: string, room: string): "empty" | "hibernated" | undefined;
 }
 
 /** The `Upgrade` value of a node-to-node link (cluster mode): many forwarded requests on one connection. */

@@ -43,7 +43,7 @@ import type {
 import { DataFolderInUseError } from "./folder-lock-error.js";
 import { IncompleteStoreError } from "./incomplete-store-error.js";
 import { toByteRange } from "./key-range.js";
-import { roomKey } from "./room-key.js";
+import { roomKey, type RoomKey } from "./room-key.js";
 import { DATABASE_FILE_NAME, INCOMPLETE_MARK, SCHEMA_SQL } from "./sqlite-schema.js";
 
 export type Durability = "full" | "normal";
@@ -80,7 +80,7 @@ export class SqliteEngine implements StorageEngine {
   readonly kind = "sqlite";
   readonly file: string;
   /** Room id, or null for a room that has never been written (reads of it need no query). */
-  private readonly roomIds = new Map<string, number | null>();
+  private readonly roomIds = new Map<RoomKey, number | null>();
   private readonly listStatements = new Map<string, Statement>();
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly checkpointTimer: NodeJS.Timeout;
@@ -273,7 +273,7 @@ export class SqliteEngine implements StorageEngine {
   /** One transaction, then (durability "full") the WAL sync that makes it acknowledged. */
   private async commitDurably(writes: readonly RoomWrite[]): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    const created: string[] = [];
+    const created: RoomKey[] = [];
     try {
       this.applyAll(writes, created);
     } catch (error) {
@@ -310,7 +310,7 @@ export class SqliteEngine implements StorageEngine {
     });
   }
 
-  private applyAll(writes: readonly RoomWrite[], created: string[]): void {
+  private applyAll(writes: readonly RoomWrite[], created: RoomKey[]): void {
     const s = this.statements;
     // Shared: take the write lock first, so a read inside the transaction cannot make the later
     // write fail on a snapshot another process's commit has made stale.
@@ -347,7 +347,7 @@ export class SqliteEngine implements StorageEngine {
   }
 
   /** Rooms get a row on their first write only, so a room that is only read costs no write. */
-  private roomIdForWrite(ref: RoomRef, created: string[]): number {
+  private roomIdForWrite(ref: RoomRef, created: RoomKey[]): number {
     const existing = this.roomId(ref);
     if (existing !== null) return existing;
     // Shared: the row may have been created by another process since the lookup above.
@@ -360,7 +360,7 @@ export class SqliteEngine implements StorageEngine {
     return id;
   }
 
-  private rememberRoomId(key: string, id: number | null): void {
+  private rememberRoomId(key: RoomKey, id: number | null): void {
     if (this.roomIds.size >= MAX_REMEMBERED_ROOM_IDS) this.roomIds.clear();
     this.roomIds.set(key, id);
   }

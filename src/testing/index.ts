@@ -71,7 +71,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.crons ? { crons: options.crons } : {}),
     ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
     ...(options.cluster ? { cluster: options.cluster } : {}),
-    ...(options.admin ? { admin: options.admin } : {}),
+    ...(options.admin ? { admin: new (await import("../admin/server.js")).AdminListener(options.admin) } : {}),
     dev: options.dev ?? false,
     ...exposureOf(options),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),

@@ -85,6 +85,17 @@ export class Assignments {
     if (this.owners.get(key)?.worker === worker) this.remove(key, worker);
   }
 
+  /**
+   * The worker gives the room to worker `to`: held by `to` now (a new epoch) if it may take
+   * rooms, else nobody's. Ignored unless `from` owns the room.
+   */
+  handOff(ref: RoomRef, from: number, to: number): void {
+    const key = roomKey(ref);
+    if (this.owners.get(key)?.worker !== from) return;
+    this.remove(key, from);
+    if (this.eligible[to]) this.add(key, to, undefined);
+  }
+
   /** The worker exited: every room it owned is nobody's, and it takes none until it is back. */
   clear(worker: number): void {
     for (const key of this.rooms[worker]!) this.owners.delete(key);

@@ -17,6 +17,8 @@ export type SupervisorMessage =
   | { readonly type: "connection"; readonly id: number; readonly head: string }
   /** The answer to a worker's `locate`; null when no worker may take rooms (all draining). */
   | { readonly type: "placed"; readonly id: number; readonly placement: Placement | null }
+  /** A `release` or `hand-off` is done: the table says so now. */
+  | { readonly type: "done"; readonly id: number }
   /** A worker exited: forget routes to it (its rooms are nobody's now). */
   | { readonly type: "worker-gone"; readonly worker: number }
   /** An alarm of a room this worker owns is due (the supervisor polls the shared store). */
@@ -35,7 +37,9 @@ export type WorkerMessage =
    */
   | { readonly type: "locate"; readonly id: number; readonly party: string; readonly room: string; readonly claim: boolean }
   /** This worker no longer runs the room (evicted or drained, storage flushed). */
-  | { readonly type: "release"; readonly party: string; readonly room: string }
+  | { readonly type: "release"; readonly id: number; readonly party: string; readonly room: string }
+  /** This worker gives the room to worker `to` (dropped here, storage flushed); nobody's if `to` cannot take it. */
+  | { readonly type: "hand-off"; readonly id: number; readonly party: string; readonly room: string; readonly to: number }
   /** Draining (SIGTERM or a replacement): give it no new rooms or connections. */
   | { readonly type: "draining" };
 

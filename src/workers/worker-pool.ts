@@ -11,13 +11,13 @@ import type { Socket } from "node:net";
 import { describeError, type Logger } from "../runtime/logger.js";
 import type { RoomRef } from "../storage/engine.js";
 import type { Assignments } from "./assignments.js";
+import { answerPlacement } from "./placement-answers.js";
 import {
   HEARTBEAT_MS,
   STUCK_AFTER_MS,
   WORKER_BUNDLE_ENV,
   WORKER_INDEX_ENV,
   WORKER_SECRET_ENV,
-  type Placement,
   type SupervisorMessage,
   type WorkerMessage,
 } from "./protocol.js";
@@ -201,24 +201,13 @@ export class WorkerPool {
           this.options.logger.log("info", "worker turning again", { worker: slot.index });
         }
         return;
-      case "locate": {
-        const owner = assignments.locate({ party: message.party, room: message.room }, message.claim ? slot.index : undefined);
-        const address = owner === undefined ? undefined : this.slots[owner.worker]!.address;
-        const placement: Placement | null = owner === undefined || address === undefined ? null : { worker: owner.worker, epoch: owner.epoch, address };
-        this.send(child, { type: "placed", id: message.id, placement });
+      case "locate":
+      case "release":
+      case "hand-off": {
+        const answer = answerPlacement(assignments, slot.index, message, (worker) => this.slots[worker]?.address);
+        if (answer !== undefined) this.send(child, answer);
         return;
       }
-      case "took":
-        // Ids grow, and the map keeps them in insertion order.
-        for (const [id, socket] of slot.unconfirmed) {
-          if (id > message.upTo) break;
-          slot.unconfirmed.delete(id);
-          socket.destroy();
-        }
-        return;
-      case "release":
-        assignments.release({ party: message.party, room: message.room }, slot.index);
-        return;
       case "draining":
         slot.draining = true;
         assignments.setEligible(slot.index, false);

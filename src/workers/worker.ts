@@ -1,7 +1,7 @@
 /**
  * One worker process of `partyhouse start --workers N`: the same server as `partyhouse start`,
  * except that its clients' connections come from the supervisor (with the bytes it read to
- * route them), rooms are placed by the supervisor (SupervisorDirectory), a request for a room
+ * route them), rooms are placed by the supervisor (SupervisorPlacement), a request for a room
  * another worker owns is forwarded to it by the cluster router over loopback, and storage is
  * the data folder's SQLite database, shared with the other workers.
  */
@@ -12,7 +12,7 @@ import type { CliContext } from "../cli/context.js";
 import { importParties, loadProjectConfig, startProject } from "../cli/boot.js";
 import { ClusterRouter } from "../cluster/cluster-router.js";
 import { HEARTBEAT_MS, WORKER_BUNDLE_ENV, WORKER_SECRET_ENV, workerIndex, type SupervisorMessage, type WorkerMessage } from "./protocol.js";
-import { SupervisorDirectory } from "./supervisor-directory.js";
+import { SupervisorPlacement } from "./supervisor-placement.js";
 
 export async function runWorker(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
   const index = workerIndex()!;
@@ -26,7 +26,7 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   };
   const logger = cli.logger ?? pinoLogger(cli.writeErr, command.logLevel ?? "info", { worker: index });
   const config = await loadProjectConfig(command, cli.cwd, { log: () => {} }); // the supervisor said its warnings
-  const directory = new SupervisorDirectory(index, secret, { send });
+  const placement = new SupervisorPlacement(index, secret, { send });
   let project: Awaited<ReturnType<typeof startProject>> | undefined;
   // Confirms connections once per turn, up to the newest (the supervisor then closes its copies).
   let took = 0;
@@ -42,7 +42,7 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   };
   const early: Array<[SupervisorMessage, Socket | undefined]> = [];
   const onMessage = (message: SupervisorMessage, socket: Socket | undefined) => {
-    directory.receive(message);
+    placement.receive(message);
     if (message.type !== "connection" || socket === undefined) return;
     if (project === undefined) {
       early.push([message, socket]);
@@ -59,10 +59,9 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
 
   project = await startProject(config, await importParties({ file: bundleFile, inputs: [] }), logger, command, undefined, {
     routing: {
-      secret,
-      ownership: directory,
+      placement,
       handBackBeforeRefusing: true,
-      router: (local, routerLogger) => new ClusterRouter({ directory, local, logger: routerLogger, runtimeClaims: true }),
+      router: (local, routerLogger) => new ClusterRouter({ directory: placement, local, logger: routerLogger }),
     },
   });
   for (const [message, socket] of early.splice(0)) onMessage(message, socket);

@@ -32,7 +32,7 @@ export async function startInProcessNode(url: string, parties: PartyExports, lea
       host: "127.0.0.1",
       port,
       logger,
-      cluster: clusterRouting(cluster.directory, { ownership: cluster.directory }),
+      cluster: clusterRouting(cluster.directory),
     });
   } catch (error) {
     await cluster.close();
