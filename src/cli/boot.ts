@@ -34,6 +34,8 @@ export interface RunningProject {
   reload(parties: PartyExports): Promise<void>;
   /** Serves a connection accepted elsewhere (a worker's, from its supervisor). */
   accept(socket: Socket): void;
+  /** The admin listener's URL, when one was asked for. */
+  adminUrl: string | undefined;
   /** Stops the client build, the server, and storage (flushed). */
   close(): Promise<void>;
 }
@@ -195,6 +197,7 @@ export async function startProject(
       readyText: wildcard ? `${url} (listening on all interfaces, ${config.host})` : url,
       reload: (next) => running.reload(next),
       accept: (socket) => running.accept(socket),
+      adminUrl: running.adminUrl,
       close: () => {
         // Bounded even if user code blocks the loop while we close (the worker enforces it).
         watchdog.shutdownStarted(FORCED_EXIT_AFTER_MS + 1_000);

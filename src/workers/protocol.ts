@@ -25,8 +25,8 @@ export type SupervisorMessage =
   | { readonly type: "alarm"; readonly party: string; readonly room: string; readonly time: number };
 
 export type WorkerMessage =
-  /** Serving: its peers reach it at `address` (host:port on loopback). */
-  | { readonly type: "ready"; readonly address: string }
+  /** Serving: its peers reach it at `address` (host:port on loopback); its admin listener, if asked for, at `admin`. */
+  | { readonly type: "ready"; readonly address: string; readonly admin?: string }
   /** Still turning its event loop (every HEARTBEAT_MS). */
   | { readonly type: "beat" }
   /** It serves every connection sent to it up to this id: the supervisor closes its copies. */
@@ -51,6 +51,8 @@ export const STUCK_AFTER_MS = 500;
 export const WORKER_INDEX_ENV = "PARTYHOUSE_WORKER_INDEX";
 export const WORKER_SECRET_ENV = "PARTYHOUSE_WORKER_SECRET";
 export const WORKER_BUNDLE_ENV = "PARTYHOUSE_WORKER_BUNDLE";
+/** Set when the supervisor serves an admin listener: each worker then runs one on loopback for it. */
+export const WORKER_ADMIN_ENV = "PARTYHOUSE_WORKER_ADMIN";
 
 /** In a worker process: its index; else undefined. */
 export function workerIndex(): number | undefined {

@@ -19,6 +19,8 @@ import type { ResolvedConfig } from "../config/types.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import { PortInUseError } from "../server/index.js";
 import { routeOf } from "../server/route.js";
+import { adminOptionsFor } from "../cli/admin-options.js";
+import { startAdminGateway, type AdminGateway } from "./admin-gateway.js";
 import { Assignments } from "./assignments.js";
 import { LISTEN_OPTIONS, readRequestLine } from "./request-line.js";
 import { SharedStore } from "./shared-store.js";
@@ -35,28 +37,34 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
     throw new ConfigError("--workers needs storage on disk (the workers share it): remove --persist false");
   }
   if (config.cluster) throw new ConfigError("--workers and --cluster cannot be combined yet");
-  if (command.admin !== undefined || config.admin !== undefined) {
-    throw new ConfigError("the admin listener is not available with --workers yet (run without --admin-port, or with --workers 1)");
-  }
+  const admin = adminOptionsFor(command, config, cli.env ?? process.env);
   const store = SharedStore.open(join(config.persist, "data"), (message) => logger.log("error", "checkpoint failed", { message }));
   let pool: WorkerPool | undefined;
   let server: net.Server | undefined;
+  let gateway: AdminGateway | undefined;
   try {
     const bundle = await bundleProject(config, { outdir: bundleFolder(config), host: partykitHostFor(config.host, config.port) });
     const assignments = new Assignments(config.workers);
+    const secret = randomBytes(24).toString("hex");
     pool = new WorkerPool({
       count: config.workers,
       argv: cli.argv ?? process.argv.slice(2),
       cwd: cli.cwd,
-      secret: randomBytes(24).toString("hex"),
+      secret,
       bundleFile: bundle.file,
       assignments,
       logger,
+      admin: admin !== undefined,
     });
     const workers = pool;
     await workers.allReady();
     server = net.createServer(LISTEN_OPTIONS, (socket) => void route(socket, assignments, workers));
     const port = await listen(server, config.host, config.port);
+    if (admin !== undefined) {
+      gateway = await startAdminGateway(admin, workers, secret, logger);
+      logger.log("info", "admin listener ready", { url: gateway.url });
+    }
+    const adminGateway = gateway;
     const sweep = setInterval(() => assignments.sweep(Date.now()), 1_000);
     sweep.unref();
     const alarms = setInterval(() => void pollAlarms(store, workers, logger), ALARM_POLL_MS);
@@ -74,8 +82,10 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
       listening.close();
       await workers.stop();
       await store.close();
+      await adminGateway?.close();
     };
   } catch (error) {
+    await gateway?.close();
     server?.close();
     await pool?.stop();
     await store.close();

@@ -11,10 +11,12 @@ import type { Socket } from "node:net";
 import { describeError, type Logger } from "../runtime/logger.js";
 import type { RoomRef } from "../storage/engine.js";
 import type { Assignments } from "./assignments.js";
+import type { WorkerStates } from "./admin-gateway.js";
 import { answerPlacement } from "./placement-answers.js";
 import {
   HEARTBEAT_MS,
   STUCK_AFTER_MS,
+  WORKER_ADMIN_ENV,
   WORKER_BUNDLE_ENV,
   WORKER_INDEX_ENV,
   WORKER_SECRET_ENV,
@@ -35,11 +37,15 @@ export interface WorkerPoolOptions {
   bundleFile: string;
   readonly assignments: Assignments;
   readonly logger: Logger;
+  /** Workers run an admin listener on loopback for the supervisor's (admin-gateway.ts). */
+  readonly admin: boolean;
 }
 
 class WorkerSlot {
   child: ChildProcess | undefined;
   address: string | undefined;
+  /** Its admin listener's URL (when the supervisor serves one). */
+  admin: string | undefined;
   ready = false;
   stuck = false;
   draining = false;
@@ -61,7 +67,9 @@ class WorkerSlot {
   constructor(readonly index: number) {}
 }
 
-export class WorkerPool {
+export class WorkerPool implements WorkerStates {
+  /** Workers started again after they exited (for /metrics). */
+  restarts = 0;
   private readonly slots: WorkerSlot[];
   private readonly watch: NodeJS.Timeout;
   private stopping = false;
@@ -81,6 +89,20 @@ export class WorkerPool {
       if (this.allAreReady()) return resolve();
       this.readyWaiters.push(resolve);
     });
+  }
+
+  admins(): Array<{ readonly worker: number; readonly url: string }> {
+    return this.slots.flatMap((slot) => (slot.ready && slot.admin !== undefined && slot.child !== undefined ? [{ worker: slot.index, url: slot.admin }] : []));
+  }
+
+  counts(): { readonly ready: number; readonly stuck: number; readonly starting: number } {
+    // Replaced workers that exited are not counted; one that crashed and is coming back is starting.
+    const current = this.slots.filter((slot) => !slot.outgoing);
+    return {
+      ready: current.filter((slot) => this.options.assignments.isEligible(slot.index)).length,
+      stuck: current.filter((slot) => slot.ready && slot.stuck).length,
+      starting: current.filter((slot) => !slot.ready).length,
+    };
   }
 
   /** Whether the worker is draining (SIGTERMed in a reload): its rooms are on their way out. */
@@ -169,6 +191,7 @@ export class WorkerPool {
         [WORKER_INDEX_ENV]: String(slot.index),
         [WORKER_SECRET_ENV]: this.options.secret,
         [WORKER_BUNDLE_ENV]: this.options.bundleFile,
+        ...(this.options.admin ? { [WORKER_ADMIN_ENV]: "1" } : {}),
       },
     });
     slot.child = child;
@@ -188,6 +211,7 @@ export class WorkerPool {
     switch (message.type) {
       case "ready":
         slot.address = message.address;
+        slot.admin = message.admin;
         slot.ready = true;
         slot.lastBeat = Date.now();
         assignments.setEligible(slot.index, true);
@@ -232,6 +256,7 @@ export class WorkerPool {
       return;
     }
     this.options.logger.log("error", "worker exited; starting it again", { worker: slot.index, code, signal });
+    this.restarts++;
     const delay = Date.now() - slot.startedAt < CRASH_LOOP_MS ? CRASH_LOOP_MS : 0;
     setTimeout(() => {
       if (!this.stopping) this.start(slot);

@@ -11,7 +11,7 @@ import type { RunCommand } from "../cli/args.js";
 import type { CliContext } from "../cli/context.js";
 import { importParties, loadProjectConfig, startProject } from "../cli/boot.js";
 import { ClusterRouter } from "../cluster/cluster-router.js";
-import { HEARTBEAT_MS, WORKER_BUNDLE_ENV, WORKER_SECRET_ENV, workerIndex, type SupervisorMessage, type WorkerMessage } from "./protocol.js";
+import { HEARTBEAT_MS, WORKER_BUNDLE_ENV, WORKER_ADMIN_ENV, WORKER_SECRET_ENV, workerIndex, type SupervisorMessage, type WorkerMessage } from "./protocol.js";
 import { SupervisorPlacement } from "./supervisor-placement.js";
 
 export async function runWorker(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
@@ -57,7 +57,9 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   // The supervisor is gone (even SIGKILLed): stop as on SIGTERM, no new clients can come.
   process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
 
-  project = await startProject(config, await importParties({ file: bundleFile, inputs: [] }), logger, command, undefined, {
+  // The supervisor's admin listener reads each worker's over loopback, with the shared secret.
+  const admin = process.env[WORKER_ADMIN_ENV] === "1" ? { port: 0, host: "127.0.0.1", token: secret } : undefined;
+  project = await startProject(config, await importParties({ file: bundleFile, inputs: [] }), logger, command, admin, {
     routing: {
       placement,
       handBackBeforeRefusing: true,
@@ -67,7 +69,7 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   for (const [message, socket] of early.splice(0)) onMessage(message, socket);
   const beat = setInterval(() => send({ type: "beat" }), HEARTBEAT_MS);
   beat.unref();
-  send({ type: "ready", address: `127.0.0.1:${project.port}` });
+  send({ type: "ready", address: `127.0.0.1:${project.port}`, ...(project.adminUrl !== undefined ? { admin: project.adminUrl } : {}) });
   logger.log("info", "worker ready", { pid: process.pid });
   const running = project;
   return async () => {
