@@ -6,6 +6,7 @@
 // Then the PostgreSQL figures (bench/cluster/pg.ts) on real `partyhouse start --cluster` nodes.
 import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { installExitHandlers, spawnChild, stopAll, stopChild } from "../lib/children.js";
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
 
   const records: ScenarioRecord[] = [];
   const children = [];
+  let bodies: Map<string, number[]> | undefined;
   try {
     if (forwarding) {
       children.push(await startNode(specPath, "a", portA, workDir));
@@ -92,6 +94,8 @@ async function main(): Promise<void> {
       stop: async () => {},
     });
     const servers = [server(OWNER, portA), server(EDGE, portB)];
+    // First, while the room is fresh: an idle room evicted and released meanwhile may be re-placed.
+    if (forwarding) bodies = await bodyRounds(servers, settings.quick ? 3 : 5);
     const scenarios: WindowedScenario[] = [httpOneRoom, echo];
     for (const scenario of scenarios) {
       if (!forwarding || !settings.scenarios.includes(scenario.id)) continue;
@@ -129,6 +133,11 @@ async function main(): Promise<void> {
       ]);
     }
   }
+  if (bodies) {
+    const [owner, edge] = [bodies.get(OWNER)!, bodies.get(EDGE)!];
+    const ratio = median(edge.map((v, i) => v / owner[i]!));
+    rows.push(["8 MiB unsized uploads, MB/s", median(owner).toFixed(0), median(edge).toFixed(0), `${ratio.toFixed(2)}x`, ""]);
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   const table = [line(header), `|${widths.map((w, i) => (i === 0 ? ":" : "") + "-".repeat(w + 1) + (i === 0 ? "" : ":")).join("|")}|`, ...rows.map(line)].join("\n");
@@ -150,6 +159,61 @@ async function main(): Promise<void> {
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version };
   writeFileSync(file, JSON.stringify({ machine, settings, roles: { bare: "owner", partyhouse: "edge" }, scenarios: records, table }, null, 2));
   console.log(`\nfull results: ${file}`);
+}
+
+/**
+ * Large streamed bodies: per round and server (rotating order), 16 uploads of 8 MiB without a
+ * content-length (so the edge streams them), 4 at a time, to a room path that reads the whole
+ * body; MB/s of each round.
+ */
+async function bodyRounds(servers: RunningServer[], rounds: number): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>(servers.map((s) => [s.name, []]));
+  const chunk = Buffer.alloc(256 * 1024, 7);
+  // A room evicted while idle may answer its first request 503 (retry-after), as partysocket would see.
+  const upload = async (server: RunningServer): Promise<number> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await uploadOnce(server);
+      } catch (error) {
+        if (attempt >= 3 || !String(error).includes(" 503 ")) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  };
+  const uploadOnce = (server: RunningServer) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: server.host, port: server.port, method: "POST", path: "/parties/main/http-room/sink", headers: { "transfer-encoding": "chunked" } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => (res.statusCode === 200 ? resolve(Number(text)) : reject(new Error(`upload: ${res.statusCode} ${text}`))));
+      });
+      req.on("error", reject);
+      let sent = 0;
+      const more = () => {
+        while (sent < 32) {
+          sent++;
+          if (!req.write(chunk)) return void req.once("drain", more);
+        }
+        req.end();
+      };
+      more();
+    });
+  for (let round = 0; round < rounds; round++) {
+    const order = servers.slice(round % servers.length).concat(servers.slice(0, round % servers.length));
+    for (const server of order) {
+      const started = performance.now();
+      let bytes = 0;
+      for (let batch = 0; batch < 4; batch++) {
+        const sizes = await Promise.all([0, 1, 2, 3].map(() => upload(server)));
+        bytes += sizes.reduce((x, y) => x + y, 0);
+      }
+      const mbps = bytes / 1e6 / ((performance.now() - started) / 1000);
+      out.get(server.name)!.push(mbps);
+      log(`  uploads ${server.name} round ${round + 1}: ${mbps.toFixed(0)} MB/s`);
+    }
+  }
+  return out;
 }
 
 main().catch(async (error) => {

@@ -21,6 +21,13 @@ export default class BenchServer implements Party.Server {
       return new Response("stored");
     }
     if (path.endsWith("/__bench/memory")) return memoryResponse();
+    if (path.endsWith("/sink")) {
+      // For bench:cluster's upload rounds: the whole body read, its size answered.
+      let bytes = 0;
+      const reader = req.body?.getReader();
+      for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) bytes += read.value.byteLength;
+      return new Response(String(bytes));
+    }
     return new Response(BODY);
   }
 

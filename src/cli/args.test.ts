@@ -79,6 +79,12 @@ test("--with-env is accepted", () => {
   assert.deepEqual(parseCli(["dev", "--with-env"]), { kind: "run", mode: "dev", overrides: { withEnv: true } });
 });
 
+test("--cluster-cert, --cluster-key and --cluster-ca name the files of TLS between nodes", () => {
+  const argv = ["start", "--cluster", "postgres://db/x", "--cluster-cert", "n.crt", "--cluster-key", "n.key", "--cluster-ca", "ca.crt"];
+  const command = parseCli(argv) as RunCommand;
+  assert.deepEqual(command.overrides.clusterTls, { cert: "n.crt", key: "n.key", ca: "ca.crt" });
+});
+
 test("--persist alone, true, false, or a path", () => {
   const persist = (argv: string[]) => (parseCli(argv) as { overrides: { persist?: unknown } }).overrides.persist;
   assert.equal(persist(["dev", "--persist"]), true);

@@ -60,6 +60,9 @@ const RUN_OPTIONS = {
   cluster: { type: "string" },
   advertise: { type: "string" },
   "cluster-lease": { type: "string" },
+  "cluster-cert": { type: "string" },
+  "cluster-key": { type: "string" },
+  "cluster-ca": { type: "string" },
   "max-body-size": { type: "string" },
   "allowed-origins": { type: "string" },
   "trust-proxy": { type: "boolean" },
@@ -136,6 +139,10 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
       throw new UsageError(`--advertise takes host:port, got "${values.advertise}"`);
     }
     overrides.advertise = values.advertise;
+  }
+  for (const [flag, name] of [["cluster-cert", "cert"], ["cluster-key", "key"], ["cluster-ca", "ca"]] as const) {
+    const file = values[flag];
+    if (file !== undefined) overrides.clusterTls = { ...overrides.clusterTls, [name]: file };
   }
   if (values["max-body-size"] !== undefined) {
     const size = parseSize(values["max-body-size"]);

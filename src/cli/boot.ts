@@ -130,9 +130,12 @@ export async function startProject(
     const { startPartyhouse } = await import("../server/index.js");
     let cluster: import("../cluster/index.js").Cluster | undefined;
     let clusterRouting!: typeof import("../cluster/index.js").clusterRouting;
+    let peerTls: import("../cluster/index.js").PeerTls | undefined;
     if (config.cluster) {
-      const { startCluster, clusterRouting: routing } = await import("../cluster/index.js");
+      const { startCluster, clusterRouting: routing, readPeerTls } = await import("../cluster/index.js");
       clusterRouting = routing;
+      // Read before anything starts, so a missing file is an error at once.
+      if (config.cluster.tls) peerTls = readPeerTls(config.cluster.tls);
       cluster = await startCluster({
         url: config.cluster.url,
         advertise: advertisedAddress(config.cluster.advertise, config.host, config.port),
@@ -164,7 +167,7 @@ export async function startProject(
       // One placement for both halves: the router asks it where rooms live and forwards there; the
       // runtime claims through it before building an instance (src/cluster/README.md).
       // Rooms go where their clients arrive, judged over half a lease (5 s by default).
-      ...(cluster ? { cluster: clusterRouting(cluster.directory, { rebalanceEveryMs: cluster.membership.leaseMs / 2 }) } : {}),
+      ...(cluster ? { cluster: clusterRouting(cluster.directory, { rebalanceEveryMs: cluster.membership.leaseMs / 2, ...(peerTls ? { tls: peerTls } : {}) }) } : {}),
       ...(worker ? { cluster: worker.routing } : {}),
       trustProxy: config.trustProxy,
       ...(config.proxyGeoHeaders !== undefined ? { proxyGeoHeaders: config.proxyGeoHeaders } : {}),

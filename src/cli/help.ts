@@ -43,6 +43,9 @@ const RUN_OPTIONS = `Options:
   --advertise <host:port> how other cluster nodes reach this one (default: --host:--port
                           when both are concrete)
   --cluster-lease <ms>    node lease in cluster mode (default 10000)
+  --cluster-cert <file>   mutual TLS between cluster nodes: this node's certificate (PEM),
+  --cluster-key <file>    its key, and
+  --cluster-ca <file>     the CA that signed every node's certificate (all three, or none)
   --max-body-size <size>  largest request body, bytes or e.g. 10mb (default 100mb; 413 above)
   --allowed-origins <list>  comma-separated Origins allowed to connect (default: any); others get 403
   --trust-proxy           believe x-forwarded-for / cf-connecting-ip / x-real-ip from clients

@@ -1,7 +1,7 @@
 /**
  * The RoomRouter of cluster mode: asks the Placement where a room lives and delivers here
- * or forwards to the owner (HTTP over kept-open connections, WebSockets as byte tunnels to the
- * owner). A stale route — the owner answers "moved" or cannot be reached — is re-located and
+ * or forwards to the owner over the peer link (HTTP requests with bodies of any size, and
+ * WebSockets as byte tunnels on virtual connections). A stale route — the owner answers "moved" or cannot be reached — is re-located and
  * retried. A request a peer forwarded is served here or answered "moved", never forwarded again,
  * so routes cannot loop.
  *
@@ -11,7 +11,7 @@
  * unless a live node holds it). Only when a live node holds it does the receiving node answer
  * 503 `x-partyhouse-moved`, and the edge invalidates and retries.
  */
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { RoomMovedError, type Placement, type RoomLocation } from "../runtime/placement.js";
@@ -22,17 +22,23 @@ import { EDGE_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
 import type { Caller, HeldRooms, HttpExchange, LocalDelivery, RoomRouter, UpgradeExchange } from "../server/room-router.js";
 import { rejectUpgrade } from "../server/upgrade-response.js";
 import { Arrivals } from "./arrivals.js";
-import { isReplayable, outbound, outboundBody, relayResponse, requestMeta, sendToPeer, toWebResponse, type OutboundBody } from "./forward-http.js";
+import { LinkAcceptor } from "./link-accept.js";
+import type { PeerTls } from "./peer-tls.js";
+import { isReplayable, outboundBody, requestMeta, type OutboundBody } from "./forwarded-request.js";
 import { EdgeLink, linkedToWebResponse, movedOwnerOf, relayLinked, type LinkedResponse } from "./link-edge.js";
 import { OwnerLink } from "./link-owner.js";
 import { LinkStream } from "./link-stream.js";
-import { PeerAgents } from "./peer-agents.js";
 import { openTunnel, WebSocketTunnel, type TunnelOpen } from "./ws-tunnel.js";
 
 /** Waits before each retry of a stale route: 100 ms × 2ⁿ (Rivet Guard's recipe), 3 retries. */
 export const RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
 
 type ClusterLocal = LocalDelivery & HeldRooms;
+/** Where an HTTP request was answered: here, by the owner over the link, or nowhere (503). */
+type Delivered =
+  | { readonly kind: "here"; readonly response: Response }
+  | { readonly kind: "linked"; readonly response: LinkedResponse }
+  | { readonly kind: "moved" | "unreachable" };
 /** "moved" may name the owner's address (the x-partyhouse-moved value), or "unavailable". */
 type StaleAnswer = { readonly kind: "moved"; readonly owner?: string } | { readonly kind: "unreachable"; readonly error: Error };
 
@@ -48,6 +54,8 @@ export interface ClusterRouterOptions {
    * socket, or only a hibernated room's), is handed to that node (`directory.handOff`). Off if absent.
    */
   rebalanceEveryMs?: number;
+  /** Mutual TLS between nodes (peer-tls.ts): links go out over it and come in only over it. */
+  tls?: PeerTls;
 }
 
 export class ClusterRouter implements RoomRouter {
@@ -55,7 +63,6 @@ export class ClusterRouter implements RoomRouter {
   private readonly local: ClusterLocal;
   private readonly logger: Logger;
   private readonly delays: readonly number[];
-  private readonly agents = new PeerAgents();
   /** One link per peer this node forwards to, and the links peers opened to this node. */
   private readonly edgeLinks = new Map<string, EdgeLink>();
   private readonly ownerLinks = new Set<OwnerLink>();
@@ -63,12 +70,24 @@ export class ClusterRouter implements RoomRouter {
   /** Where the clients of rooms held here arrive (rebalancing). */
   private readonly arrivals = new Arrivals();
   private rebalanceTimer: NodeJS.Timeout | undefined;
+  private readonly tls: PeerTls | undefined;
+  private readonly acceptor: LinkAcceptor;
+  /** Set when the drain starts: no new links from peers. */
+  private draining = false;
 
   constructor(options: ClusterRouterOptions) {
     this.directory = options.directory;
     this.local = options.local;
     this.logger = options.logger;
     this.delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
+    this.tls = options.tls;
+    this.acceptor = new LinkAcceptor({
+      secret: this.directory.secret,
+      ...(options.tls ? { tls: options.tls } : {}),
+      logger: this.logger,
+      draining: () => this.draining,
+      link: (socket, head, serve) => this.ownerLink(socket, head, serve),
+    });
     if (options.rebalanceEveryMs !== undefined) {
       this.rebalanceTimer = setInterval(() => this.rebalance(), options.rebalanceEveryMs);
       this.rebalanceTimer.unref();
@@ -84,68 +103,42 @@ export class ClusterRouter implements RoomRouter {
       // A RoomMovedError of the claim comes back as 503 + x-partyhouse-moved: the edge retries.
       return exchange.send(await this.local.request(party, room, request));
     }
-    let body: OutboundBody | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const location = await this.locateOrUnavailable(party, room, caller === "client");
-      if (location === undefined) return sendUnavailable(res, "unreachable");
-      if (location.kind === "local") {
-        if (caller === "client") this.arrivals.note(party, room, this.directory.nodeId);
-        const here = body === undefined ? request : withBody(request, body);
-        const response = await this.local.request(party, room, here);
-        // Lost between locate and the build (taken over, fenced): like a stale route.
-        if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
-          if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
-        }
-        return exchange.send(isMoved(response) ? unavailableResponse("moved") : response);
-      }
-      body ??= await outboundBody(request, exchange);
-      const edge = caller === "client" ? this.directory.nodeId : undefined;
-      if (body.kind !== "stream") {
-        const answer = await this.viaLink(location, party, room, request, body, edge);
-        if (answer.kind === "response") return relayLinked(answer.response, res, head);
-        if (!(await this.retry(party, room, location, answer, attempt, true))) return sendUnavailable(res, answer.kind);
-        continue;
-      }
-      // A streamed body (large or unsized) goes once, over a connection of its own.
-      const message = outbound(request, exchange.req.url ?? "/", body, this.directory.secret, edge);
-      const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
-      if (answer.kind === "response") return relayResponse(answer.response, res, head);
-      if (!(await this.retry(party, room, location, answer, attempt, false))) {
-        return sendUnavailable(res, answer.kind);
-      }
-    }
+    const answer = await this.deliver(party, room, request, exchange, caller);
+    if (answer.kind === "here") return exchange.send(answer.response);
+    if (answer.kind === "linked") return relayLinked(answer.response, res, head);
+    return sendWebResponse(res, unavailableResponse(answer.kind));
   }
 
   async fetch(party: string, room: string, request: Request): Promise<Response> {
-    const partyRequest = request as Party.Request;
+    const answer = await this.deliver(party, room, request as Party.Request, undefined, "stub");
+    if (answer.kind === "here") return answer.response;
+    if (answer.kind === "linked") return linkedToWebResponse(answer.response, request.method);
+    return unavailableResponse(answer.kind);
+  }
+
+  /**
+   * The one retry loop of HTTP (a client's request and a room's `stub.fetch()` alike): locate,
+   * deliver here or over the link to the owner, and after a stale route forget it, wait and try
+   * again while the body can be sent again.
+   */
+  private async deliver(party: string, room: string, request: Party.Request, exchange: HttpExchange | undefined, caller: Caller): Promise<Delivered> {
     let body: OutboundBody | undefined;
     for (let attempt = 0; ; attempt++) {
-      const location = await this.locateOrUnavailable(party, room, false);
-      if (location === undefined) return unavailableResponse("unreachable");
+      const location = await this.locateOrUnavailable(party, room, caller === "client");
+      if (location === undefined) return { kind: "unreachable" };
       if (location.kind === "local") {
-        const response = await this.local.request(party, room, body === undefined ? partyRequest : withBody(partyRequest, body));
-        if (isMoved(response) && (body === undefined ? request.body === null : isReplayable(body))) {
-          if (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true)) continue;
-        }
-        return isMoved(response) ? unavailableResponse("moved") : response;
+        if (caller === "client") this.arrivals.note(party, room, this.directory.nodeId);
+        const response = await this.local.request(party, room, body === undefined ? request : withBody(request, body));
+        if (!isMoved(response)) return { kind: "here", response };
+        // Lost between locate and the build (taken over, fenced): like a stale route.
+        const replayable = body === undefined ? request.body === null : isReplayable(body);
+        if (replayable && (await this.retry(party, room, undefined, { kind: "moved" }, attempt, true))) continue;
+        return { kind: "moved" };
       }
-      body ??= await outboundBody(partyRequest, undefined);
-      if (body.kind !== "stream") {
-        const answer = await this.viaLink(location, party, room, partyRequest, body);
-        if (answer.kind === "response") return linkedToWebResponse(answer.response, request.method);
-        if (!(await this.retry(party, room, location, answer, attempt, true))) {
-          return unavailableResponse(answer.kind);
-        }
-        continue;
-      }
-      // A streamed body (large or unsized) goes once, over a connection of its own.
-      const url = new URL(request.url);
-      const message = outbound(partyRequest, url.pathname + url.search, body, this.directory.secret);
-      const answer = await sendToPeer(this.agents.for(location.address), location.address, message);
-      if (answer.kind === "response") return toWebResponse(answer.response, request.method);
-      if (!(await this.retry(party, room, location, answer, attempt, false))) {
-        return unavailableResponse(answer.kind);
-      }
+      body ??= await outboundBody(request, exchange);
+      const answer = await this.viaLink(location, party, room, request, body, caller === "client" ? this.directory.nodeId : undefined);
+      if (answer.kind === "response") return { kind: "linked", response: answer.response };
+      if (!(await this.retry(party, room, location, answer, attempt, isReplayable(body)))) return { kind: answer.kind };
     }
   }
 
@@ -155,11 +148,12 @@ export class ClusterRouter implements RoomRouter {
     party: string,
     room: string,
     request: Party.Request,
-    body: Exclude<OutboundBody, { kind: "stream" }>,
+    body: OutboundBody,
     edge?: string,
   ): Promise<{ readonly kind: "response"; readonly response: LinkedResponse } | StaleAnswer> {
-    const meta = requestMeta(party, room, request, edge);
-    const answer = await this.linkTo(location.address).request(meta, body.kind === "buffer" ? body.data : undefined);
+    const meta = requestMeta(party, room, request, edge, body.kind === "stream");
+    const sent = body.kind === "buffer" ? body.data : body.kind === "stream" ? body.source : undefined;
+    const answer = await this.linkTo(location.address).request(meta, sent);
     if (answer.kind !== "response") return answer;
     const owner = movedOwnerOf(answer.response.head);
     if (owner === undefined) return answer;
@@ -170,12 +164,17 @@ export class ClusterRouter implements RoomRouter {
   /** This node's link to a peer, opened on first use. */
   private linkTo(address: string): EdgeLink {
     let link = this.edgeLinks.get(address);
-    if (!link) this.edgeLinks.set(address, (link = new EdgeLink(address, this.directory.secret)));
+    if (!link) this.edgeLinks.set(address, (link = new EdgeLink(address, this.directory.secret, this.tls)));
     return link;
   }
 
+  /** A peer's upgrade: checked by the acceptor (secret, drain, TLS), then its link. */
+  acceptPeer(req: IncomingMessage, socket: Socket, head: Buffer, serve: (connection: Duplex) => void): Promise<void> | void {
+    return this.acceptor.accept(req, socket, head, serve);
+  }
+
   /** A peer's link: requests it forwards to rooms here arrive on it (see link-owner.ts). */
-  acceptLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void {
+  private ownerLink(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void {
     const link: OwnerLink = new OwnerLink(socket, head, {
       request: (party, room, request) => this.serveLinked(party, room, request),
       connection: serve,
@@ -270,6 +269,7 @@ export class ClusterRouter implements RoomRouter {
    * the release), then close the sockets this node proxies for other owners with 1012.
    */
   async drain(): Promise<void> {
+    this.draining = true;
     clearInterval(this.rebalanceTimer);
     await this.directory.drain();
     for (const ref of this.local.rooms()) {
@@ -278,7 +278,6 @@ export class ClusterRouter implements RoomRouter {
     }
     for (const tunnel of this.tunnels) tunnel.shutdown(1012, "node draining");
     this.tunnels.clear();
-    this.agents.destroy();
     for (const link of this.edgeLinks.values()) link.close();
     this.edgeLinks.clear();
     for (const link of this.ownerLinks) link.close();
@@ -359,8 +358,4 @@ function isMoved(response: Response): boolean {
 function unavailableResponse(kind: "moved" | "unreachable"): Response {
   const text = kind === "moved" ? "The room is moving between nodes; try again" : "The node that owns the room cannot be reached; try again";
   return new Response(text, { status: 503, headers: { "retry-after": "1" } });
-}
-
-function sendUnavailable(res: ServerResponse, kind: "moved" | "unreachable"): Promise<void> {
-  return sendWebResponse(res, unavailableResponse(kind));
 }

@@ -19,16 +19,20 @@ import { migrate } from "./schema.js";
 import type { ClusterServerOptions } from "../server/options.js";
 import type { Placement } from "../runtime/placement.js";
 import { ClusterRouter } from "./cluster-router.js";
+import type { PeerTls } from "./peer-tls.js";
 
 export type { LocateOptions, Placement, RoomLocation } from "../runtime/placement.js";
 export { PgDirectory, NodeNotLiveError, NotOwnedError } from "./pg-directory.js";
 export { PostgresEngine } from "./pg-engine.js";
+export { readPeerTls, type PeerTls, type PeerTlsFiles } from "./peer-tls.js";
 
 export interface RoutingOptions {
   /** Stale-route waits (tests shorten them). Default 100, 200, 400 ms. */
   retryDelaysMs?: readonly number[];
   /** Rebalancing window (ClusterRouterOptions.rebalanceEveryMs); off if absent. */
   rebalanceEveryMs?: number;
+  /** Mutual TLS between nodes (`readPeerTls` of `--cluster-cert/-key/-ca`); plaintext if absent. */
+  tls?: PeerTls;
 }
 
 /** `startPartyhouse({ ..., cluster: clusterRouting(placement) })`. */
@@ -42,6 +46,7 @@ export function clusterRouting(placement: Placement, options: RoutingOptions = {
         logger,
         ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
         ...(options.rebalanceEveryMs !== undefined ? { rebalanceEveryMs: options.rebalanceEveryMs } : {}),
+        ...(options.tls ? { tls: options.tls } : {}),
       }),
   };
 }

@@ -5,15 +5,15 @@
  */
 import { request as httpRequest, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { INTERNAL_HEADER, MOVED_HEADER } from "../server/internal-auth.js";
-import { PEER_LINK_UPGRADE } from "../server/room-router.js";
+import type { Readable } from "node:stream";
+import { INTERNAL_HEADER, isHopHeader, MOVED_HEADER } from "../server/internal-auth.js";
+import { PEER_LINK_UPGRADE, PEER_TLS_UPGRADE } from "../server/room-router.js";
+import { startTls, type PeerTls } from "./peer-tls.js";
 import { SlotTable } from "../server/slot-table.js";
 import { LinkConnection } from "./link-connection.js";
 import { LinkStream } from "./link-stream.js";
-import { decodeMeta, encodeFrame, encodeMetaFrame, FrameType, type Frame } from "./link-frames.js";
-import { isResponseHopHeader } from "./forward-http.js";
+import { decodeMeta, encodeFrame, encodeMetaFrame, FrameType, MAX_CHUNK_BYTES, type Frame } from "./link-frames.js";
 import type { RequestMeta, ResponseMeta } from "./link-owner.js";
-import { splitAddress } from "./peer-agents.js";
 
 /** How long opening a link may take before the peer counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -110,6 +110,63 @@ interface Pending {
   stream: number;
   resolve(answer: LinkAnswer): void;
   response?: LinkedResponse;
+  /** A streamed request body still going out. */
+  upload?: Upload;
+}
+
+/**
+ * A streamed request body going out as Body frames, then End (or Error if its source fails),
+ * read only as fast as the owner takes it (its Pause / Resume) and the link drains. Stopped
+ * when the owner's answer is complete or it cancels: the rest is read and dropped, so the
+ * client's connection stays usable for the answer.
+ */
+class Upload {
+  private paused = false;
+  private stopped = false;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly connection: LinkConnection,
+    private readonly stream: number,
+  ) {
+    source.on("data", (chunk: Buffer | Uint8Array) => this.send(chunk));
+    source.on("end", () => {
+      if (!this.stopped) connection.send(encodeFrame(FrameType.End, stream));
+      this.stopped = true;
+    });
+    source.on("error", (error) => {
+      if (!this.stopped) connection.send(encodeFrame(FrameType.Error, stream, Buffer.from(error.message)));
+      this.stopped = true;
+    });
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.source.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (!this.stopped && !this.connection.congested) this.source.resume();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.source.resume();
+  }
+
+  private send(chunk: Buffer | Uint8Array): void {
+    if (this.stopped) return;
+    for (let at = 0; at < chunk.byteLength; at += MAX_CHUNK_BYTES) {
+      this.connection.send(encodeFrame(FrameType.Body, this.stream, chunk.subarray(at, at + MAX_CHUNK_BYTES)));
+    }
+    if (!this.connection.congested) return;
+    this.source.pause();
+    void this.connection.drained().then(() => {
+      if (!this.paused) this.resume();
+    });
+  }
 }
 
 /**
@@ -142,17 +199,24 @@ export class EdgeLink {
   constructor(
     private readonly address: string,
     private readonly secret: string,
+    /** Mutual TLS between nodes: the connection turns to TLS before the secret is sent. */
+    private readonly tls?: PeerTls,
   ) {}
 
-  /** Sends one request; resolves with the owner's head (and body, when whole) or "unreachable". */
-  async request(meta: RequestMeta, body: Buffer | undefined): Promise<LinkAnswer> {
+  /**
+   * Sends one request; resolves with the owner's head (and body, when whole) or "unreachable".
+   * A body given as a stream (`meta.streamed`) follows the request frame in Body frames.
+   */
+  async request(meta: RequestMeta, body: Buffer | Readable | undefined): Promise<LinkAnswer> {
     const connection = await this.connected();
     if (!(connection instanceof LinkConnection)) return connection;
     return new Promise((resolve) => {
       const pending: Pending = { stream: 0, resolve };
       pending.stream = requestStreamId(this.pending.add(pending), this.round);
       this.round = (this.round + 1) & ROUND_MASK;
-      connection.send(encodeMetaFrame(FrameType.Request, pending.stream, meta, body));
+      const whole = Buffer.isBuffer(body) ? body : undefined;
+      connection.send(encodeMetaFrame(FrameType.Request, pending.stream, meta, whole));
+      if (body !== undefined && !Buffer.isBuffer(body)) pending.upload = new Upload(body, connection, pending.stream);
     });
   }
 
@@ -183,9 +247,15 @@ export class EdgeLink {
     return pending?.stream === stream ? pending : undefined;
   }
 
-  /** Forgets the request on `stream`; a later request in the same slot is left alone. */
+  /**
+   * Forgets the request on `stream` (a later request in the same slot is left alone); its
+   * answer is complete, so what is left of a streamed body is not sent.
+   */
   private settled(stream: number): void {
-    if (this.pendingOn(stream) !== undefined) this.pending.delete(stream & SLOT_MASK);
+    const pending = this.pendingOn(stream);
+    if (pending === undefined) return;
+    pending.upload?.stop();
+    this.pending.delete(stream & SLOT_MASK);
   }
 
   /** The open link, opened now if need be, or why the peer cannot be reached. */
@@ -199,7 +269,7 @@ export class EdgeLink {
   }
 
   private open(): Promise<LinkConnection> {
-    this.opening ??= connect(this.address, this.secret).then(
+    this.opening ??= connect(this.address, this.secret, this.tls).then(
       ({ socket, head }) => {
         this.opening = undefined;
         const connection = new LinkConnection(socket, head, (frame) => this.receive(connection, frame), (error) => this.lost(connection, error));
@@ -245,13 +315,23 @@ export class EdgeLink {
         this.settled(frame.stream);
         pending.response?.finish(new Error(`the owner's response failed: ${frame.payload.toString()}`));
         return;
+      // The owner's flow control of a streamed request body.
+      case FrameType.Pause:
+        pending.upload?.pause();
+        return;
+      case FrameType.Resume:
+        pending.upload?.resume();
+        return;
+      case FrameType.Cancel:
+        pending.upload?.stop();
+        return;
     }
   }
 
   /** The link broke: requests without an answer yet were never served by this link's end. */
   private lost(connection: LinkConnection, error: Error): void {
     if (this.connection === connection) this.connection = undefined;
-    for (const pending of this.pending.values()) {
+    for (const pending of [...this.pending.values()]) {
       this.settled(pending.stream);
       if (pending.response) pending.response.finish(error);
       else pending.resolve({ kind: "unreachable", error });
@@ -261,16 +341,30 @@ export class EdgeLink {
   }
 }
 
-/** Asks the peer to switch a fresh connection to the link protocol. */
-function connect(address: string, secret: string): Promise<{ socket: Socket; head: Buffer }> {
+/**
+ * Asks the peer to switch a fresh connection to the link protocol; with TLS, to switch it to
+ * TLS first (mutual: each side checks the other's certificate against the CA) and then, inside,
+ * to the link, so the secret only ever travels encrypted.
+ */
+async function connect(address: string, secret: string, tls: PeerTls | undefined): Promise<{ socket: Socket; head: Buffer }> {
+  if (tls === undefined) return upgrade(address, PEER_LINK_UPGRADE, { [INTERNAL_HEADER]: secret });
+  const plain = await upgrade(address, PEER_TLS_UPGRADE, {});
+  if (plain.head.length > 0) plain.socket.unshift(plain.head);
+  const secure = await withTimeout(startTls(plain.socket, tls), address, plain.socket);
+  return upgrade(address, PEER_LINK_UPGRADE, { [INTERNAL_HEADER]: secret }, secure);
+}
+
+/** One HTTP upgrade to `protocol`, on a new connection or on `over`. */
+function upgrade(address: string, protocol: string, headers: Record<string, string>, over?: Socket): Promise<{ socket: Socket; head: Buffer }> {
   const { host, port } = splitAddress(address);
   return new Promise((resolve, reject) => {
     const req = httpRequest({
       host,
       port,
       path: "/",
-      agent: false,
-      headers: { connection: "Upgrade", upgrade: PEER_LINK_UPGRADE, [INTERNAL_HEADER]: secret },
+      headers: { connection: "Upgrade", upgrade: protocol, ...headers },
+      // A connection of its own: never a pooled one.
+      ...(over ? { createConnection: () => over } : { agent: false }),
     });
     req.setTimeout(CONNECT_TIMEOUT_MS, () => req.destroy(new Error(`no peer link from ${address} in ${CONNECT_TIMEOUT_MS} ms`)));
     req.on("upgrade", (_res, socket: Socket, head: Buffer) => resolve({ socket, head }));
@@ -281,6 +375,11 @@ function connect(address: string, secret: string): Promise<{ socket: Socket; hea
     req.on("error", reject);
     req.end();
   });
+}
+
+function withTimeout<T>(work: Promise<T>, address: string, socket: Socket): Promise<T> {
+  const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake with ${address} in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+  return work.finally(() => clearTimeout(timer));
 }
 
 /** Relays the owner's answer to the client: whole in one write when it is, else streamed with backpressure. */
@@ -356,7 +455,7 @@ export function linkedToWebResponse(response: LinkedResponse, method: string): R
 /** The owner's headers without those that describe the hop. */
 function clientHeaders(pairs: readonly string[]): string[] {
   const kept: string[] = [];
-  for (let i = 0; i < pairs.length; i += 2) if (!isResponseHopHeader(pairs[i]!)) kept.push(pairs[i]!, pairs[i + 1]!);
+  for (let i = 0; i < pairs.length; i += 2) if (!isHopHeader(pairs[i]!.toLowerCase())) kept.push(pairs[i]!, pairs[i + 1]!);
   return kept;
 }
 
@@ -373,4 +472,13 @@ export function movedOwnerOf(head: ResponseMeta): string | undefined {
 function hasHeader(pairs: string[], name: string): boolean {
   for (let i = 0; i < pairs.length; i += 2) if (pairs[i]!.toLowerCase() === name) return true;
   return false;
+}
+
+/** `host:port` (or `[v6]:port`) split for node:http. */
+export function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(":");
+  if (colon < 1) throw new Error(`peer address "${address}" is not host:port`);
+  let host = address.slice(0, colon);
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  return { host, port: Number(address.slice(colon + 1)) };
 }

@@ -8,15 +8,19 @@
  */
 
 export const FrameType = {
-  /** edge → owner: a whole request (meta + body). */
+  /**
+   * edge → owner: a request (meta + body); with `streamed` in its meta, the body follows in
+   * Body frames and an End or Error on the same stream instead.
+   */
   Request: 1,
   /**
    * Stop / go on sending on this stream: edge → owner for a response body (the client reads
-   * slower), either way for a virtual connection (link-stream.ts).
+   * slower), owner → edge for a streamed request body (the room reads slower), either way for a
+   * virtual connection (link-stream.ts).
    */
   Pause: 2,
   Resume: 3,
-  /** edge → owner: the client is gone; stop producing the body. */
+  /** edge → owner: the client is gone; stop producing the body. owner → edge: the rest of the request body is not wanted. */
   Cancel: 4,
   /** edge → owner: a virtual connection (a proxied WebSocket) starts; the owner serves it as a socket. */
   StreamOpen: 5,
@@ -26,7 +30,7 @@ export const FrameType = {
   StreamReset: 8,
   /** owner → edge: a whole response (meta + body). */
   Response: 16,
-  /** owner → edge: a response head; Body frames and one End or Error follow. */
+  /** owner → edge: a response head; Body frames and one End or Error follow (edge → owner the same, for a streamed request body). */
   Head: 17,
   Body: 18,
   End: 19,

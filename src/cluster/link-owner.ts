@@ -22,6 +22,8 @@ export interface RequestMeta {
   /** Flat [name, value, …] pairs. */
   readonly headers: string[];
   readonly cf: Party.RequestCf;
+  /** The body follows in Body frames and an End (or Error), instead of riding in this frame. */
+  readonly streamed?: boolean;
 }
 
 /** A response head. */
@@ -57,6 +59,64 @@ class Outgoing {
   }
 }
 
+/** Above this many body bytes the room has not read yet, the edge is asked to pause the upload. */
+const INCOMING_HIGH_WATER_BYTES = 1024 * 1024;
+
+/**
+ * A streamed request body arriving in Body frames: the web stream the room reads. When the room
+ * reads slower than the edge sends, the edge is asked to pause; a room that cancels the body, or
+ * answers without reading it all, cancels the upload.
+ */
+class IncomingBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private pausedEdge = false;
+  private done = false;
+
+  constructor(private readonly tell: (type: typeof FrameType.Pause | typeof FrameType.Resume | typeof FrameType.Cancel) => void) {
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => void (this.controller = controller),
+        pull: () => {
+          if (!this.pausedEdge) return;
+          this.pausedEdge = false;
+          this.tell(FrameType.Resume);
+        },
+        cancel: () => this.abandon(),
+      },
+      { highWaterMark: INCOMING_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+    );
+  }
+
+  chunk(data: Buffer): void {
+    if (this.done) return;
+    this.controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if (!this.pausedEdge && (this.controller.desiredSize ?? 0) <= 0) {
+      this.pausedEdge = true;
+      this.tell(FrameType.Pause);
+    }
+  }
+
+  end(error?: Error): void {
+    if (this.done) return;
+    this.done = true;
+    if (error) this.controller.error(error);
+    else this.controller.close();
+  }
+
+  /** Nobody will read the rest: the edge stops sending it. */
+  abandon(): void {
+    if (this.done) return;
+    this.done = true;
+    this.tell(FrameType.Cancel);
+    try {
+      this.controller.error(new Error("request body abandoned"));
+    } catch {
+      // Already cancelled by its reader.
+    }
+  }
+}
+
 /** What the owner's end needs from this node. */
 export interface OwnerLinkHandlers {
   /** Serves one linked request (the router: claim check, then the room). */
@@ -70,6 +130,8 @@ export class OwnerLink {
   private readonly connection: LinkConnection;
   private readonly outgoing = new Map<number, Outgoing>();
   private readonly streams = new Map<number, LinkStream>();
+  /** Streamed request bodies still arriving, by request stream. */
+  private readonly incoming = new Map<number, IncomingBody>();
 
   constructor(
     socket: Socket,
@@ -81,6 +143,8 @@ export class OwnerLink {
       this.outgoing.clear();
       for (const stream of this.streams.values()) stream.linkLost(error);
       this.streams.clear();
+      for (const body of this.incoming.values()) body.end(error);
+      this.incoming.clear();
     });
   }
 
@@ -114,6 +178,18 @@ export class OwnerLink {
       case FrameType.Cancel:
         this.outgoing.get(frame.stream)?.cancel();
         return;
+      // A streamed request body.
+      case FrameType.Body:
+        this.incoming.get(frame.stream)?.chunk(frame.payload);
+        return;
+      case FrameType.End:
+        this.incoming.get(frame.stream)?.end();
+        this.incoming.delete(frame.stream);
+        return;
+      case FrameType.Error:
+        this.incoming.get(frame.stream)?.end(new Error(`the client's request body failed: ${frame.payload.toString()}`));
+        this.incoming.delete(frame.stream);
+        return;
       default:
         this.streams.get(frame.stream)?.received(frame.type, frame.payload);
     }
@@ -121,15 +197,25 @@ export class OwnerLink {
 
   private async serve(stream: number, payload: Buffer): Promise<void> {
     const { meta, body } = decodeMeta<RequestMeta>(payload);
+    let streamed: IncomingBody | undefined;
+    if (meta.streamed) {
+      streamed = new IncomingBody((type) => this.connection.send(encodeFrame(type, stream)));
+      this.incoming.set(stream, streamed);
+    }
     let response: Response;
     try {
-      response = await this.handlers.request(meta.party, meta.room, linkedRequest(meta, body));
+      response = await this.handlers.request(meta.party, meta.room, linkedRequest(meta, streamed?.stream ?? body));
     } catch (error) {
       // As the front door answers a request whose handling threw.
       this.handlers.failure(error);
       response = new Response(error instanceof Error ? error.message : String(error), { status: 500 });
     }
     await this.respond(stream, response, meta.method === "HEAD");
+    // Answered without reading the whole body: the edge stops sending it.
+    if (streamed !== undefined && this.incoming.get(stream) === streamed) {
+      this.incoming.delete(stream);
+      streamed.abandon();
+    }
   }
 
   private async respond(stream: number, response: Response, head: boolean): Promise<void> {
@@ -175,11 +261,14 @@ export class OwnerLink {
 }
 
 /** The Request the room sees: the edge's URL, headers and `cf`. */
-function linkedRequest(meta: RequestMeta, body: Buffer): Party.Request {
+function linkedRequest(meta: RequestMeta, body: Buffer | ReadableStream<Uint8Array>): Party.Request {
   const headers = new Headers();
   for (let i = 0; i < meta.headers.length; i += 2) headers.append(meta.headers[i]!, meta.headers[i + 1]!);
-  const init: RequestInit = { method: meta.method, headers };
-  if (body.length > 0 && meta.method !== "GET" && meta.method !== "HEAD") init.body = body as unknown as BodyInit;
+  const init: RequestInit & { duplex?: "half" } = { method: meta.method, headers };
+  if (!Buffer.isBuffer(body)) {
+    init.body = body as unknown as BodyInit;
+    init.duplex = "half";
+  } else if (body.length > 0 && meta.method !== "GET" && meta.method !== "HEAD") init.body = body as unknown as BodyInit;
   const request = new Request(meta.url, init);
   Object.defineProperty(request, "cf", { value: meta.cf, enumerable: true, configurable: true, writable: true });
   return request as Party.Request;

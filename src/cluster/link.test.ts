@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { EdgeLink, linkedToWebResponse, type LinkAnswer } from "./link-edge.js";
 import { OwnerLink, type LinkedRequestHandler, type RequestMeta } from "./link-owner.js";
@@ -197,5 +198,82 @@ describe("peer link", () => {
     const answer = await edge.request(meta("r"), undefined);
     assert.equal(answer.kind, "unreachable");
   });
-});
 
+  describe("streamed request bodies", () => {
+    /** A body of `total` bytes made as it is read, counting what was taken from it. */
+    function lazyBody(total: number): { source: Readable; taken: () => number } {
+      let taken = 0;
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const source = new Readable({
+        read() {
+          if (taken >= total) return void this.push(null);
+          taken += chunk.length;
+          this.push(chunk);
+        },
+      });
+      return { source, taken: () => taken };
+    }
+
+    it("carries a body of any size on the link, read only as fast as the room reads it", async () => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const rig = await startRig(async (_party, _room, request) => {
+        await released; // the room does not read yet
+        let bytes = 0;
+        for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
+        return new Response(String(bytes));
+      });
+      try {
+        const total = 64 * 1024 * 1024;
+        const body = lazyBody(total);
+        const answer = rig.edge.request({ ...meta("r", "POST"), streamed: true }, body.source);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        // Held back by the owner's pause and the link's high-water mark, not read into memory.
+        assert.ok(body.taken() < 16 * 1024 * 1024, `read ${body.taken()} bytes of the body before the room read any`);
+        release();
+        assert.equal(await responseOf(await answer).text(), String(total));
+        assert.equal(rig.sockets.length, 1, "the link's one connection, no other");
+      } finally {
+        rig.close();
+      }
+    });
+
+    it("stops sending a body the room answered without reading", async () => {
+      const rig = await startRig(async () => new Response("not read", { status: 413 }));
+      try {
+        const body = lazyBody(256 * 1024 * 1024);
+        const response = responseOf(await rig.edge.request({ ...meta("r", "POST"), streamed: true }, body.source));
+        assert.equal(response.status, 413);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const received = rig.sockets[0]!.bytesRead;
+        assert.ok(received < 32 * 1024 * 1024, `the owner received ${received} bytes of a body nobody reads`);
+        // The link still serves the next request.
+        assert.equal(await responseOf(await rig.edge.request(meta("r"), undefined)).text(), "not read");
+      } finally {
+        rig.close();
+      }
+    });
+
+    it("fails the room's read when the client's body fails", async () => {
+      let failure: unknown;
+      const rig = await startRig(async (_party, _room, request) => {
+        try {
+          await request.text();
+        } catch (error) {
+          failure = error;
+        }
+        return new Response("after the failure");
+      });
+      try {
+        const source = new Readable({ read() {} });
+        source.push(Buffer.from("part"));
+        const answer = rig.edge.request({ ...meta("r", "POST"), streamed: true }, source);
+        setTimeout(() => source.destroy(new Error("client went away")), 50);
+        assert.equal(await responseOf(await answer).text(), "after the failure");
+        assert.ok(failure instanceof Error);
+      } finally {
+        rig.close();
+      }
+    });
+  });
+});

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { PartyExports } from "../server/options.js";
 import { startTestServer, type TestServer } from "../testing/index.js";
 import { clusterRouting } from "./index.js";
+import type { PeerTls } from "./peer-tls.js";
 import { StaticCluster } from "./static-cluster-test-support.js";
 
 export interface LogEntry {
@@ -23,7 +24,11 @@ export interface TestCluster {
 }
 
 /** Starts one node per id; each gets `env.NODE = id` so a room can say where it runs. */
-export async function startTestCluster(ids: readonly string[], parties: PartyExports, options: { evictAfterMs?: number } = {}): Promise<TestCluster> {
+export async function startTestCluster(
+  ids: readonly string[],
+  parties: PartyExports,
+  options: { evictAfterMs?: number; tls?: Readonly<Record<string, PeerTls>> } = {},
+): Promise<TestCluster> {
   const table = new StaticCluster(randomBytes(32).toString("hex"));
   const nodes: Record<string, TestServer> = {};
   const logs: LogEntry[] = [];
@@ -33,7 +38,7 @@ export async function startTestCluster(ids: readonly string[], parties: PartyExp
       parties,
       memory: true,
       env: { NODE: id },
-      cluster: clusterRouting(table.directory(id), { retryDelaysMs: [20, 40, 80] }),
+      cluster: clusterRouting(table.directory(id), { retryDelaysMs: [20, 40, 80], ...(options.tls?.[id] ? { tls: options.tls[id] } : {}) }),
       ...(options.evictAfterMs !== undefined ? { evictAfterMs: options.evictAfterMs } : {}),
     });
     table.setAddress(id, `127.0.0.1:${node.port}`);

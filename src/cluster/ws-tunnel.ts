@@ -14,9 +14,9 @@ import { request as httpRequest, STATUS_CODES, type IncomingMessage } from "node
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type * as Party from "../types/party.js";
-import { CF_HEADER, EDGE_HEADER, INTERNAL_HEADER, MOVED_HEADER, URL_HEADER } from "../server/internal-auth.js";
+import { HANDSHAKE_HEADERS, MOVED_HEADER } from "../server/internal-auth.js";
 import type { UpgradeExchange } from "../server/room-router.js";
-import { forwardedHeaders } from "./forward-http.js";
+import { forwardedHandshakeHeaders } from "./forwarded-request.js";
 import { FrameBoundary, serverCloseFrame } from "./frame-boundary.js";
 
 export type TunnelOpen =
@@ -32,23 +32,6 @@ const PEER_CLOSE_TIMEOUT_MS = 30_000;
 /** How long a drain waits for the owner to finish the frame it is sending. */
 const CLOSE_GRACE_MS = 1_000;
 
-/** The client's handshake headers that travel to the owner unchanged. */
-const HANDSHAKE_HEADERS = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"] as const;
-
-/** Headers that describe the client's hop, or that the edge sets itself. */
-const HOP_HEADERS = new Set([
-  "connection",
-  "upgrade",
-  "keep-alive",
-  "content-length",
-  "transfer-encoding",
-  ...HANDSHAKE_HEADERS,
-  INTERNAL_HEADER,
-  URL_HEADER,
-  CF_HEADER,
-  EDGE_HEADER,
-]);
-
 /**
  * Sends the handshake to the owner. `path` is the client's request target (it routes to the same
  * room); the room sees `request.url`, its headers and `cf` as the edge had them after
@@ -62,7 +45,8 @@ export function openTunnel(
   secret: string,
   edge?: string,
 ): Promise<TunnelOpen> {
-  const headers = forwardedHeaders(request, secret, HOP_HEADERS, edge);
+  const headers = forwardedHandshakeHeaders(request, secret, edge);
+  // The client's key, version and extensions go on unchanged: the owner's `ws` answers them.
   for (const name of HANDSHAKE_HEADERS) {
     const value = client.headers[name];
     if (typeof value === "string") headers[name] = value;

@@ -260,6 +260,21 @@ test("define: config < --define", async () => {
   assert.deepEqual(config.define, { A: '"file"', B: '"flag"', C: "3" });
 });
 
+test("clusterTls: files relative to the config, flags relative to the cwd; all three or none; only with a cluster", async () => {
+  const p = await project({
+    "partykit.json": JSON.stringify({ main: "s.ts", cluster: "postgres://db/x", clusterTls: { cert: "tls/n.crt", key: "tls/n.key", ca: "tls/ca.crt" } }),
+    "s.ts": server,
+  });
+  const config = await loadConfig({ cwd: p.dir, mode: "start" });
+  assert.deepEqual(config.cluster?.tls, { cert: join(p.dir, "tls/n.crt"), key: join(p.dir, "tls/n.key"), ca: join(p.dir, "tls/ca.crt") });
+  const flagged = await loadConfig({ cwd: join(p.dir, "tls"), mode: "start", overrides: { clusterTls: { cert: "other.crt" } } });
+  assert.equal(flagged.cluster?.tls?.cert, join(p.dir, "tls/other.crt"));
+  assert.equal(flagged.cluster?.tls?.ca, join(p.dir, "tls/ca.crt"));
+  const bare = await project({ "partykit.json": JSON.stringify({ main: "s.ts" }), "s.ts": server });
+  await rejectsWith(loadConfig({ cwd: bare.dir, mode: "start", overrides: { cluster: "postgres://db/x", clusterTls: { cert: "n.crt" } } }), /needs a certificate, its key and the CA/);
+  await rejectsWith(loadConfig({ cwd: bare.dir, mode: "start", overrides: { clusterTls: { cert: "n.crt", key: "n.key", ca: "ca.crt" } } }), /only mean something with --cluster/);
+});
+
 test("defaults and flag overrides for port, host and persist", async () => {
   const p = await project({
     "partykit.json": `{ "main": "s.ts" }`,

@@ -44,6 +44,8 @@ export interface ConfigOverrides {
   cluster?: string;
   /** `--advertise <host:port>`: how other cluster nodes reach this one. */
   advertise?: string;
+  /** `--cluster-cert`, `--cluster-key`, `--cluster-ca`: mutual TLS between nodes (relative to the cwd). */
+  clusterTls?: { cert?: string; key?: string; ca?: string };
   maxBodyBytes?: number;
   allowedOrigins?: string[];
   trustProxy?: boolean;
@@ -111,9 +113,12 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   // The URL may carry a password: the environment keeps it out of files and argv.
   const clusterUrl = overrides.cluster ?? process.env.PARTYHOUSE_CLUSTER ?? dotenv.PARTYHOUSE_CLUSTER ?? config.cluster;
   if (typeof clusterUrl === "string" && clusterUrl !== "") {
-    resolved.cluster = { url: clusterUrl, ...(overrides.advertise !== undefined ? { advertise: overrides.advertise } : {}) };
+    const tls = clusterTls(overrides.clusterTls, cwd, config.clusterTls, root);
+    resolved.cluster = { url: clusterUrl, ...(overrides.advertise !== undefined ? { advertise: overrides.advertise } : {}), ...(tls ? { tls } : {}) };
   } else if (overrides.advertise !== undefined) {
     throw new ConfigError("--advertise only means something with --cluster (or PARTYHOUSE_CLUSTER)");
+  } else if (overrides.clusterTls !== undefined) {
+    throw new ConfigError("--cluster-cert/--cluster-key/--cluster-ca only mean something with --cluster (or PARTYHOUSE_CLUSTER)");
   }
   if (config.name !== undefined) resolved.name = config.name;
   if (config.admin !== undefined) resolved.admin = { ...config.admin };
@@ -265,4 +270,23 @@ async function readOptional(path: string): Promise<string | null> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw error;
   }
+}
+
+/**
+ * TLS between cluster nodes: the flags (relative to the cwd) over `clusterTls` in the config
+ * (relative to its folder); all three files or none.
+ */
+function clusterTls(
+  flags: { cert?: string; key?: string; ca?: string } | undefined,
+  cwd: string,
+  config: { cert: string; key: string; ca: string } | undefined,
+  root: string,
+): { cert: string; key: string; ca: string } | undefined {
+  const pick = (name: "cert" | "key" | "ca") => (flags?.[name] !== undefined ? resolve(cwd, flags[name]!) : config ? resolve(root, config[name]) : undefined);
+  const [cert, key, ca] = [pick("cert"), pick("key"), pick("ca")];
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  if (cert === undefined || key === undefined || ca === undefined) {
+    throw new ConfigError("TLS between cluster nodes needs a certificate, its key and the CA: --cluster-cert, --cluster-key and --cluster-ca (or all three in clusterTls)");
+  }
+  return { cert, key, ca };
 }

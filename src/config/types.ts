@@ -69,6 +69,8 @@ export interface PartykitConfig {
   persist?: boolean | string;
   /** partyhouse only: postgres:// URL of the cluster database (better: PARTYHOUSE_CLUSTER). */
   cluster?: string;
+  /** partyhouse only: mutual TLS between cluster nodes, PEM files relative to this file. */
+  clusterTls?: { cert: string; key: string; ca: string };
   vars?: Record<string, unknown>;
   define?: Record<string, string>;
   serve?: string | ServeConfig;
@@ -156,7 +158,7 @@ export interface ResolvedConfig {
   /** Absolute data folder, or false for in-memory storage. */
   persist: string | false;
   /** Cluster mode: storage and room ownership in this PostgreSQL database (src/cluster). */
-  cluster?: { url: string; advertise?: string };
+  cluster?: { url: string; advertise?: string; tls?: { cert: string; key: string; ca: string } };
   /** `room.env`: config vars (JSON types kept) < .env < .env.local (dev) < --var (strings). */
   vars: Record<string, unknown>;
   /** `.env` (+ `.env.local` in dev) as read: copied into `process.env` where the host environment does not set the key. */

@@ -45,6 +45,7 @@ const TOP_LEVEL_KEYS = [
   "port",
   "persist",
   "cluster",
+  "clusterTls",
   "vars",
   "define",
   "serve",
@@ -108,6 +109,10 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
     else check.fail("persist", "must be true, false or a folder path");
   }
   if (input.cluster !== undefined) config.cluster = check.string(input.cluster, "cluster");
+  if (input.clusterTls !== undefined) {
+    const tls = check.object(input.clusterTls, "clusterTls");
+    config.clusterTls = { cert: check.string(tls.cert, "clusterTls.cert"), key: check.string(tls.key, "clusterTls.key"), ca: check.string(tls.ca, "clusterTls.ca") };
+  }
   if (input.vars !== undefined) config.vars = { ...check.object(input.vars, "vars") };
   if (input.define !== undefined) config.define = check.stringRecord(input.define, "define");
   if (input.serve !== undefined) config.serve = validateServe(check, input.serve, warnings);

@@ -8,7 +8,7 @@ import type { Project } from "../runtime/project.js";
 import { RoomMovedError } from "../runtime/placement.js";
 import { sendText, sendWebResponse, toWebRequest, type ToWebRequestInfo } from "./http-bridge.js";
 import { callerOf, peerRequest } from "./internal-auth.js";
-import { PEER_LINK_UPGRADE, type RoomRouter, type UpgradeExchange } from "./room-router.js";
+import { isPeerUpgrade, type RoomRouter, type UpgradeExchange } from "./room-router.js";
 import { routeOf, type Route } from "./route.js";
 import type { StaticAssets } from "./static-assets.js";
 import { rejectUpgrade } from "./upgrade-response.js";
@@ -184,7 +184,7 @@ export class FrontDoor {
 
   private async serveUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const protocol = (req.headers.upgrade ?? "").toLowerCase();
-    if (protocol === PEER_LINK_UPGRADE) return this.serveLink(req, socket, head);
+    if (isPeerUpgrade(protocol)) return this.servePeer(req, socket, head);
     if (protocol !== "websocket") {
       return rejectUpgrade(socket, new Response("Expected a WebSocket upgrade", { status: 400 }));
     }
@@ -223,17 +223,13 @@ export class FrontDoor {
     await this.router.connect(route.party, route.room, hooked.request, upgrade, "client");
   }
 
-  /** A peer node asks for a link (cluster mode only, and only with the cluster's secret). */
-  private serveLink(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> | void {
-    const caller = callerOf(req.rawHeaders, this.project.secret);
-    if (caller !== "stub" && caller !== "peer") return rejectUpgrade(socket, new Response("Forbidden", { status: 403 }));
-    if (!this.router.acceptLink) return rejectUpgrade(socket, new Response("This node is not in a cluster", { status: 400 }));
-    if (this.inFlight.draining) return rejectUpgrade(socket, refusalResponse(DRAINING));
+  /** A peer node's link (cluster mode): the router checks and accepts it (src/cluster/link-accept.ts). */
+  private servePeer(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> | void {
     const server = this.server;
-    if (!server) return rejectUpgrade(socket, new Response("Not listening", { status: 503 }));
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${PEER_LINK_UPGRADE}\r\n\r\n`);
+    // Outside a cluster nobody may open a link.
+    if (!this.router.acceptPeer || !server) return rejectUpgrade(socket, new Response("Forbidden", { status: 403 }));
     // node:http serves any Duplex emitted as a 'connection' (its documented way to inject one).
-    this.router.acceptLink(socket, head, (connection) => server.emit("connection", connection));
+    return this.router.acceptPeer(req, socket, head, (connection) => server.emit("connection", connection));
   }
 
   /**

@@ -22,7 +22,8 @@ export const CF_HEADER = "x-partyhouse-cf";
  */
 export const EDGE_HEADER = "x-partyhouse-edge";
 /** On a 503: "this node no longer owns the room"; the edge re-locates and retries. */
-export { MOVED_HEADER } from "../runtime/placement.js";
+import { MOVED_HEADER } from "../runtime/placement.js";
+export { MOVED_HEADER };
 
 /**
  * - `none`: an ordinary outside request.
@@ -64,19 +65,35 @@ export function secretMatches(presented: string, secret: string): boolean {
   return timingSafeEqual(a, b) && secret.length > 0;
 }
 
-/** Headers that describe one hop (this node's connection to the edge), never the client's request. */
-const HOP_HEADERS = new Set([
+/**
+ * The one list of headers that describe a hop (a connection, or the node-to-node exchange),
+ * never the request or response itself: whatever forwards, relays or rebuilds a message between
+ * nodes drops them (the link and the tunnel's handshake going out, the owner rebuilding what
+ * arrived, the edge relaying the owner's answer). Node frames each hop itself.
+ */
+const HOP_HEADERS: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
   INTERNAL_HEADER,
   URL_HEADER,
   CF_HEADER,
   EDGE_HEADER,
-  "connection",
-  "keep-alive",
-  "upgrade",
-  "sec-websocket-key",
-  "sec-websocket-version",
-  "sec-websocket-extensions",
+  MOVED_HEADER,
 ]);
+
+/** A WebSocket handshake's own headers: the owner's `ws` answers them, the room never sees them. */
+export const HANDSHAKE_HEADERS = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"] as const;
+const HANDSHAKE: ReadonlySet<string> = new Set(HANDSHAKE_HEADERS);
+
+/** Whether `name` (lower case) describes the hop; see HOP_HEADERS. */
+export function isHopHeader(name: string): boolean {
+  return HOP_HEADERS.has(name);
+}
 
 /**
  * The request a peer forwarded, as the room on this node must see it: the edge's URL, headers
@@ -95,7 +112,8 @@ export function peerRequest(req: IncomingMessage, withBody: boolean): Party.Requ
   }
   const headers = new Headers();
   for (let i = 0; i < raw.length; i += 2) {
-    if (!HOP_HEADERS.has(raw[i]!.toLowerCase())) headers.append(raw[i]!, raw[i + 1]!);
+    const name = raw[i]!.toLowerCase();
+    if (!HOP_HEADERS.has(name) && !HANDSHAKE.has(name)) headers.append(raw[i]!, raw[i + 1]!);
   }
   const method = req.method ?? "GET";
   const init: RequestInit & { duplex?: "half" } = { method, headers };

@@ -55,6 +55,13 @@ export interface HeldRooms {
 
 /** The `Upgrade` value of a node-to-node link (cluster mode): many forwarded requests on one connection. */
 export const PEER_LINK_UPGRADE = "partyhouse-link";
+/** The `Upgrade` value that switches a connection between nodes to TLS, before its link (cluster mode with TLS). */
+export const PEER_TLS_UPGRADE = "partyhouse-tls";
+
+/** Whether an `Upgrade` value (lower case) is a peer node's, which the router accepts. */
+export function isPeerUpgrade(protocol: string): boolean {
+  return protocol === PEER_LINK_UPGRADE || protocol === PEER_TLS_UPGRADE;
+}
 
 export interface RoomRouter {
   /** Answers an HTTP request for a room. */
@@ -64,12 +71,12 @@ export interface RoomRouter {
   /** `stub.fetch()` from a room: the room's onRequest wherever it lives, bypassing onBeforeRequest. */
   fetch(party: string, room: string, request: Request): Promise<Response>;
   /**
-   * Takes over a connection a peer node switched to PEER_LINK_UPGRADE (the front door checked
-   * the cluster secret and answered 101). Virtual connections the link carries are handed to
-   * `serve`, which serves them as this node's HTTP server serves any connection. Absent outside
-   * cluster mode.
+   * Answers a peer node's upgrade (isPeerUpgrade): checks it and takes the connection over as a
+   * link (src/cluster/link-accept.ts). Connections it produces (the link's virtual connections,
+   * an encrypted connection) go to `serve`, which serves them as this node's HTTP server serves
+   * any connection. Absent outside cluster mode.
    */
-  acceptLink?(socket: Socket, head: Buffer, serve: (connection: Duplex) => void): void;
+  acceptPeer?(req: IncomingMessage, socket: Socket, head: Buffer, serve: (connection: Duplex) => void): Promise<void> | void;
   /** Whether this node runs the room's events now (alarms ask before firing). */
   isLocal(party: string, room: string): Promise<boolean>;
   /**
