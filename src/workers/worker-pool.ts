@@ -74,7 +74,9 @@ export class WorkerPool implements WorkerStates {
   private readonly watch: NodeJS.Timeout;
   private stopping = false;
   private nextNonRoom = 0;
-  private readyWaiters: Array<() => void> = [];
+  private readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  /** Until every worker was ready once: a worker that exits then fails the start instead of looping. */
+  private starting = true;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.slots = Array.from({ length: options.count }, (_, index) => new WorkerSlot(index));
@@ -83,11 +85,17 @@ export class WorkerPool implements WorkerStates {
     this.watch.unref();
   }
 
-  /** Resolves once every worker is ready (or the pool stops). */
+  /**
+   * Resolves once every worker is ready (or the pool stops); rejects if a worker exits before the
+   * first time they all were (user code that throws at load, say): its log says why.
+   */
   allReady(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.allAreReady()) return resolve();
-      this.readyWaiters.push(resolve);
+    return new Promise((resolve, reject) => {
+      if (this.allAreReady()) {
+        this.starting = false;
+        return resolve();
+      }
+      this.readyWaiters.push({ resolve, reject });
     });
   }
 
@@ -175,7 +183,7 @@ export class WorkerPool implements WorkerStates {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.watch);
-    for (const waiter of this.readyWaiters.splice(0)) waiter();
+    for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
     for (const slot of this.slots) slot.child?.kill("SIGTERM");
     await Promise.all(this.slots.map((slot) => slot.exited));
   }
@@ -215,7 +223,10 @@ export class WorkerPool implements WorkerStates {
         slot.ready = true;
         slot.lastBeat = Date.now();
         assignments.setEligible(slot.index, true);
-        if (this.allAreReady()) for (const waiter of this.readyWaiters.splice(0)) waiter();
+        if (this.allAreReady()) {
+          this.starting = false;
+          for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+        }
         return;
       case "beat":
         slot.lastBeat = Date.now();
@@ -251,6 +262,11 @@ export class WorkerPool implements WorkerStates {
       if (other.child !== undefined) this.send(other.child, { type: "worker-gone", worker: slot.index });
     }
     if (this.stopping) return;
+    if (this.starting) {
+      const reason = new Error(`worker ${slot.index} exited before it was ready (${signal ?? `exit code ${code}`}); its log above says why`);
+      for (const waiter of this.readyWaiters.splice(0)) waiter.reject(reason);
+      return;
+    }
     if (slot.outgoing) {
       this.options.logger.log("info", "worker replaced", { worker: slot.index, code, signal });
       return;

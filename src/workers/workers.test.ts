@@ -8,7 +8,9 @@ import { Agent } from "node:http";
 import { after, before, describe, test } from "node:test";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
-import { ensureBuilt, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureBuilt, runToExit, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
 import { fixtureProject, ledger, ownerPid, send, sleep } from "./test-support.js";
 
 before(() => ensureBuilt());
@@ -311,5 +313,16 @@ describe("the admin listener with --workers", () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe("a worker that cannot start", () => {
+  test("fails the start with one line instead of restarting forever", async () => {
+    const dir = fixtureProject();
+    writeFileSync(join(dir, "server.ts"), 'throw new Error("this party does not load");\nexport default class Room {}\n');
+    const finished = await runToExit(["start", "--port", "0", "--host", "127.0.0.1", "--workers", "2"], { cwd: dir, timeoutMs: 30_000 });
+    assert.notEqual(finished.code, 0);
+    assert.match(finished.stderr, /partyhouse: worker \d exited before it was ready \(exit code 1\)/);
+    assert.match(finished.stderr, /this party does not load/);
   });
 });
