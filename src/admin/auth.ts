@@ -50,3 +50,10 @@ export function tokenMatches(req: IncomingMessage, expected: Buffer): boolean {
 export function tokenDigest(token: string): Buffer {
   return digest(token);
 }
+
+/** Whether a Host header names this machine by IP address or localhost (not a DNS name a page could rebind). */
+export function hostHeaderIsLocal(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  const name = header.startsWith("[") ? header.slice(0, header.indexOf("]") + 1) : header.replace(/:\d+$/, "");
+  return isLoopback(name) || /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.startsWith("[");
+}

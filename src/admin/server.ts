@@ -13,7 +13,7 @@ import type { StorageService } from "../storage/contract.js";
 import { PartyhouseMetrics } from "../metrics/exporter.js";
 import { AdminApi } from "./api.js";
 import { handleDataRoute } from "./data-routes.js";
-import { checkAdminBinding, isLoopback, tokenDigest, tokenMatches } from "./auth.js";
+import { checkAdminBinding, hostHeaderIsLocal, tokenDigest, tokenMatches } from "./auth.js";
 import { LiveView } from "./live-view.js";
 import type { AdminOptions } from "./options.js";
 import { combineReadiness, type Readiness } from "./readiness.js";
@@ -161,11 +161,6 @@ const INSPECTOR_HEADERS = {
   "cache-control": "no-cache",
 };
 
-function hostHeaderIsLocal(header: string | undefined): boolean {
-  if (header === undefined) return true;
-  const name = header.startsWith("[") ? header.slice(0, header.indexOf("]") + 1) : header.replace(/:\d+$/, "");
-  return isLoopback(name) || /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.startsWith("[");
-}
 
 function decodeSegments(rest: string): string[] | null {
   try {

@@ -115,3 +115,14 @@ test("--hibernate-after takes whole milliseconds", () => {
   assert.equal((parseCli(["start", "--hibernate-after", "250"]) as { hibernateAfterMs?: number }).hibernateAfterMs, 250);
   assert.throws(() => parseCli(["start", "--hibernate-after", "soon"]), /--hibernate-after takes milliseconds/);
 });
+
+test("--workers takes a count or auto, for start only", () => {
+  const workers = (argv: string[]) => (parseCli(argv) as { overrides: { workers?: unknown } }).overrides.workers;
+  assert.equal(workers(["start", "--workers", "4"]), 4);
+  assert.equal(workers(["start", "--workers", "auto"]), "auto");
+  assert.equal(workers(["start"]), undefined);
+  usageError(["start", "--workers", "0"], /--workers takes "auto" or a whole number from 1 to 64/);
+  usageError(["start", "--workers", "65"], /--workers takes "auto" or a whole number/);
+  usageError(["start", "--workers", "two"], /--workers takes "auto"/);
+  usageError(["dev", "--workers", "2"], /--workers is for partyhouse start/);
+});

@@ -10,6 +10,7 @@ import { ConfigError } from "../config/errors.js";
 import type { LogLevel } from "../runtime/logger.js";
 import { LOG_LEVELS, isLogLevel } from "../logging/levels.js";
 import { parseSize } from "../config/size.js";
+import { MAX_WORKERS } from "../config/workers.js";
 import { isDataOperation, parseDataCommand, type DataCommand } from "./data-args.js";
 
 export class UsageError extends Error {
@@ -66,6 +67,7 @@ const RUN_OPTIONS = {
   "allowed-origins": { type: "string" },
   "trust-proxy": { type: "boolean" },
   "max-event-ms": { type: "string" },
+  workers: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -157,6 +159,11 @@ function parseRun(mode: Mode, argv: readonly string[]): CliCommand {
     overrides.maxEventMs = ms;
   }
 
+  if (values.workers !== undefined) {
+    if (mode !== "start") throw new UsageError("--workers is for partyhouse start (dev runs one process)");
+    overrides.workers = parseWorkers(values.workers);
+  }
+
   const command: RunCommand = { kind: "run", mode, overrides };
   if (positionals[0] !== undefined) command.script = positionals[0];
   if (values.config !== undefined) command.configPath = values.config;
@@ -226,6 +233,15 @@ function parsePersist(value: string): string | boolean {
 function parseMilliseconds(value: string, flag: string): number {
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes milliseconds (a whole number), got "${value}"`);
   return Number(value);
+}
+
+function parseWorkers(value: string): number | "auto" {
+  if (value === "auto") return "auto";
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1 || count > MAX_WORKERS) {
+    throw new UsageError(`--workers takes "auto" or a whole number from 1 to ${MAX_WORKERS}, got "${value}"`);
+  }
+  return count;
 }
 
 function parsePort(value: string, flag = "--port"): number {

@@ -10,7 +10,8 @@ import { startClientBuild, type BundleResult, type ClientBuild } from "../build/
 import { loadConfig } from "../config/load.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { describeError, type Logger } from "../runtime/logger.js";
-import type { PartyExports, PartyhouseOptions } from "../server/options.js";
+import type { ClusterServerOptions, PartyExports, PartyhouseOptions } from "../server/options.js";
+import type { Socket } from "node:net";
 import { startWatchdog } from "../runtime/watchdog.js";
 import type { RunCommand } from "./args.js";
 import type { AdminOptions } from "../admin/options.js";
@@ -31,8 +32,18 @@ export interface RunningProject {
   /** The ready line's text after "partyhouse ready on ". */
   readyText: string;
   reload(parties: PartyExports): Promise<void>;
+  /** Serves a connection accepted elsewhere (a worker's, from its supervisor). */
+  accept(socket: Socket): void;
+  /** The admin listener's URL, when one was asked for. */
+  adminUrl: string | undefined;
   /** Stops the client build, the server, and storage (flushed). */
   close(): Promise<void>;
+}
+
+/** What a worker of `partyhouse start --workers N` changes (src/workers/worker.ts). */
+export interface WorkerBoot {
+  /** Placement by the supervisor, forwarding to the other workers. */
+  readonly routing: ClusterServerOptions;
 }
 
 /** Where server bundles go: under the project, never inside the user's data folder. */
@@ -89,6 +100,7 @@ export async function startProject(
   logger: Logger,
   command: Pick<RunCommand, "hibernateAfterMs" | "clusterLeaseMs">,
   admin?: AdminOptions,
+  worker?: WorkerBoot,
 ): Promise<RunningProject> {
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
@@ -137,14 +149,15 @@ export async function startProject(
     const storage =
       cluster?.storage ??
       (await createStorageService(
-        config.persist === false ? { kind: "memory" } : { kind: "sqlite", dir: join(config.persist, "data") },
+        config.persist === false ? { kind: "memory" } : { kind: "sqlite", dir: join(config.persist, "data"), shared: worker !== undefined },
       ));
     const options: PartyhouseOptions & { dev: boolean } = {
       parties,
       env: config.vars,
       storage,
-      host: config.host,
-      port: config.port,
+      // A worker listens on loopback only, for its peers; clients come through its supervisor.
+      host: worker ? "127.0.0.1" : config.host,
+      port: worker ? 0 : config.port,
       crons: config.crons,
       logger,
       ...(command.hibernateAfterMs !== undefined ? { hibernateAfterMs: command.hibernateAfterMs } : {}),
@@ -155,6 +168,7 @@ export async function startProject(
       // runtime claims through it before building an instance (src/cluster/README.md).
       // Rooms go where their clients arrive, judged over half a lease (5 s by default).
       ...(cluster ? { cluster: clusterRouting(cluster.directory, { rebalanceEveryMs: cluster.membership.leaseMs / 2, ...(peerTls ? { tls: peerTls } : {}) }) } : {}),
+      ...(worker ? { cluster: worker.routing } : {}),
       trustProxy: config.trustProxy,
       ...(config.proxyGeoHeaders !== undefined ? { proxyGeoHeaders: config.proxyGeoHeaders } : {}),
     };
@@ -185,6 +199,8 @@ export async function startProject(
       port: running.port,
       readyText: wildcard ? `${url} (listening on all interfaces, ${config.host})` : url,
       reload: (next) => running.reload(next),
+      accept: (socket) => running.accept(socket),
+      adminUrl: running.adminUrl,
       close: () => {
         // Bounded even if user code blocks the loop while we close (the worker enforces it).
         watchdog.shutdownStarted(FORCED_EXIT_AFTER_MS + 1_000);

@@ -9,4 +9,6 @@ export interface CliContext {
   logger?: Logger;
   /** Environment for PARTYHOUSE_ADMIN_TOKEN; default process.env. */
   env?: Record<string, string | undefined>;
+  /** The command line the command came from (the workers of `start --workers N` run it again). */
+  argv?: readonly string[];
 }

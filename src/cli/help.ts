@@ -52,6 +52,9 @@ const RUN_OPTIONS = `Options:
                           (only behind a proxy that sets them; default off)
   --max-event-ms <ms>     an event that blocks the event loop this long ends the process
                           (default 30000, exit code 70)
+  --workers <n|auto>      start only: a supervisor and n worker processes (auto = the cores
+                          available; default 1 = one process); rooms are spread over them,
+                          one instance each, storage shared (config: "workers")
   -h, --help              show this help
 `;
 
@@ -68,6 +71,8 @@ export const START_HELP = `Usage: partyhouse start [script] [options]
 
 Runs the project for production: builds once, no file watching, one JSON log line per
 event on stderr. SIGINT/SIGTERM close the server and flush storage before exiting.
+With --workers, kill -HUP <supervisor pid> builds the project again and replaces the
+workers one at a time (WebSockets close once with 1012; partysocket reconnects).
 [script] replaces "main" from the config.
 
 ${RUN_OPTIONS}`;

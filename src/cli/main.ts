@@ -41,7 +41,7 @@ export async function main(argv: readonly string[], cli: CliContext = defaultCon
     process.setSourceMapsEnabled(true);
     // Loaded on demand: help and usage errors stay fast and need no server code.
     const run = command.mode === "dev" ? (await import("./dev.js")).runDev : (await import("./start.js")).runStart;
-    stop = await run(command, cli);
+    stop = await run(command, { ...cli, argv });
   } catch (error) {
     cli.writeErr(`partyhouse: ${describeStartupError(error)}\n`);
     return exitCodeFor(error);

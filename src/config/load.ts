@@ -19,6 +19,7 @@ import type {
 } from "./types.js";
 import { parseSize } from "./size.js";
 import { validateConfig } from "./validate.js";
+import { resolveWorkers } from "./workers.js";
 
 export const DEFAULT_PORT = 1999;
 /** Dev stays on loopback so a laptop on café Wi-Fi does not expose it; start is for servers. */
@@ -49,6 +50,8 @@ export interface ConfigOverrides {
   allowedOrigins?: string[];
   trustProxy?: boolean;
   maxEventMs?: number;
+  /** `--workers <n|auto>`. */
+  workers?: number | "auto";
 }
 
 export interface LoadConfigOptions {
@@ -95,6 +98,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     port: overrides.port ?? config.port ?? DEFAULT_PORT,
     host: overrides.host ?? DEFAULT_HOST[options.mode],
     persist: resolvePersist(config.persist, overrides.persist, root, cwd),
+    workers: resolveWorkers(overrides.workers ?? config.workers),
     vars,
     dotenv,
     define: { ...config.define, ...overrides.define },

@@ -91,6 +91,8 @@ export interface PartykitConfig {
   proxyGeoHeaders?: ProxyGeoHeaders;
   /** partyhouse only: an event that blocks the event loop longer than this ends the process. */
   maxEventMs?: number;
+  /** partyhouse only: worker processes of `partyhouse start` (a number, or "auto" = available cores). */
+  workers?: number | "auto";
   team?: string;
   preview?: string;
   domain?: string;
@@ -182,6 +184,8 @@ export interface ResolvedConfig {
   proxyGeoHeaders?: ProxyGeoHeaders;
   /** `maxEventMs` / `--max-event-ms`; undefined = the default. */
   maxEventMs?: number;
+  /** `workers` / `--workers`, "auto" resolved to the available cores; 1 = one process, as before. */
+  workers: number;
   compatibilityDate?: string;
   compatibilityFlags: string[];
   /** Things worth telling the user once (e.g. unknown keys inside `serve`). */

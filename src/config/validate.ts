@@ -7,6 +7,7 @@ import { Checker, type JsonObject } from "./check.js";
 import { validateAdmin } from "./admin.js";
 import { validateProxyGeoHeaders } from "./proxy-geo.js";
 import { parseSize } from "./size.js";
+import { validateWorkers } from "./workers.js";
 import type {
   ClientBuildConfig,
   ClientBuildFormat,
@@ -34,7 +35,7 @@ export const CLOUDFLARE_ONLY_KEYS = [
 ] as const;
 
 /** Keys only partyhouse reads: exposure limits for running on your own machines. */
-export const PARTYHOUSE_KEYS = ["maxBodySize", "allowedOrigins", "trustProxy", "proxyGeoHeaders", "maxEventMs"] as const;
+export const PARTYHOUSE_KEYS = ["maxBodySize", "allowedOrigins", "trustProxy", "proxyGeoHeaders", "maxEventMs", "workers"] as const;
 
 const TOP_LEVEL_KEYS = [
   "$schema",
@@ -134,6 +135,7 @@ export function validateConfig(raw: unknown, label: string): ValidationResult {
     if (!Number.isInteger(ms) || ms < 1) check.fail("maxEventMs", "must be a whole number of milliseconds (at least 1)");
     config.maxEventMs = ms;
   }
+  if (input.workers !== undefined) config.workers = validateWorkers(check, input.workers);
 
   validateCloudflareOnly(check, input, config);
   // Not warnings: nearly every PartyKit project sets compatibilityDate, and there is nothing to fix.

@@ -6,11 +6,12 @@
 import { pino } from "pino";
 import type { Logger, LogLevel } from "../runtime/logger.js";
 
-export function pinoLogger(write: (line: string) => void, level: LogLevel = "info"): Logger {
+/** `fields` go on every line (a worker's `{ worker: 2 }`). */
+export function pinoLogger(write: (line: string) => void, level: LogLevel = "info", fields?: Record<string, unknown>): Logger {
   const log = pino(
     {
       level,
-      base: undefined,
+      base: fields,
       messageKey: "event",
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

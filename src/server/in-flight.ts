@@ -30,6 +30,14 @@ export class InFlight {
     });
   }
 
+  /**
+   * Answers not yet begun will ask their client to close the connection afterwards (a worker
+   * being replaced: its clients' next requests must open a connection elsewhere).
+   */
+  closeConnectionsAfterAnswers(): void {
+    for (const res of this.open.values()) if (!res.headersSent) res.setHeader("connection", "close");
+  }
+
   /** Stops taking requests and waits up to `timeoutMs` for those in flight. */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;

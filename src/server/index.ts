@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import { SingleProcessPlacement } from "../runtime/single-process-placement.js";
@@ -32,6 +32,12 @@ export interface RunningPartyhouse {
   stats(): ProjectStats;
   /** Swap in new party code (dev rebuild): sockets close with 1012, storage is kept. */
   reload(parties: PartyExports): Promise<void>;
+  /**
+   * Serves a connection accepted elsewhere (a worker gets its clients' sockets from the
+   * supervisor, src/workers), as if it had arrived on the listener. Bytes already read from it
+   * must have been put back first (`socket.unshift`).
+   */
+  accept(socket: Socket): void;
   /**
    * Stop listening, close every socket with 1012, and flush storage. In cluster mode rooms are
    * first handed back one by one (drain) so other nodes can claim them.
@@ -113,6 +119,9 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     adminUrl: admin?.url,
     stats: () => project.stats(),
     reload: (parties) => project.reload(parties),
+    accept: (socket) => {
+      server.emit("connection", socket);
+    },
     close() {
       closing ??= (async () => {
         // The admin listener stays up to the end, answering /readyz with 503 meanwhile.
@@ -120,9 +129,22 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
         // Stop accepting, let requests in flight finish (new ones get 503 + Retry-After), then
         // hand rooms back (cluster) and close them: no event reaches user code after that, and
         // no instance is built.
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
-        await router.drain();
+        let stopped: Promise<void>;
+        if (options.cluster?.handBackBeforeRefusing) {
+          // Headers are still unwritten when a request arrives: set before the front door answers.
+          server.prependListener("request", (_req, res) => res.setHeader("connection", "close"));
+          door.inFlight.closeConnectionsAfterAnswers();
+          await router.drain();
+          // Only now: close() also closes idle kept-alive connections, and one closed while its
+          // client sends a request resets that request. Connections busy during the hand-back
+          // were told `connection: close` and end by themselves.
+          stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+          await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+        } else {
+          stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+          await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+          await router.drain();
+        }
         await project.close();
         door.closePairSockets(1012, "server restart");
         server.closeAllConnections();

@@ -80,4 +80,12 @@ export interface ClusterServerOptions {
   placement: Placement;
   /** Builds the router that asks the placement where a room lives and forwards to its owner. */
   router(local: LocalDelivery & HeldRooms, logger: Logger): RoomRouter;
+  /**
+   * On close, hand the rooms back before refusing anything (a worker replaced in a reload,
+   * src/workers): the server keeps answering while its rooms go one by one, a request for a
+   * room already handed back is forwarded to its new owner, and responses from then on carry
+   * `connection: close` so clients open their next connection elsewhere. Default false: requests
+   * in flight finish first and new ones get 503, then the rooms are handed back.
+   */
+  handBackBeforeRefusing?: boolean;
 }

@@ -16,13 +16,15 @@ export type StorageServiceConfig =
        *  the process being killed, not the machine losing power. */
       durability?: Durability;
       cacheBytesPerRoom?: number;
+      /** Several processes share the folder (src/workers); see SqliteEngineOptions.shared. */
+      shared?: boolean;
     }
   | { kind: "memory"; cacheBytesPerRoom?: number };
 
 export async function createStorageService(options: StorageServiceConfig): Promise<StorageService> {
   const engine =
     options.kind === "sqlite"
-      ? SqliteEngine.open({ dir: options.dir, durability: options.durability ?? "full" })
+      ? SqliteEngine.open({ dir: options.dir, durability: options.durability ?? "full", shared: options.shared ?? false })
       : new MemoryEngine();
   return new GroupCommitStorageService(engine, { cacheBytesPerRoom: options.cacheBytesPerRoom });
 }

@@ -56,7 +56,18 @@ export interface SqliteEngineOptions {
    * for about 20 µs per page it copies, so frequent small ones keep each pause short.
    */
   checkpointIntervalMs?: number;
+  /**
+   * Several processes use the database at once (the workers of `partyhouse start --workers`,
+   * src/workers): normal locking with WAL's shared memory, a busy timeout for the write lock,
+   * `BEGIN IMMEDIATE` commits, and no checkpoints here: the supervisor checkpoints (see
+   * `SharedCheckpointer`), and the folder lock is the supervisor's. Default false: this
+   * process holds the database exclusively.
+   */
+  shared?: boolean;
 }
+
+/** How long a shared-mode commit waits for another process's write lock (SQLite's busy handler). */
+export const SHARED_BUSY_TIMEOUT_MS = 5_000;
 
 /** The exclusive lock is the folder lock: this process holds it for as long as it runs. */
 const FENCE: FenceToken = 1;
@@ -89,6 +100,7 @@ export class SqliteEngine implements StorageEngine {
     private readonly files: DurableFiles,
     private readonly durability: Durability,
     checkpointIntervalMs: number,
+    private readonly shared: boolean,
   ) {
     this.file = file;
     this.statements = prepareStatements(db);
@@ -100,20 +112,25 @@ export class SqliteEngine implements StorageEngine {
     const dir = path.resolve(options.dir);
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, DATABASE_FILE_NAME);
+    const shared = options.shared === true;
     // timeout 0: a locked file must fail at once, not after better-sqlite3's 5 s busy wait.
-    const db = new Database(file, { timeout: 0 });
+    // Shared: the other processes' commits are short, so waiting for the write lock is right.
+    const db = new Database(file, { timeout: shared ? SHARED_BUSY_TIMEOUT_MS : 0 });
     try {
       // Order matters: exclusive locking must be set before WAL is first used, so that SQLite
       // keeps the WAL index in heap memory instead of a shared-memory file.
-      db.pragma("locking_mode = EXCLUSIVE");
+      if (!shared) db.pragma("locking_mode = EXCLUSIVE");
       db.pragma("journal_mode = WAL");
       // The engine syncs (see the top of this file); SQLite must never block the thread on it.
       db.pragma("synchronous = OFF");
       db.pragma("wal_autocheckpoint = 0");
       // BEGIN EXCLUSIVE takes the write lock now, and exclusive locking mode never releases it.
-      db.exec("BEGIN EXCLUSIVE");
+      // Shared mode: a process holding the folder exclusively makes this fail at once (busy).
+      if (shared) db.pragma("busy_timeout = 0");
+      db.exec(shared ? "BEGIN IMMEDIATE" : "BEGIN EXCLUSIVE");
       db.exec(SCHEMA_SQL);
       db.exec("COMMIT");
+      if (shared) db.pragma(`busy_timeout = ${SHARED_BUSY_TIMEOUT_MS}`);
       const mark = db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(INCOMPLETE_MARK) as string | undefined;
       if (mark !== undefined) throw new IncompleteStoreError(`The data folder ${dir}`, mark);
     } catch (error) {
@@ -128,7 +145,7 @@ export class SqliteEngine implements StorageEngine {
       db.close();
       throw error;
     }
-    return new SqliteEngine(db, file, files, options.durability ?? "full", options.checkpointIntervalMs ?? 250);
+    return new SqliteEngine(db, file, files, options.durability ?? "full", options.checkpointIntervalMs ?? 250, shared);
   }
 
   async claim(_room: RoomRef): Promise<FenceToken> {
@@ -207,7 +224,8 @@ export class SqliteEngine implements StorageEngine {
     this.closed = true;
     clearInterval(this.checkpointTimer);
     await this.diskTail;
-    if (this.failure === undefined) {
+    // Shared: the supervisor checkpoints once every worker is gone.
+    if (this.failure === undefined && !this.shared) {
       // Off the serving path now: let SQLite sync the WAL, then the database, before it
       // truncates the WAL.
       this.db.pragma("synchronous = FULL");
@@ -233,6 +251,7 @@ export class SqliteEngine implements StorageEngine {
    * is done, its syncs included; a failure is kept in `failure` (every later call throws it).
    */
   checkpointIfNeeded(): Promise<void> {
+    if (this.shared) return this.diskTail;
     if (this.closed || this.failure !== undefined || this.commitsSinceCheckpoint === 0 || this.checkpointQueued) {
       return this.diskTail;
     }
@@ -293,7 +312,9 @@ export class SqliteEngine implements StorageEngine {
 
   private applyAll(writes: readonly RoomWrite[], created: RoomKey[]): void {
     const s = this.statements;
-    this.db.exec("BEGIN");
+    // Shared: take the write lock first, so a read inside the transaction cannot make the later
+    // write fail on a snapshot another process's commit has made stale.
+    this.db.exec(this.shared ? "BEGIN IMMEDIATE" : "BEGIN");
     try {
       for (const write of writes) {
         const id = this.roomIdForWrite(write.room, created);
@@ -318,7 +339,9 @@ export class SqliteEngine implements StorageEngine {
     let id = this.roomIds.get(key);
     if (id === undefined) {
       id = (this.statements.findRoom.get(ref.party, ref.room) as number | undefined) ?? null;
-      this.rememberRoomId(key, id);
+      // Shared: another process may give the room its row later (the room moved there and back),
+      // so only ids are remembered, never their absence.
+      if (id !== null || !this.shared) this.rememberRoomId(key, id);
     }
     return id;
   }
@@ -327,7 +350,10 @@ export class SqliteEngine implements StorageEngine {
   private roomIdForWrite(ref: RoomRef, created: RoomKey[]): number {
     const existing = this.roomId(ref);
     if (existing !== null) return existing;
-    const id = Number(this.statements.insertRoom.run(ref.party, ref.room).lastInsertRowid);
+    // Shared: the row may have been created by another process since the lookup above.
+    const id = this.shared
+      ? (this.statements.insertRoomIfMissing.run(ref.party, ref.room), this.statements.findRoom.get(ref.party, ref.room) as number)
+      : Number(this.statements.insertRoom.run(ref.party, ref.room).lastInsertRowid);
     const key = roomKey(ref);
     this.rememberRoomId(key, id);
     created.push(key);
@@ -404,6 +430,7 @@ function prepareStatements(db: Database.Database) {
   return {
     findRoom: db.prepare("SELECT id FROM rooms WHERE party = ? AND room = ?").pluck(),
     insertRoom: db.prepare("INSERT INTO rooms (party, room) VALUES (?, ?)"),
+    insertRoomIfMissing: db.prepare("INSERT INTO rooms (party, room) VALUES (?, ?) ON CONFLICT DO NOTHING"),
     getValue: db.prepare("SELECT value FROM kv WHERE room_id = ? AND key = ?").pluck(),
     putValue: db.prepare("INSERT OR REPLACE INTO kv (room_id, key, value) VALUES (?, ?, ?)"),
     deleteValue: db.prepare("DELETE FROM kv WHERE room_id = ? AND key = ?"),

@@ -1,0 +1,80 @@
+/**
+ * The data folder as the supervisor of `partyhouse start --workers N` holds it: the folder
+ * lock (one supervisor per folder), the SQLite database the workers share (schema created,
+ * an unfinished restore refused, a single-process server on the folder detected), its
+ * checkpoints (checkpoint-thread.ts), and the alarms table, which the supervisor polls to
+ * send each due alarm to the worker that owns the room.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import Database from "better-sqlite3";
+import { DataFolderInUseError } from "../storage/folder-lock-error.js";
+import { SqliteEngine } from "../storage/sqlite-engine.js";
+import type { AlarmEntry } from "../storage/engine.js";
+import type { CheckpointThreadData } from "./checkpoint-thread.js";
+
+/** Held with an exclusive SQLite lock for the supervisor's life (the OS drops it on any exit). */
+export const SUPERVISOR_LOCK_FILE = "workers.lock";
+const CHECKPOINT_INTERVAL_MS = 250;
+
+export class SharedStore {
+  private constructor(
+    private readonly lock: Database.Database,
+    /** Keeps the database (and so its WAL file) open while workers come and go. */
+    private readonly engine: SqliteEngine,
+    private readonly checkpoints: Worker,
+  ) {}
+
+  static open(dir: string, onCheckpointError: (message: string) => void): SharedStore {
+    const folder = path.resolve(dir);
+    fs.mkdirSync(folder, { recursive: true });
+    const lockFile = path.join(folder, SUPERVISOR_LOCK_FILE);
+    const lock = new Database(lockFile, { timeout: 0 });
+    try {
+      lock.pragma("locking_mode = EXCLUSIVE");
+      lock.exec("BEGIN EXCLUSIVE");
+      lock.exec("COMMIT");
+    } catch (error) {
+      lock.close();
+      if ((error as { code?: unknown }).code === "SQLITE_BUSY") throw new DataFolderInUseError(folder, lockFile);
+      throw error;
+    }
+    let engine: SqliteEngine;
+    try {
+      engine = SqliteEngine.open({ dir: folder, shared: true });
+    } catch (error) {
+      lock.close();
+      throw error;
+    }
+    const data: CheckpointThreadData = { file: engine.file, intervalMs: CHECKPOINT_INTERVAL_MS };
+    const checkpoints = new Worker(new URL("./checkpoint-thread.js", import.meta.url), { workerData: data });
+    checkpoints.on("message", (message: { type: string; message?: string }) => {
+      if (message.type === "error") onCheckpointError(message.message ?? "");
+    });
+    checkpoints.unref();
+    return new SharedStore(lock, engine, checkpoints);
+  }
+
+  /** Alarms due by `until` (ms since the epoch), every room's. */
+  async dueAlarms(until: number): Promise<AlarmEntry[]> {
+    return (await this.engine.listAlarms()).filter((alarm) => alarm.time <= until);
+  }
+
+  /** After every worker exited: a last checkpoint that empties the WAL, then the lock goes. */
+  async close(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => {
+      this.checkpoints.on("message", (message: { type: string }) => {
+        if (message.type === "stopped") resolve();
+      });
+      this.checkpoints.once("exit", () => resolve());
+    });
+    // Unref'd while serving; now its answer is what the process waits for.
+    this.checkpoints.ref();
+    this.checkpoints.postMessage("stop");
+    await stopped;
+    await this.checkpoints.terminate();
+    await this.engine.close();
+    this.lock.close();
+  }
+}

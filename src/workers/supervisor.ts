@@ -1,0 +1,173 @@
+/**
+ * `partyhouse start --workers N` (N > 1): this process is the supervisor. It holds the public
+ * listener, the data-folder lock and the shared store's checkpoints, and never runs user code,
+ * so it stays responsive while a worker is blocked. For each connection it reads the request
+ * line only (request-line.ts), finds the room from the path (server/route.ts), and hands the
+ * socket, with those bytes, to the worker that owns the room (or, for a new room, the least
+ * loaded healthy worker; for a path that is not a room, any healthy worker). After that the
+ * connection's bytes, WebSocket frames included, go straight to that worker.
+ */
+import { randomBytes } from "node:crypto";
+import net, { type Socket } from "node:net";
+import { join } from "node:path";
+import { bundleProject } from "../build/index.js";
+import type { RunCommand } from "../cli/args.js";
+import type { CliContext } from "../cli/context.js";
+import { bundleFolder, partykitHostFor } from "../cli/boot.js";
+import { ConfigError } from "../config/errors.js";
+import type { ResolvedConfig } from "../config/types.js";
+import { describeError, type Logger } from "../runtime/logger.js";
+import { PortInUseError } from "../server/index.js";
+import { routeOf } from "../server/route.js";
+import { adminOptionsFor } from "../cli/admin-options.js";
+import { startAdminGateway, type AdminGateway } from "./admin-gateway.js";
+import { Assignments } from "./assignments.js";
+import { LISTEN_OPTIONS, readRequestLine } from "./request-line.js";
+import { SharedStore } from "./shared-store.js";
+import { WorkerPool } from "./worker-pool.js";
+
+/** How often the supervisor looks for due alarms, and how far ahead (the worker's timer fires them on time). */
+const ALARM_POLL_MS = 1_000;
+/** Longest a client of a draining worker's room waits for the room to be handed back (a drain ends within 10 s). */
+const DRAIN_WAIT_MS = 10_000;
+const UNAVAILABLE = "HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+
+export async function runSupervisor(command: RunCommand, cli: CliContext, config: ResolvedConfig, logger: Logger): Promise<() => Promise<void>> {
+  if (config.persist === false) {
+    throw new ConfigError("--workers needs storage on disk (the workers share it): remove --persist false");
+  }
+  if (config.cluster) throw new ConfigError("--workers and --cluster cannot be combined yet");
+  const admin = adminOptionsFor(command, config, cli.env ?? process.env);
+  const store = SharedStore.open(join(config.persist, "data"), (message) => logger.log("error", "checkpoint failed", { message }));
+  let pool: WorkerPool | undefined;
+  let server: net.Server | undefined;
+  let gateway: AdminGateway | undefined;
+  try {
+    const bundle = await bundleProject(config, { outdir: bundleFolder(config), host: partykitHostFor(config.host, config.port) });
+    const assignments = new Assignments(config.workers);
+    const secret = randomBytes(24).toString("hex");
+    pool = new WorkerPool({
+      count: config.workers,
+      argv: cli.argv ?? process.argv.slice(2),
+      cwd: cli.cwd,
+      secret,
+      bundleFile: bundle.file,
+      assignments,
+      logger,
+      admin: admin !== undefined,
+    });
+    const workers = pool;
+    await workers.allReady();
+    server = net.createServer(LISTEN_OPTIONS, (socket) => void route(socket, assignments, workers));
+    const port = await listen(server, config.host, config.port);
+    if (admin !== undefined) {
+      gateway = await startAdminGateway(admin, workers, secret, logger);
+      logger.log("info", "admin listener ready", { url: gateway.url });
+    }
+    const adminGateway = gateway;
+    const sweep = setInterval(() => assignments.sweep(Date.now()), 1_000);
+    sweep.unref();
+    const alarms = setInterval(() => void pollAlarms(store, workers, logger), ALARM_POLL_MS);
+    alarms.unref();
+    const reload = reloadOnHangup(config, workers, logger);
+    const url = `http://${partykitHostFor(config.host, port)}`;
+    logger.log("info", "ready", { url, workers: config.workers });
+    const wildcard = config.host === "0.0.0.0" || config.host === "::";
+    cli.writeOut(`partyhouse ready on ${wildcard ? `${url} (listening on all interfaces, ${config.host})` : url} with ${config.workers} workers\n`);
+    const listening = server;
+    return async () => {
+      process.off("SIGHUP", reload);
+      clearInterval(sweep);
+      clearInterval(alarms);
+      listening.close();
+      await workers.stop();
+      await store.close();
+      await adminGateway?.close();
+    };
+  } catch (error) {
+    await gateway?.close();
+    server?.close();
+    await pool?.stop();
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * `kill -HUP <supervisor>`: build the project again and replace the workers one at a time with
+ * the new build (WorkerPool.replaceAll). A failed build is logged and the running workers stay.
+ * A HUP during a reload runs one more reload after it.
+ */
+function reloadOnHangup(config: ResolvedConfig, workers: WorkerPool, logger: Logger): () => void {
+  let reloading = false;
+  let again = false;
+  const reload = async () => {
+    do {
+      again = false;
+      try {
+        const bundle = await bundleProject(config, { outdir: bundleFolder(config), host: partykitHostFor(config.host, config.port) });
+        logger.log("info", "reloading: replacing workers one at a time");
+        await workers.replaceAll(bundle.file);
+        logger.log("info", "reload done");
+      } catch (error) {
+        logger.log("error", "reload failed; the running workers stay", describeError(error));
+      }
+    } while (again);
+    reloading = false;
+  };
+  const onHangup = () => {
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = true;
+    void reload();
+  };
+  process.on("SIGHUP", onHangup);
+  return onHangup;
+}
+
+/** Reads the request line, then hands the socket to the worker the room (or any healthy one) is for. */
+async function route(socket: Socket, assignments: Assignments, pool: WorkerPool): Promise<void> {
+  const line = await readRequestLine(socket);
+  if (line === undefined) return;
+  const target = routeOf(pathOf(line.target));
+  // A room's connection goes to its owner even while that one is stuck: only its rooms wait.
+  let worker = target.kind === "room" ? assignments.route({ party: target.party, room: target.room }, Date.now()) : pool.anyHealthy();
+  // An owner that is draining (being replaced) hands its rooms back one by one: a client of one
+  // of them waits here until the room is released (then placed on a running worker), rather
+  // than being answered 503 by the draining worker.
+  for (let waited = 0; target.kind === "room" && worker !== undefined && pool.isDraining(worker) && waited < DRAIN_WAIT_MS; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (socket.destroyed) return;
+    worker = assignments.route({ party: target.party, room: target.room }, Date.now());
+  }
+  if (worker === undefined || !pool.handOff(worker, socket, line.bytes)) {
+    socket.end(UNAVAILABLE);
+  }
+}
+
+/** The path of a request target in origin form (`/a?b`) or absolute form (`http://h/a?b`). */
+function pathOf(target: string): string {
+  if (target.startsWith("/")) return target;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return target;
+  }
+}
+
+async function pollAlarms(store: SharedStore, pool: WorkerPool, logger: Logger): Promise<void> {
+  try {
+    for (const alarm of await store.dueAlarms(Date.now() + ALARM_POLL_MS)) pool.sendAlarm(alarm.room, alarm.time);
+  } catch (error) {
+    logger.log("warn", "polling due alarms failed", describeError(error));
+  }
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(host, port) : error));
+    server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}

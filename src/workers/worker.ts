@@ -1,0 +1,79 @@
+/**
+ * One worker process of `partyhouse start --workers N`: the same server as `partyhouse start`,
+ * except that its clients' connections come from the supervisor (with the bytes it read to
+ * route them), rooms are placed by the supervisor (SupervisorPlacement), a request for a room
+ * another worker owns is forwarded to it by the cluster router over loopback, and storage is
+ * the data folder's SQLite database, shared with the other workers.
+ */
+import type { Socket } from "node:net";
+import { pinoLogger } from "../logging/pino-logger.js";
+import type { RunCommand } from "../cli/args.js";
+import type { CliContext } from "../cli/context.js";
+import { importParties, loadProjectConfig, startProject } from "../cli/boot.js";
+import { ClusterRouter } from "../cluster/cluster-router.js";
+import { HEARTBEAT_MS, WORKER_BUNDLE_ENV, WORKER_ADMIN_ENV, WORKER_SECRET_ENV, workerIndex, type SupervisorMessage, type WorkerMessage } from "./protocol.js";
+import { SupervisorPlacement } from "./supervisor-placement.js";
+
+export async function runWorker(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
+  const index = workerIndex()!;
+  const secret = process.env[WORKER_SECRET_ENV];
+  const bundleFile = process.env[WORKER_BUNDLE_ENV];
+  if (secret === undefined || bundleFile === undefined || process.send === undefined) {
+    throw new Error("a partyhouse worker is started by its supervisor (partyhouse start --workers N)");
+  }
+  const send = (message: WorkerMessage) => {
+    if (process.connected) process.send!(message);
+  };
+  const logger = cli.logger ?? pinoLogger(cli.writeErr, command.logLevel ?? "info", { worker: index });
+  const config = await loadProjectConfig(command, cli.cwd, { log: () => {} }); // the supervisor said its warnings
+  const placement = new SupervisorPlacement(index, secret, { send });
+  let project: Awaited<ReturnType<typeof startProject>> | undefined;
+  // Confirms connections once per turn, up to the newest (the supervisor then closes its copies).
+  let took = 0;
+  let confirming = false;
+  const confirm = (id: number) => {
+    took = Math.max(took, id);
+    if (confirming) return;
+    confirming = true;
+    setImmediate(() => {
+      confirming = false;
+      send({ type: "took", upTo: took });
+    });
+  };
+  const early: Array<[SupervisorMessage, Socket | undefined]> = [];
+  const onMessage = (message: SupervisorMessage, socket: Socket | undefined) => {
+    placement.receive(message);
+    if (message.type !== "connection" || socket === undefined) return;
+    if (project === undefined) {
+      early.push([message, socket]);
+      return;
+    }
+    // The bytes the supervisor read to route the connection go first.
+    socket.unshift(Buffer.from(message.head, "latin1"));
+    project.accept(socket);
+    confirm(message.id);
+  };
+  process.on("message", onMessage);
+  // The supervisor is gone (even SIGKILLed): stop as on SIGTERM, no new clients can come.
+  process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+
+  // The supervisor's admin listener reads each worker's over loopback, with the shared secret.
+  const admin = process.env[WORKER_ADMIN_ENV] === "1" ? { port: 0, host: "127.0.0.1", token: secret } : undefined;
+  project = await startProject(config, await importParties({ file: bundleFile, inputs: [] }), logger, command, admin, {
+    routing: {
+      placement,
+      handBackBeforeRefusing: true,
+      router: (local, routerLogger) => new ClusterRouter({ directory: placement, local, logger: routerLogger }),
+    },
+  });
+  for (const [message, socket] of early.splice(0)) onMessage(message, socket);
+  const beat = setInterval(() => send({ type: "beat" }), HEARTBEAT_MS);
+  beat.unref();
+  send({ type: "ready", address: `127.0.0.1:${project.port}`, ...(project.adminUrl !== undefined ? { admin: project.adminUrl } : {}) });
+  logger.log("info", "worker ready", { pid: process.pid });
+  const running = project;
+  return async () => {
+    clearInterval(beat);
+    await running.close();
+  };
+}

@@ -1,0 +1,328 @@
+/**
+ * `partyhouse start --workers N` with real processes: the supervisor, its workers, sockets on
+ * 127.0.0.1 and the shared SQLite file. Worker processes are found by the pid their rooms
+ * report, and killed by that pid.
+ */
+import { strict as assert } from "node:assert";
+import { Agent } from "node:http";
+import { after, before, describe, test } from "node:test";
+import PartySocket from "partysocket";
+import WebSocket from "ws";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureBuilt, runToExit, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
+import { fixtureProject, ledger, ownerPid, send, sleep } from "./test-support.js";
+
+before(() => ensureBuilt());
+
+function start(dir: string, workers: number | undefined, extra: string[] = []): Promise<SpawnedServer> {
+  const args = ["start", "--port", "0", "--host", "127.0.0.1", ...(workers === undefined ? [] : ["--workers", String(workers)]), ...extra];
+  return spawnPartyhouse(args, { cwd: dir, timeoutMs: 60_000 });
+}
+
+describe("rooms spread over workers, one instance each", () => {
+  let server: SpawnedServer;
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+  before(async () => {
+    server = await start(fixtureProject(), 2);
+  });
+  after(async () => {
+    agent.destroy();
+    await server.stop();
+  });
+
+  test("each room is served by one worker, whichever connection asks", async () => {
+    const rooms = Array.from({ length: 12 }, (_, i) => `spread-${i}`);
+    const owners = new Map<string, number>();
+    for (const room of rooms) owners.set(room, await ownerPid(server.url, room));
+    assert.equal(new Set(owners.values()).size, 2, "both workers own rooms");
+    // Again on fresh connections, and on two kept-alive ones that serve every room (forwarded
+    // between workers where the connection's worker is not the owner).
+    for (let round = 0; round < 3; round++) {
+      for (const room of rooms) {
+        assert.equal(await ownerPid(server.url, room), owners.get(room), `${room} on a fresh connection`);
+        assert.equal(await ownerPid(server.url, room, agent), owners.get(room), `${room} on a kept-alive connection`);
+      }
+    }
+  });
+
+  test("concurrent first requests to a new room on many connections reach one instance", async () => {
+    const writes = Array.from({ length: 40 }, (_, i) => i + 1);
+    const answers = await Promise.all(writes.map((i) => send(server.url, `/parties/main/burst?write=${i}`, { method: "POST", agent: i % 2 === 0 ? agent : false })));
+    const pids = new Set(answers.map((answer) => (JSON.parse(answer.body) as { pid: number }).pid));
+    assert.equal(pids.size, 1, `one process served the room, got ${[...pids].join(", ")}`);
+    assert.deepEqual(await ledger(server.url, "burst"), writes);
+  });
+
+  test("a WebSocket is served by the room's owner", async () => {
+    for (const room of ["spread-0", "spread-1", "spread-2"]) {
+      const owner = await ownerPid(server.url, room);
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/parties/main/${room}`);
+      const reply = await new Promise<string>((resolve, reject) => {
+        ws.once("open", () => ws.send("hello"));
+        ws.once("message", (data) => resolve(String(data)));
+        ws.once("error", reject);
+      });
+      ws.close();
+      assert.deepEqual(JSON.parse(reply), { pid: owner, echo: "hello" });
+    }
+  });
+});
+
+describe("a worker SIGKILLed under writers", () => {
+  test("loses no acknowledged write, and its rooms answer again", async () => {
+    const dir = fixtureProject();
+    const server = await start(dir, 2);
+    let stopWriters = async () => {};
+    try {
+      const rooms = Array.from({ length: 8 }, (_, i) => `ledger-${i}`);
+      const owners = new Map<string, number>();
+      for (const room of rooms) owners.set(room, await ownerPid(server.url, room));
+      const victim = owners.get(rooms[0]!)!;
+      const victimRooms = rooms.filter((room) => owners.get(room) === victim);
+      const acknowledged = new Map<string, number[]>(rooms.map((room) => [room, []]));
+      let seq = 0;
+      let writing = true;
+      const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+      const writer = async (room: string) => {
+        while (writing) {
+          const n = ++seq;
+          try {
+            const answer = await send(server.url, `/parties/main/${room}?write=${n}`, { method: "POST", agent: n % 3 === 0 ? false : agent, timeoutMs: 5_000 });
+            if (answer.status === 200) acknowledged.get(room)!.push(n);
+          } catch {
+            // The connection died with the worker: not acknowledged, may or may not be stored.
+          }
+        }
+      };
+      const writers = rooms.map((room) => writer(room));
+      stopWriters = async () => {
+        writing = false;
+        await Promise.all(writers);
+        agent.destroy();
+      };
+      await sleep(800);
+      process.kill(victim, "SIGKILL");
+      const killedAt = Date.now();
+      // The victim's rooms answer again at once, from a worker that was already running (no
+      // lease to wait for, no waiting for the victim's restart), while the writers go on.
+      const survivors = new Set([...owners.values()].filter((pid) => pid !== victim));
+      for (const room of victimRooms) {
+        for (;;) {
+          try {
+            const pid = await ownerPid(server.url, room);
+            assert.ok(survivors.has(pid), `${room} answered by ${pid}, not by a surviving worker`);
+            break;
+          } catch (error) {
+            assert.ok(Date.now() - killedAt < 5_000, `${room} did not answer again within 5 s: ${String(error)}`);
+            await sleep(50);
+          }
+        }
+      }
+      const backAfterMs = Date.now() - killedAt;
+      await sleep(500);
+      await stopWriters();
+      let total = 0;
+      for (const room of rooms) {
+        const stored = new Set(await ledger(server.url, room));
+        for (const n of acknowledged.get(room)!) assert.ok(stored.has(n), `acknowledged write ${n} of ${room} is stored`);
+        total += acknowledged.get(room)!.length;
+      }
+      assert.ok(total > 50, `enough writes were acknowledged (${total})`);
+      assert.ok(backAfterMs < 3_000, `the killed worker's rooms answered again after ${backAfterMs} ms`);
+      assert.match(server.output(), /worker exited; starting it again/);
+    } finally {
+      await stopWriters();
+      await server.stop();
+    }
+  });
+});
+
+describe("a stuck handler", () => {
+  test("stalls only its own worker's rooms, which come back once the watchdog ends it", async () => {
+    const server = await start(fixtureProject(), 2, ["--max-event-ms", "2000"]);
+    try {
+      const rooms = Array.from({ length: 8 }, (_, i) => `stall-${i}`);
+      const owners = new Map<string, number>();
+      for (const room of rooms) owners.set(room, await ownerPid(server.url, room));
+      const stuckPid = owners.get(rooms[0]!)!;
+      const healthy = rooms.filter((room) => owners.get(room) !== stuckPid);
+      assert.ok(healthy.length > 0);
+      // Blocks its worker; the answer never comes (the worker is ended).
+      const blocked = send(server.url, `/parties/main/${rooms[0]}?block`, { timeoutMs: 10_000 }).catch((error: Error) => error);
+      await sleep(200);
+      const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+      const latencies: number[] = [];
+      const stallEnds = Date.now() + 1_500;
+      while (Date.now() < stallEnds) {
+        for (const room of healthy) {
+          const began = performance.now();
+          const answer = await send(server.url, `/parties/main/${room}`, { agent: latencies.length % 2 === 0 ? false : agent, timeoutMs: 5_000 });
+          latencies.push(performance.now() - began);
+          assert.equal(answer.status, 200);
+          assert.notEqual((JSON.parse(answer.body) as { pid: number }).pid, stuckPid);
+        }
+      }
+      agent.destroy();
+      latencies.sort((a, b) => a - b);
+      assert.ok(latencies.at(-1)! < 1_000, `slowest request to a healthy worker's room took ${latencies.at(-1)} ms`);
+      assert.ok(await blocked instanceof Error, "the blocked request got no answer");
+      // Ended by the watchdog about 2 s after it blocked; its room answers again soon after.
+      const waitFrom = Date.now();
+      for (;;) {
+        try {
+          const pid = await ownerPid(server.url, rooms[0]!);
+          assert.notEqual(pid, stuckPid);
+          break;
+        } catch {
+          assert.ok(Date.now() - waitFrom < 6_000, "the stuck worker's room did not come back");
+          await sleep(50);
+        }
+      }
+      assert.match(server.output(), /worker exited; starting it again/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("the worker count changes between runs", () => {
+  test("every room's data is there with 3 workers, then 1 process, then 2 workers", async () => {
+    const dir = fixtureProject();
+    const rooms = Array.from({ length: 10 }, (_, i) => `keep-${i}`);
+    const expected = new Map<string, number[]>();
+    let server = await start(dir, 3);
+    try {
+      for (const [i, room] of rooms.entries()) {
+        const writes = [i + 1, i + 100];
+        for (const n of writes) assert.equal((await send(server.url, `/parties/main/${room}?write=${n}`, { method: "POST" })).status, 200);
+        expected.set(room, writes);
+      }
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+    for (const workers of [undefined, 2]) {
+      server = await start(dir, workers);
+      try {
+        for (const room of rooms) assert.deepEqual(await ledger(server.url, room), expected.get(room), `${room} with ${workers ?? 1} worker(s)`);
+        const room = rooms[0]!;
+        const n = 1_000 + (workers ?? 1);
+        await send(server.url, `/parties/main/${room}?write=${n}`, { method: "POST" });
+        expected.get(room)!.push(n);
+      } finally {
+        assert.equal(await server.stop(), 0);
+      }
+    }
+  });
+});
+
+describe("kill -HUP <supervisor>", () => {
+  test("replaces every worker under partysocket and HTTP writers: no request refused, no acknowledged write lost, each socket closed at most once (1012)", async () => {
+    const server = await start(fixtureProject(), 2);
+    const sockets: PartySocket[] = [];
+    let writing = true;
+    try {
+      const rooms = Array.from({ length: 6 }, (_, i) => `reload-${i}`);
+      const before = new Set<number>();
+      for (const room of rooms) before.add(await ownerPid(server.url, room));
+      const acknowledged = new Map<string, number[]>(rooms.map((room) => [room, []]));
+      const closes: number[][] = rooms.map(() => []);
+      const refused: string[] = [];
+      let seq = 0;
+      // partysocket clients: one per room, sending a write every 20 ms while open.
+      for (const [i, room] of rooms.entries()) {
+        const socket = new PartySocket({ host: `127.0.0.1:${server.port}`, room, WebSocket, minReconnectionDelay: 50, maxReconnectionDelay: 200 });
+        socket.addEventListener("close", (event) => closes[i]!.push(event.code));
+        socket.addEventListener("message", (event) => {
+          const text = String(event.data);
+          if (text.startsWith("ack:")) acknowledged.get(room)!.push(Number(text.slice(4)));
+        });
+        sockets.push(socket);
+      }
+      const socketWriter = (async () => {
+        while (writing) {
+          for (const socket of sockets) if (socket.readyState === WebSocket.OPEN) socket.send(`write:${++seq}`);
+          await sleep(20);
+        }
+      })();
+      // HTTP writers, on fresh and kept-alive connections.
+      const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+      const httpWriter = async (room: string, useAgent: boolean) => {
+        while (writing) {
+          const n = ++seq;
+          try {
+            const answer = await send(server.url, `/parties/main/${room}?write=${n}`, { method: "POST", agent: useAgent ? agent : false, timeoutMs: 15_000 });
+            if (answer.status === 200) acknowledged.get(room)!.push(n);
+            else refused.push(`${room} ${answer.status} ${answer.body}`);
+          } catch (error) {
+            refused.push(`${room} ${String(error)}`);
+          }
+        }
+      };
+      const httpWriters = rooms.map((room, i) => httpWriter(room, i % 2 === 0));
+      await sleep(700);
+      process.kill(server.child.pid!, "SIGHUP");
+      const reloadFrom = Date.now();
+      while (!/"reload done"/.test(server.output())) {
+        assert.ok(Date.now() - reloadFrom < 40_000, `the reload did not finish:\n${server.output()}`);
+        await sleep(100);
+      }
+      await sleep(700);
+      writing = false;
+      await Promise.all([socketWriter, ...httpWriters]);
+      agent.destroy();
+      for (const socket of sockets) socket.close();
+      assert.deepEqual(refused, [], "no HTTP request was refused");
+      for (const [i, room] of rooms.entries()) {
+        const stored = new Set(await ledger(server.url, room));
+        for (const n of acknowledged.get(room)!) assert.ok(stored.has(n), `acknowledged write ${n} of ${room} is stored`);
+        const serverCloses = closes[i]!.filter((code) => code !== 1000);
+        assert.ok(serverCloses.length <= 1, `${room}'s socket was closed ${serverCloses.length} times: ${closes[i]!.join(", ")}`);
+        for (const code of serverCloses) assert.equal(code, 1012);
+        // Served by a new worker now.
+        assert.ok(!before.has(await ownerPid(server.url, room)), `${room} is served by a new worker`);
+      }
+      const total = [...acknowledged.values()].reduce((sum, list) => sum + list.length, 0);
+      assert.ok(total > 100, `enough writes were acknowledged (${total})`);
+    } finally {
+      writing = false;
+      for (const socket of sockets) socket.close();
+      await server.stop();
+    }
+  });
+});
+
+describe("the admin listener with --workers", () => {
+  test("/metrics shows every worker with a worker label; /readyz counts workers; the room API says it is not there yet", async () => {
+    const server = await start(fixtureProject(), 2, ["--admin-port", "0"]);
+    try {
+      const admin = /"url":"(http:\/\/[^"]+)","event":"admin listener ready"/.exec(
+        server.output().split("\n").filter((line) => !line.includes('"worker"')).join("\n"),
+      )?.[1];
+      assert.ok(admin, `the supervisor's admin URL is logged:\n${server.output()}`);
+      for (let i = 0; i < 6; i++) await ownerPid(server.url, `admin-${i}`);
+      const metrics = await send(admin, "/metrics");
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.body, /^partyhouse_workers\{state="ready"\} 2$/m);
+      for (const worker of [0, 1]) assert.match(metrics.body, new RegExp(`^partyhouse_rooms\\{worker="${worker}",party="main"\\} \\d+$`, "m"));
+      assert.equal((metrics.body.match(/^# TYPE partyhouse_rooms /gm) ?? []).length, 1);
+      const ready = await send(admin, "/readyz");
+      assert.equal(ready.status, 200);
+      assert.match(ready.body, /2 workers take rooms/);
+      assert.equal((await send(admin, "/api/parties")).status, 501);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("a worker that cannot start", () => {
+  test("fails the start with one line instead of restarting forever", async () => {
+    const dir = fixtureProject();
+    writeFileSync(join(dir, "server.ts"), 'throw new Error("this party does not load");\nexport default class Room {}\n');
+    const finished = await runToExit(["start", "--port", "0", "--host", "127.0.0.1", "--workers", "2"], { cwd: dir, timeoutMs: 30_000 });
+    assert.notEqual(finished.code, 0);
+    assert.match(finished.stderr, /partyhouse: worker \d exited before it was ready \(exit code 1\)/);
+    assert.match(finished.stderr, /this party does not load/);
+  });
+});
