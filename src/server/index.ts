@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import { SingleProcessPlacement } from "../runtime/single-process-placement.js";
@@ -88,8 +89,10 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     crons: options.crons ?? {},
     exposure: resolveExposure(options),
   });
-  const server = createServer({ keepAliveTimeout: 5_000 });
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS });
   door.attach(server);
+  // A worker being replaced lets its kept-alive connections end by themselves (close(), below).
+  const connections = options.cluster?.handBackBeforeRefusing ? new OpenConnections(server) : undefined;
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     else socket.destroy();
@@ -135,9 +138,11 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
           server.prependListener("request", (_req, res) => res.setHeader("connection", "close"));
           door.inFlight.closeConnectionsAfterAnswers();
           await router.drain();
-          // Only now: close() also closes idle kept-alive connections, and one closed while its
-          // client sends a request resets that request. Connections busy during the hand-back
-          // were told `connection: close` and end by themselves.
+          // Closing an idle kept-alive connection resets a request its client is sending at that
+          // moment. So requests on them are still served (forwarded to the rooms' new owners),
+          // each answered with `connection: close`, and an idle one ends at the keep-alive timeout
+          // the server announced (`Keep-Alive: timeout=5`), which clients plan their reuse by.
+          await connections!.ended(KEEP_ALIVE_MS + 1_000);
           stopped = new Promise<void>((resolve) => server.close(() => resolve()));
           await door.inFlight.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
         } else {
@@ -156,6 +161,37 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
       return closing;
     },
   };
+}
+
+/** How long an idle kept-alive connection stays open (announced to clients in `Keep-Alive`). */
+const KEEP_ALIVE_MS = 5_000;
+
+/** The server's open client connections, including those handed in with `emit("connection")`. */
+class OpenConnections {
+  private readonly open = new Set<Duplex>();
+  private allEnded: (() => void) | undefined;
+
+  constructor(server: Server) {
+    server.on("connection", (socket: Duplex) => {
+      this.open.add(socket);
+      socket.once("close", () => {
+        this.open.delete(socket);
+        if (this.open.size === 0) this.allEnded?.();
+      });
+    });
+  }
+
+  /** Resolves once every connection has closed, or after `timeoutMs`. */
+  async ended(timeoutMs: number): Promise<void> {
+    if (this.open.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.allEnded = resolve;
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(timer);
+    this.allEnded = undefined;
+  }
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {
