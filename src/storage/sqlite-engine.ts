@@ -68,6 +68,8 @@ export interface SqliteEngineOptions {
 
 /** How long a shared-mode commit waits for another process's write lock (SQLite's busy handler). */
 export const SHARED_BUSY_TIMEOUT_MS = 5_000;
+/** How long a shared-mode open waits for the write lock before it calls the folder in use. */
+const SHARED_OPEN_BUSY_TIMEOUT_MS = 1_000;
 
 /** The exclusive lock is the folder lock: this process holds it for as long as it runs. */
 const FENCE: FenceToken = 1;
@@ -125,8 +127,10 @@ export class SqliteEngine implements StorageEngine {
       db.pragma("synchronous = OFF");
       db.pragma("wal_autocheckpoint = 0");
       // BEGIN EXCLUSIVE takes the write lock now, and exclusive locking mode never releases it.
-      // Shared mode: a process holding the folder exclusively makes this fail at once (busy).
-      if (shared) db.pragma("busy_timeout = 0");
+      // Shared mode: a process holding the folder exclusively makes this fail (busy) within
+      // 1 s; another worker's schema check, which holds the write lock for milliseconds while
+      // workers start together, is waited for (with 0 it failed as "in use" at random).
+      if (shared) db.pragma(`busy_timeout = ${SHARED_OPEN_BUSY_TIMEOUT_MS}`);
       db.exec(shared ? "BEGIN IMMEDIATE" : "BEGIN EXCLUSIVE");
       db.exec(SCHEMA_SQL);
       db.exec("COMMIT");
