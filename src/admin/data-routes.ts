@@ -84,6 +84,11 @@ async function sendSnapshot(res: ServerResponse, deps: DataRouteDependencies, re
     });
     return;
   }
+  if (engine.shared) {
+    // The online snapshot sees only this process's commits; the supervisor takes one of all.
+    reply(409, { error: "this store is shared by workers: take the snapshot through the supervisor's admin listener" });
+    return;
+  }
   let snapshot;
   try {
     snapshot = await takeOnlineSnapshot(engine);
@@ -92,6 +97,11 @@ async function sendSnapshot(res: ServerResponse, deps: DataRouteDependencies, re
     throw error;
   }
   deps.logger.log("info", "snapshot taken", { bytes: snapshot.bytes, slices: snapshot.slices, longestSliceMs: Number(snapshot.longestSliceMs.toFixed(2)) });
+  await sendSnapshotFile(res, snapshot);
+}
+
+/** Sends a snapshot file as `GET /api/snapshot` answers it, then deletes the file. */
+export async function sendSnapshotFile(res: ServerResponse, snapshot: { readonly file: string; readonly bytes: number; readonly at: Date }): Promise<void> {
   try {
     res.writeHead(200, {
       "content-type": "application/vnd.sqlite3",

@@ -4,7 +4,6 @@
  * open; /metrics and /api need the bearer token when one is set. Nothing here is routed from
  * the public port.
  */
-import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Project } from "../runtime/project.js";
@@ -14,6 +13,7 @@ import { PartyhouseMetrics } from "../metrics/exporter.js";
 import { AdminApi } from "./api.js";
 import { handleDataRoute } from "./data-routes.js";
 import { checkAdminBinding, hostHeaderIsLocal, tokenDigest, tokenMatches } from "./auth.js";
+import { INSPECTOR_HEADERS, InspectorFiles } from "./inspector-files.js";
 import { LiveView } from "./live-view.js";
 import type { AdminOptions } from "./options.js";
 import { combineReadiness, type Readiness } from "./readiness.js";
@@ -32,21 +32,6 @@ export interface AdminDependencies {
   project: Project;
   storage: StorageService;
   logger: Logger;
-}
-
-const INSPECTOR_FILES: Record<string, { file: string; type: string }> = {
-  "/": { file: "index.html", type: "text/html; charset=utf-8" },
-  "/inspector.js": { file: "inspector.js", type: "text/javascript; charset=utf-8" },
-  "/inspector.css": { file: "inspector.css", type: "text/css; charset=utf-8" },
-};
-
-/** Static files of the inspector page, shipped beside dist/ and src/ (no build step). */
-function readInspectorFiles(): Map<string, { body: Buffer; type: string }> {
-  const files = new Map<string, { body: Buffer; type: string }>();
-  for (const [path, { file, type }] of Object.entries(INSPECTOR_FILES)) {
-    files.set(path, { body: readFileSync(new URL(`../../static/inspector/${file}`, import.meta.url)), type });
-  }
-  return files;
 }
 
 /** The admin listener as the server starts it beside the rooms (wired by cli/boot.ts and the test helpers). */
@@ -69,7 +54,7 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
     counters: deps.project.counters,
     observeCommits: (observer) => deps.storage.observeCommits(observer),
   });
-  const inspector = readInspectorFiles();
+  const inspector = new InspectorFiles();
   let draining = false;
   const readiness: Readiness[] = [
     { ready: () => (draining ? { ok: false, reason: "shutting down" } : { ok: true, reason: "serving" }) },
@@ -95,7 +80,7 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
       const state = combineReadiness(readiness);
       return send(res, state.ok ? 200 : 503, "text/plain", `${state.ok ? "ok" : "not ready"}: ${state.reason}\n`);
     }
-    const file = inspector.get(path === "/index.html" ? "/" : path);
+    const file = inspector.get(path);
     if (file) return send(res, 200, file.type, file.body, INSPECTOR_HEADERS);
     if (path !== "/metrics" && path !== "/api" && !path.startsWith("/api/")) return send(res, 404, "text/plain", "not found\n");
     if (expected !== undefined && !tokenMatches(req, expected)) {
@@ -155,14 +140,10 @@ export async function startAdmin(options: AdminOptions, deps: AdminDependencies)
   };
 }
 
-const INSPECTOR_HEADERS = {
-  "content-security-policy": "default-src 'self'; frame-ancestors 'none'",
-  "x-frame-options": "DENY",
-  "cache-control": "no-cache",
-};
 
 
-function decodeSegments(rest: string): string[] | null {
+/** The path after `/api/`, split and percent-decoded; null when an escape is malformed. */
+export function decodeSegments(rest: string): string[] | null {
   try {
     return rest === "" ? [] : rest.split("/").map((segment) => decodeURIComponent(segment));
   } catch {

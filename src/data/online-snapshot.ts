@@ -49,9 +49,9 @@ let running = false;
 export async function takeOnlineSnapshot(engine: SqliteEngine): Promise<OnlineSnapshot> {
   if (running) throw new SnapshotBusyError();
   running = true;
-  const file = `${engine.file}${FILE_INFIX}${process.pid}-${Date.now()}`;
+  const file = snapshotFileFor(engine.file);
   try {
-    await removeLeftovers(engine.file);
+    await removeSnapshotLeftovers(engine.file);
     const scratch = new Database(file);
     // A scratch file: no sync on the main thread for it, ever.
     scratch.pragma("journal_mode = OFF");
@@ -65,6 +65,11 @@ export async function takeOnlineSnapshot(engine: SqliteEngine): Promise<OnlineSn
   } finally {
     running = false;
   }
+}
+
+/** A new snapshot file's name: beside the database, found again by removeSnapshotLeftovers. */
+export function snapshotFileFor(databaseFile: string): string {
+  return `${databaseFile}${FILE_INFIX}${process.pid}-${Date.now()}`;
 }
 
 export class SnapshotBusyError extends Error {
@@ -186,7 +191,8 @@ function triggersSql(): string {
  * Copies a killed process left behind (the folder is this process's alone: the engine's lock).
  * Removed off the main thread: unlinking a large file can take a good part of a second.
  */
-async function removeLeftovers(databaseFile: string): Promise<void> {
+/** Deletes snapshot files a crash left beside the database (their names start the same). */
+export async function removeSnapshotLeftovers(databaseFile: string): Promise<void> {
   const dir = path.dirname(databaseFile);
   const prefix = `${path.basename(databaseFile)}${FILE_INFIX}`;
   for (const name of await fs.promises.readdir(dir)) {

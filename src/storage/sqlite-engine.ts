@@ -102,7 +102,8 @@ export class SqliteEngine implements StorageEngine {
     private readonly files: DurableFiles,
     private readonly durability: Durability,
     checkpointIntervalMs: number,
-    private readonly shared: boolean,
+    /** Opened in shared mode (several processes write it: --workers). */
+    readonly shared: boolean,
   ) {
     this.file = file;
     this.statements = prepareStatements(db);

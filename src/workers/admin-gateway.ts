@@ -8,18 +8,18 @@
  * - /healthz: the supervisor serves. /readyz: ready while at least one worker takes rooms.
  * - /metrics: every worker's metrics with a `worker` label (metrics-merge.ts), and the
  *   supervisor's own: workers by state, restarts.
- * - /api and the inspector: not across workers yet (501, saying so).
+ * - /api: the room API across the workers (admin-api.ts); the inspector's page over it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { checkAdminBinding, hostHeaderIsLocal, tokenDigest, tokenMatches } from "../admin/auth.js";
 import type { AdminOptions } from "../admin/options.js";
 import { describeError, type Logger } from "../runtime/logger.js";
+import { INSPECTOR_HEADERS, InspectorFiles } from "../admin/inspector-files.js";
+import { WorkersApi, type SnapshotSource, type WorkerAdmins } from "./admin-api.js";
 import { mergeWorkerMetrics } from "./metrics-merge.js";
 
-export interface WorkerStates {
-  /** The admin URL of each running worker. */
-  admins(): Array<{ readonly worker: number; readonly url: string }>;
+export interface WorkerStates extends WorkerAdmins {
   /** Workers that take rooms, are stuck, or are starting. */
   counts(): { readonly ready: number; readonly stuck: number; readonly starting: number };
   /** Workers started again after they exited. */
@@ -34,31 +34,45 @@ export interface AdminGateway {
 /** How long the gateway waits for one worker's metrics (a stuck worker's are left out). */
 const WORKER_METRICS_TIMEOUT_MS = 1_000;
 
-export async function startAdminGateway(options: AdminOptions, workers: WorkerStates, workerToken: string, logger: Logger): Promise<AdminGateway> {
+export async function startAdminGateway(
+  options: AdminOptions,
+  workers: WorkerStates,
+  workerToken: string,
+  store: SnapshotSource,
+  logger: Logger,
+): Promise<AdminGateway> {
   const host = options.host ?? "127.0.0.1";
   checkAdminBinding(host, options.token);
   const expected = options.token === undefined ? undefined : tokenDigest(options.token);
+  const api = new WorkersApi(workers, workerToken, store);
+  const inspector = new InspectorFiles();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? "/", "http://admin.invalid").pathname;
-    if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "method not allowed\n");
+    // DELETE serves one route (a room's storage); anything else only reads.
+    const deletes = req.method === "DELETE" && path.startsWith("/api/");
+    if (req.method !== "GET" && req.method !== "HEAD" && !deletes) return send(res, 405, "only GET and HEAD (and DELETE of a room's storage)\n");
     if (expected === undefined && !hostHeaderIsLocal(req.headers.host)) {
       return send(res, 403, "the admin listener answers only to an IP address or localhost in Host\n");
     }
     if (path === "/healthz") return send(res, 200, "ok: serving\n");
+    if (path === "/favicon.ico") return send(res, 204, "");
     if (path === "/readyz") {
       const { ready, stuck, starting } = workers.counts();
       const reason = `${ready} workers take rooms, ${stuck} stuck, ${starting} starting`;
       return send(res, ready > 0 ? 200 : 503, `${ready > 0 ? "ok" : "not ready"}: ${reason}\n`);
     }
-    if (path !== "/metrics" && path !== "/api" && !path.startsWith("/api/")) {
-      return send(res, 404, "not found (the room API and the inspector are not available with --workers yet)\n");
+    const file = inspector.get(path);
+    if (file !== undefined) {
+      res.writeHead(200, { "content-type": file.type, "content-length": file.body.byteLength, "x-content-type-options": "nosniff", ...INSPECTOR_HEADERS });
+      return void res.end(req.method === "HEAD" ? undefined : file.body);
     }
+    if (path !== "/metrics" && path !== "/api" && !path.startsWith("/api/")) return send(res, 404, "not found\n");
     if (expected !== undefined && !tokenMatches(req, expected)) {
       res.setHeader("www-authenticate", 'Bearer realm="partyhouse admin"');
       return send(res, 401, "missing or wrong admin token (Authorization: Bearer <token>)\n");
     }
-    if (path !== "/metrics") return send(res, 501, "the room API is not available with --workers yet (only /metrics, /healthz, /readyz)\n");
+    if (path !== "/metrics") return api.handle(req, res, path.slice("/api/".length));
     const texts = await Promise.all(
       workers.admins().map(async ({ worker, url }) => {
         try {

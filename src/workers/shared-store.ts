@@ -12,13 +12,17 @@ import Database from "better-sqlite3";
 import { DataFolderInUseError } from "../storage/folder-lock-error.js";
 import { SqliteEngine } from "../storage/sqlite-engine.js";
 import type { AlarmEntry } from "../storage/engine.js";
+import { SnapshotBusyError, removeSnapshotLeftovers, snapshotFileFor } from "../data/online-snapshot.js";
 import type { CheckpointThreadData } from "./checkpoint-thread.js";
+import type { SnapshotThreadData } from "./snapshot-thread.js";
 
 /** Held with an exclusive SQLite lock for the supervisor's life (the OS drops it on any exit). */
 export const SUPERVISOR_LOCK_FILE = "workers.lock";
 const CHECKPOINT_INTERVAL_MS = 250;
 
 export class SharedStore {
+  private snapshotting = false;
+
   private constructor(
     private readonly lock: Database.Database,
     /** Keeps the database (and so its WAL file) open while workers come and go. */
@@ -59,6 +63,35 @@ export class SharedStore {
   /** Alarms due by `until` (ms since the epoch), every room's. */
   async dueAlarms(until: number): Promise<AlarmEntry[]> {
     return (await this.engine.listAlarms()).filter((alarm) => alarm.time <= until);
+  }
+
+  /**
+   * A consistent copy of the whole store while the workers write it (snapshot-thread.ts), as a
+   * SQLite file beside the database, named as the single-process snapshots are (so a leftover
+   * is removed by the next snapshot either way). One at a time.
+   */
+  async snapshot(): Promise<{ readonly file: string; readonly bytes: number; readonly at: Date }> {
+    if (this.snapshotting) throw new SnapshotBusyError();
+    this.snapshotting = true;
+    const into = snapshotFileFor(this.engine.file);
+    try {
+      await removeSnapshotLeftovers(this.engine.file);
+      const data: SnapshotThreadData = { file: this.engine.file, into };
+      const thread = new Worker(new URL("./snapshot-thread.js", import.meta.url), { workerData: data });
+      const at = await new Promise<number>((resolve, reject) => {
+        thread.once("message", (message: { type: string; at?: number; message?: string }) =>
+          message.type === "done" ? resolve(message.at!) : reject(new Error(`snapshot failed: ${message.message}`)),
+        );
+        thread.once("error", reject);
+        thread.once("exit", () => reject(new Error("snapshot thread exited without an answer")));
+      });
+      return { file: into, bytes: (await fs.promises.stat(into)).size, at: new Date(at) };
+    } catch (error) {
+      await fs.promises.rm(into, { force: true });
+      throw error;
+    } finally {
+      this.snapshotting = false;
+    }
   }
 
   /** After every worker exited: a last checkpoint that empties the WAL, then the lock goes. */

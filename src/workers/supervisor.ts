@@ -61,7 +61,7 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
     server = net.createServer(LISTEN_OPTIONS, (socket) => void route(socket, assignments, workers));
     const port = await listen(server, config.host, config.port);
     if (admin !== undefined) {
-      gateway = await startAdminGateway(admin, workers, secret, logger);
+      gateway = await startAdminGateway(admin, workers, secret, store, logger);
       logger.log("info", "admin listener ready", { url: gateway.url });
     }
     const adminGateway = gateway;

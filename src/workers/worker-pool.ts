@@ -113,6 +113,10 @@ export class WorkerPool implements WorkerStates {
     };
   }
 
+  ownerOf(ref: RoomRef): number | undefined {
+    return this.options.assignments.ownerOf(ref)?.worker;
+  }
+
   /** Whether the worker is draining (SIGTERMed in a reload): its rooms are on their way out. */
   isDraining(index: number): boolean {
     return this.slots[index]?.draining === true;

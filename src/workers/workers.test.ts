@@ -292,30 +292,6 @@ describe("kill -HUP <supervisor>", () => {
   });
 });
 
-describe("the admin listener with --workers", () => {
-  test("/metrics shows every worker with a worker label; /readyz counts workers; the room API says it is not there yet", async () => {
-    const server = await start(fixtureProject(), 2, ["--admin-port", "0"]);
-    try {
-      const admin = /"url":"(http:\/\/[^"]+)","event":"admin listener ready"/.exec(
-        server.output().split("\n").filter((line) => !line.includes('"worker"')).join("\n"),
-      )?.[1];
-      assert.ok(admin, `the supervisor's admin URL is logged:\n${server.output()}`);
-      for (let i = 0; i < 6; i++) await ownerPid(server.url, `admin-${i}`);
-      const metrics = await send(admin, "/metrics");
-      assert.equal(metrics.status, 200);
-      assert.match(metrics.body, /^partyhouse_workers\{state="ready"\} 2$/m);
-      for (const worker of [0, 1]) assert.match(metrics.body, new RegExp(`^partyhouse_rooms\\{worker="${worker}",party="main"\\} \\d+$`, "m"));
-      assert.equal((metrics.body.match(/^# TYPE partyhouse_rooms /gm) ?? []).length, 1);
-      const ready = await send(admin, "/readyz");
-      assert.equal(ready.status, 200);
-      assert.match(ready.body, /2 workers take rooms/);
-      assert.equal((await send(admin, "/api/parties")).status, 501);
-    } finally {
-      await server.stop();
-    }
-  });
-});
-
 describe("a worker that cannot start", () => {
   test("fails the start with one line instead of restarting forever", async () => {
     const dir = fixtureProject();

@@ -67,6 +67,8 @@ function badges(room) {
     room.hibernated ? el("span", { class: "badge hibernated" }, "hibernated") : null,
     room.stored ? el("span", { class: "badge stored" }, "stored") : null,
     room.live === false ? el("span", { class: "badge" }, "not running") : null,
+    // With --workers: the worker process that holds the room.
+    typeof room.worker === "number" ? el("span", { class: "badge worker" }, "worker " + room.worker) : null,
   ];
 }
 
@@ -77,10 +79,11 @@ function setStatus(text, isError) {
 }
 
 async function refreshTotals() {
-  const { parties } = await api("parties");
+  const { parties, unansweredWorkers } = await api("parties");
   const sum = (key) => parties.reduce((total, party) => total + party[key], 0);
   document.getElementById("totals").textContent =
-    `${parties.length} parties · ${sum("known")} rooms · ${sum("resident")} resident · ${sum("hibernated")} hibernated · ${sum("sockets")} sockets`;
+    `${parties.length} parties · ${sum("known")} rooms · ${sum("resident")} resident · ${sum("hibernated")} hibernated · ${sum("sockets")} sockets` +
+    (unansweredWorkers && unansweredWorkers.length ? ` · worker(s) ${unansweredWorkers.join(", ")} not answering` : "");
   return parties;
 }
 
@@ -140,7 +143,13 @@ async function viewRoom(party, room, reload) {
     : null;
   const status = detail.live ? (detail.hibernated ? "hibernated" : detail.resident ? "resident" : "in memory, no instance") : "not running";
   return [
-    el("h2", {}, `Room ${room} `, el("span", { class: "badge", id: "room-status" }, status)),
+    el(
+      "h2",
+      {},
+      `Room ${room} `,
+      el("span", { class: "badge", id: "room-status" }, status),
+      typeof detail.worker === "number" ? el("span", { class: "badge worker", id: "room-worker" }, "worker " + detail.worker) : null,
+    ),
     el("p", {}, `Alarm: ${detail.alarm ? detail.alarm.iso : "none"} · ${detail.sockets} socket(s)`),
     el("h2", {}, "Connections"),
     table(["id", "uri", "tags", "state"], connections),
