@@ -134,3 +134,26 @@ test("the WAL is checkpointed off the commit path and stays bounded", async () =
   assert.ok(fs.statSync(walFile).size <= grown * 1.1, "the WAL is reused after a checkpoint, not grown");
   assert.equal((await engine.list(room, {})).length, 3600);
 });
+
+test("listAlarmsDue lists the alarms due by a time, soonest first, through the time index", async () => {
+  const dir = tempDir();
+  const engine = SqliteEngine.open({ dir });
+  cleanups.push(() => engine.close());
+  const times = [5_000, 1_000, 3_000, 9_000];
+  for (const [i, time] of times.entries()) {
+    const room = { party: "main", room: `alarm-${i}` };
+    await engine.commit([{ room, fence: await engine.claim(room), deleteAll: false, entries: new Map(), alarm: time }]);
+  }
+  const due = await engine.listAlarmsDue(5_000);
+  assert.deepEqual(due, [
+    { room: { party: "main", room: "alarm-1" }, time: 1_000 },
+    { room: { party: "main", room: "alarm-2" }, time: 3_000 },
+    { room: { party: "main", room: "alarm-0" }, time: 5_000 },
+  ]);
+  assert.deepEqual(await engine.listAlarmsDue(999), []);
+  // The supervisor of --workers asks every second: it must not read the whole table to answer.
+  const plan = engine.withConnection((db) =>
+    db.prepare("EXPLAIN QUERY PLAN SELECT room_id FROM alarms WHERE time <= ? ORDER BY time").all(0) as Array<{ detail: string }>,
+  );
+  assert.match(plan.map((row) => row.detail).join("\n"), /USING (COVERING )?INDEX alarms_by_time/);
+});

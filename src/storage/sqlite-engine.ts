@@ -205,6 +205,13 @@ export class SqliteEngine implements StorageEngine {
     return rows.map((row) => ({ room: { party: row.party, room: row.room }, time: row.time }));
   }
 
+  /** Alarms due by `until` (ms since the epoch), every room's, soonest first (by the time index). */
+  async listAlarmsDue(until: number): Promise<AlarmEntry[]> {
+    this.assertOpen();
+    const rows = this.statements.listAlarmsDue.all(until) as Array<{ party: string; room: string; time: number }>;
+    return rows.map((row) => ({ room: { party: row.party, room: row.room }, time: row.time }));
+  }
+
   async listRooms(party: string, after: string | undefined, limit: number): Promise<string[]> {
     this.assertOpen();
     // TEXT compares with memcmp (BINARY collation): UTF-8 byte order, as the contract asks.
@@ -454,6 +461,10 @@ function prepareStatements(db: Database.Database) {
     listAlarms: db.prepare(
       "SELECT rooms.party AS party, rooms.room AS room, alarms.time AS time " +
         "FROM alarms JOIN rooms ON rooms.id = alarms.room_id ORDER BY alarms.time",
+    ),
+    listAlarmsDue: db.prepare(
+      "SELECT rooms.party AS party, rooms.room AS room, alarms.time AS time " +
+        "FROM alarms JOIN rooms ON rooms.id = alarms.room_id WHERE alarms.time <= ? ORDER BY alarms.time",
     ),
   };
 }

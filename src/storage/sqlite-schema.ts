@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS alarms (
   room_id INTEGER PRIMARY KEY,
   time INTEGER NOT NULL
 );
+-- The supervisor of --workers asks every second for the alarms due soon (listAlarmsDue).
+CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (time);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL

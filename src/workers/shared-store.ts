@@ -62,7 +62,7 @@ export class SharedStore {
 
   /** Alarms due by `until` (ms since the epoch), every room's. */
   async dueAlarms(until: number): Promise<AlarmEntry[]> {
-    return (await this.engine.listAlarms()).filter((alarm) => alarm.time <= until);
+    return this.engine.listAlarmsDue(until);
   }
 
   /**

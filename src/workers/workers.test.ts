@@ -138,6 +138,36 @@ describe("a worker SIGKILLed under writers", () => {
   });
 });
 
+describe("alarms with --workers", () => {
+  test("fire on each room's owner, and a killed worker's alarms fire on a surviving one", async () => {
+    const server = await start(fixtureProject(), 2);
+    try {
+      const owners = new Map<string, number>();
+      for (let i = 0; new Set(owners.values()).size < 2; i++) owners.set(`alarm-${i}`, await ownerPid(server.url, `alarm-${i}`));
+      const [kept, orphaned] = [...new Map([...owners].map(([room, pid]) => [pid, room])).values()] as [string, string];
+      const victim = owners.get(orphaned)!;
+      for (const room of [kept, orphaned]) assert.equal((await send(server.url, `/parties/main/${room}?alarm=1500`, { method: "POST" })).status, 200);
+      // The owner of one room dies before its alarm is due: nothing in memory holds that alarm
+      // any more; the supervisor finds it in the store and sends it to the room's new owner.
+      process.kill(victim, "SIGKILL");
+      const fired = async (room: string): Promise<{ pid: number; fired: number | null }> =>
+        JSON.parse((await send(server.url, `/parties/main/${room}?fired`)).body) as { pid: number; fired: number | null };
+      const deadline = Date.now() + 15_000;
+      let results: Array<{ pid: number; fired: number | null }> = [];
+      while (Date.now() < deadline) {
+        await sleep(250);
+        results = await Promise.all([kept, orphaned].map((room) => fired(room).catch(() => ({ pid: 0, fired: null }))));
+        if (results.every((result) => result.fired !== null)) break;
+      }
+      assert.equal(results[0]!.fired, owners.get(kept), `${kept}'s alarm fired on its owner`);
+      assert.ok(results[1]!.fired !== null && results[1]!.fired !== victim, `${orphaned}'s alarm fired on a live worker (${results[1]!.fired})`);
+      assert.equal(results[1]!.fired, results[1]!.pid, "on the worker that owns the room now");
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("a stuck handler", () => {
   test("stalls only its own worker's rooms, which come back once the watchdog ends it", async () => {
     const server = await start(fixtureProject(), 2, ["--max-event-ms", "2000"]);
