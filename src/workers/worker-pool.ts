@@ -240,6 +240,14 @@ export class WorkerPool implements WorkerStates {
           this.options.logger.log("info", "worker turning again", { worker: slot.index });
         }
         return;
+      case "took":
+        // Ids grow, and the map keeps them in insertion order.
+        for (const [id, socket] of slot.unconfirmed) {
+          if (id > message.upTo) break;
+          slot.unconfirmed.delete(id);
+          socket.destroy();
+        }
+        return;
       case "locate":
       case "release":
       case "hand-off": {

@@ -8,7 +8,8 @@ import { Agent } from "node:http";
 import { after, before, describe, test } from "node:test";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { ensureBuilt, runToExit, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
 import { fixtureProject, ledger, ownerPid, send, sleep } from "./test-support.js";
@@ -133,6 +134,40 @@ describe("a worker SIGKILLed under writers", () => {
       assert.match(server.output(), /worker exited; starting it again/);
     } finally {
       await stopWriters();
+      await server.stop();
+    }
+  });
+});
+
+describe("connections handed to workers", () => {
+  test("the supervisor keeps no copy once the worker took one: no descriptors pile up, and a connection the worker ends is ended", async () => {
+    const server = await start(fixtureProject(), 2);
+    try {
+      const supervisor = server.child.pid!;
+      const descriptors = () => readdirSync(`/proc/${supervisor}/fd`).length;
+      await ownerPid(server.url, "copies-0");
+      await sleep(200);
+      const before = descriptors();
+      for (let i = 0; i < 150; i++) await ownerPid(server.url, `copies-${i % 10}`);
+      await sleep(300);
+      const after = descriptors();
+      assert.ok(after - before < 20, `the supervisor holds ${after - before} more descriptors after 150 connections came and went`);
+      // A kept-alive connection left idle: the worker ends it at its keep-alive timeout (5 s),
+      // and the client must see that (a copy left open in the supervisor would keep it open).
+      const socket = connect(server.port, "127.0.0.1");
+      socket.write("GET /parties/main/copies-0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 12_000);
+        socket.once("close", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        socket.on("data", () => {});
+        socket.on("error", () => {});
+      });
+      socket.destroy();
+      assert.ok(closed, "the idle kept-alive connection was closed within 12 s");
+    } finally {
       await server.stop();
     }
   });
