@@ -13,24 +13,19 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { createStorageService } from "./index.js";
 import { RecordingHooks, makeTempDir, removeDir } from "./test-support.js";
+import { SyncCollector, readTrace, straceWorks, type Sync, type TraceLine } from "./strace-test-support.js";
 
 const FIXTURE = new URL("./fixtures/crash-writer.ts", import.meta.url).pathname;
 const ACKS_WANTED = 300;
 /** Long enough for several of the engine's 250 ms checkpoints. */
 const RUN_MS = 1_500;
 
-const straceWorks = spawnSync("strace", ["-f", "-o", "/dev/null", "true"]).status === 0;
-
-interface TraceLine {
-  tid: number;
-  text: string;
-}
 
 /** Runs the writer under strace until it acknowledged ACKS_WANTED writes, then SIGKILLs it. */
 async function traceWriter(dir: string, traceFile: string): Promise<string[]> {
@@ -59,27 +54,11 @@ async function traceWriter(dir: string, traceFile: string): Promise<string[]> {
   return acked;
 }
 
-function readTrace(traceFile: string): TraceLine[] {
-  const lines: TraceLine[] = [];
-  for (const raw of fs.readFileSync(traceFile, "utf8").split("\n")) {
-    const match = /^(\d+)\s+(.*)$/.exec(raw);
-    if (match) lines.push({ tid: Number(match[1]), text: match[2]! });
-  }
-  return lines;
-}
-
 /** The writer's main thread: the one that printed "ready" (its tid is the process id). */
 function mainThreadOf(lines: TraceLine[]): number {
   const ready = lines.find((line) => /^write\(1<[^>]*>, "ready\\n"/.test(line.text));
   assert.ok(ready, "the trace shows the writer's ready line");
   return ready.tid;
-}
-
-interface Sync {
-  start: number;
-  end: number;
-  tid: number;
-  wal: boolean;
 }
 
 interface Analysis {
@@ -94,26 +73,18 @@ interface Analysis {
 function analyse(lines: TraceLine[]): Analysis {
   const walWrites: number[] = [];
   const databaseWrites: number[] = [];
-  const syncs: Sync[] = [];
   const acks: number[] = [];
-  const open = new Map<number, Sync>();
+  const collector = new SyncCollector();
   let ready = -1;
-  lines.forEach(({ tid, text }, index) => {
-    const started = /^(fsync|fdatasync)\(\d+<([^>]*)>/.exec(text);
-    if (started) {
-      const sync = { start: index, end: index, tid, wal: started[2]!.endsWith("-wal") };
-      if (text.includes("<unfinished ...>")) open.set(tid, sync);
-      else syncs.push(sync);
-    } else if (/^<\.\.\. (fsync|fdatasync) resumed>/.test(text)) {
-      const sync = open.get(tid);
-      if (sync) syncs.push({ ...sync, end: index });
-      open.delete(tid);
-    } else if (/^p?write(64)?\(\d+<[^>]*-wal>/.test(text)) walWrites.push(index);
+  lines.forEach((line, index) => {
+    const { text } = line;
+    if (collector.see(line, index)) return;
+    if (/^p?write(64)?\(\d+<[^>]*-wal>/.test(text)) walWrites.push(index);
     else if (/^p?write(64)?\(\d+<[^>]*storage\.sqlite3>/.test(text)) databaseWrites.push(index);
     else if (/^write\(1<[^>]*>, "ack /.test(text)) acks.push(index);
     else if (/^write\(1<[^>]*>, "ready\\n"/.test(text)) ready = index;
   });
-  return { walWrites, databaseWrites, syncs, acks, ready };
+  return { walWrites, databaseWrites, syncs: collector.syncs, acks, ready };
 }
 
 /** A sync of the given kind that started after `after` and finished before `before`. */

@@ -20,35 +20,21 @@
  * Skipped where strace is missing or not allowed to trace (CI installs it).
  */
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, test } from "node:test";
 import Database from "better-sqlite3";
 import { ensureBuilt } from "../cli/test-support.js";
+import { SyncCollector, readTrace, straceWorks } from "../storage/strace-test-support.js";
 import { fixtureProject, send, sleep } from "./test-support.js";
 
 const BIN = fileURLToPath(new URL("../../bin/partyhouse.js", import.meta.url));
-const straceWorks = spawnSync("strace", ["-f", "-o", "/dev/null", "true"]).status === 0;
 /** Long enough for several of the supervisor's 250 ms checkpoints. */
 const WRITE_MS = 2_000;
 
 before(() => ensureBuilt());
-
-interface Line {
-  readonly tid: number;
-  readonly text: string;
-}
-
-function readTrace(file: string): Line[] {
-  const lines: Line[] = [];
-  for (const raw of fs.readFileSync(file, "utf8").split("\n")) {
-    const match = /^(\d+)\s+(.*)$/.exec(raw);
-    if (match) lines.push({ tid: Number(match[1]), text: match[2]! });
-  }
-  return lines;
-}
 
 function tasksOf(pid: number): Set<number> {
   return new Set(fs.readdirSync(`/proc/${pid}/task`).map(Number));
@@ -81,13 +67,6 @@ function isCommitFrameHeader(text: string): boolean {
   if (!match) return false;
   const header = unescape(match[1]!);
   return header.length === 24 && header.slice(4, 8).some((byte) => byte !== 0);
-}
-
-interface Sync {
-  readonly start: number;
-  readonly end: number;
-  readonly tid: number;
-  readonly wal: boolean;
 }
 
 test("acknowledged writes are synced by their worker first, checkpoints keep SQLite's order across processes, and all survive a kill", { skip: !straceWorks && "strace cannot trace here (install it: apt-get install strace)", timeout: 180_000 }, async () => {
@@ -156,24 +135,17 @@ test("acknowledged writes are synced by their worker first, checkpoints keep SQL
   const walWrites: number[] = [];
   const rewinds: number[] = [];
   const databaseWrites: number[] = [];
-  const syncs: Sync[] = [];
   const answers: Array<{ line: number; write: number }> = [];
   /** Write n → the line where the supervisor handed its request to a worker. */
   const handedOff = new Map<number, number>();
   const commitFrames: number[] = [];
-  const open = new Map<number, Sync>();
+  const collector = new SyncCollector();
+  const syncs = collector.syncs;
   let ready = -1;
-  lines.forEach(({ tid, text }, index) => {
-    const started = /^(fsync|fdatasync)\(\d+<([^>]*)>/.exec(text);
-    if (started) {
-      const sync = { start: index, end: index, tid, wal: started[2]!.endsWith("-wal") };
-      if (text.includes("<unfinished ...>")) open.set(tid, sync);
-      else syncs.push(sync);
-    } else if (/^<\.\.\. (fsync|fdatasync) resumed>/.test(text)) {
-      const sync = open.get(tid);
-      if (sync) syncs.push({ ...sync, end: index });
-      open.delete(tid);
-    } else if (/^pwrite64\(\d+<[^>]*-wal>/.test(text)) {
+  lines.forEach((line, index) => {
+    const { tid, text } = line;
+    if (collector.see(line, index)) return;
+    if (/^pwrite64\(\d+<[^>]*-wal>/.test(text)) {
       walWrites.push(index);
       if (/, 32, 0\)/.test(text)) rewinds.push(index);
       if (isCommitFrameHeader(text)) commitFrames.push(index);
