@@ -99,9 +99,15 @@ export class FrameReader {
   }
 
   private peekLength(): number {
-    const first = this.chunks[0]!;
-    if (first.length >= 4) return first.readUInt32BE(0);
-    return Buffer.concat(this.chunks, 4).readUInt32BE(0);
+    if (this.chunks[0]!.length < 4) {
+      // Join only the leading chunks that hold the length: concatenating the whole list on every
+      // push made a frame arriving in tiny chunks cost time quadratic in its size.
+      let count = 0;
+      let bytes = 0;
+      while (bytes < 4) bytes += this.chunks[count++]!.length;
+      this.chunks.splice(0, count, Buffer.concat(this.chunks.slice(0, count), bytes));
+    }
+    return this.chunks[0]!.readUInt32BE(0);
   }
 
   /** The next `count` bytes: a view of the first chunk when it holds them all. */
