@@ -5,6 +5,7 @@ import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import { SingleProcessPlacement } from "../runtime/single-process-placement.js";
 import { holdFetchesFor, releaseFetchesFrom } from "../globals/outgoing-fetch.js";
+import { acceptConnection } from "./accept-connection.js";
 import { FrontDoor } from "./front-door.js";
 import { LocalRooms } from "./local-rooms.js";
 import { LocalRouter } from "./room-router.js";
@@ -122,9 +123,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     adminUrl: admin?.url,
     stats: () => project.stats(),
     reload: (parties) => project.reload(parties),
-    accept: (socket) => {
-      server.emit("connection", socket);
-    },
+    accept: (socket) => acceptConnection(server, socket),
     close() {
       closing ??= (async () => {
         // The admin listener stays up to the end, answering /readyz with 503 meanwhile.
