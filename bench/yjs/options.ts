@@ -1,6 +1,6 @@
 // Options of bench/yjs/run.ts and its two sizes of run.
 import { readFlags } from "../lib/options.js";
-export const ALL_FIGURES = ["memory", "wake", "fanout"] as const;
+export const ALL_FIGURES = ["onedoc", "memory", "wake", "fanout"] as const;
 export type Figure = (typeof ALL_FIGURES)[number];
 
 export interface YBenchSettings {
@@ -15,6 +15,9 @@ export interface YBenchSettings {
   docChunk: number;
   renewMs: number;
   settleMs: number;
+  /** One document (issue 23's scenario): editors held at each reading, and the one edit's size. */
+  oneDocEditors: number[];
+  editBytes: number;
   /** Wake: document sizes in MB, samples per size and server. */
   wakeSizes: number[];
   wakeSamples: number;
@@ -47,6 +50,8 @@ export function parseYBenchOptions(argv: string[]): YBenchSettings {
     docChunk: 500,
     renewMs: 15_000,
     settleMs: quick ? 5000 : 20_000,
+    oneDocEditors: quick ? [100, 300] : [300, 1000],
+    editBytes: 2048,
     wakeSizes: quick ? [1] : [1, 10],
     wakeSamples: quick ? 3 : 8,
     fanoutSizes: [100, 1000],
