@@ -28,7 +28,7 @@ export interface YBenchSettings {
   inFlight: number;
 }
 
-const USAGE = `usage: node --import tsx bench/yjs/run.ts [--quick] [--figures ${ALL_FIGURES.join(",")}] [--rounds <n>] [--docs <n>]`;
+const USAGE = `usage: node --import tsx bench/yjs/run.ts [--quick] [--figures ${ALL_FIGURES.join(",")}] [--rounds <n>] [--docs <n>] [--one-doc-editors 300,1000]`;
 
 export function parseYBenchOptions(argv: string[]): YBenchSettings {
   const flags = readFlags(argv, USAGE);
@@ -50,7 +50,7 @@ export function parseYBenchOptions(argv: string[]): YBenchSettings {
     docChunk: 500,
     renewMs: 15_000,
     settleMs: quick ? 5000 : 20_000,
-    oneDocEditors: quick ? [100, 300] : [300, 1000],
+    oneDocEditors: flags.get("one-doc-editors")?.split(",").map(Number) ?? (quick ? [100, 300] : [300, 1000]),
     editBytes: 2048,
     wakeSizes: quick ? [1] : [1, 10],
     wakeSamples: quick ? 3 : 8,
