@@ -1,6 +1,6 @@
 // Options of bench/yjs/run.ts and its two sizes of run.
 import { readFlags } from "../lib/options.js";
-export const ALL_FIGURES = ["memory", "wake", "fanout"] as const;
+export const ALL_FIGURES = ["onedoc", "memory", "wake", "fanout"] as const;
 export type Figure = (typeof ALL_FIGURES)[number];
 
 export interface YBenchSettings {
@@ -15,6 +15,9 @@ export interface YBenchSettings {
   docChunk: number;
   renewMs: number;
   settleMs: number;
+  /** One document (issue 23's scenario): editors held at each reading, and the one edit's size. */
+  oneDocEditors: number[];
+  editBytes: number;
   /** Wake: document sizes in MB, samples per size and server. */
   wakeSizes: number[];
   wakeSamples: number;
@@ -25,7 +28,7 @@ export interface YBenchSettings {
   inFlight: number;
 }
 
-const USAGE = `usage: node --import tsx bench/yjs/run.ts [--quick] [--figures ${ALL_FIGURES.join(",")}] [--rounds <n>] [--docs <n>]`;
+const USAGE = `usage: node --import tsx bench/yjs/run.ts [--quick] [--figures ${ALL_FIGURES.join(",")}] [--rounds <n>] [--docs <n>] [--one-doc-editors 300,1000]`;
 
 export function parseYBenchOptions(argv: string[]): YBenchSettings {
   const flags = readFlags(argv, USAGE);
@@ -47,6 +50,8 @@ export function parseYBenchOptions(argv: string[]): YBenchSettings {
     docChunk: 500,
     renewMs: 15_000,
     settleMs: quick ? 5000 : 20_000,
+    oneDocEditors: flags.get("one-doc-editors")?.split(",").map(Number) ?? (quick ? [100, 300] : [300, 1000]),
+    editBytes: 2048,
     wakeSizes: quick ? [1] : [1, 10],
     wakeSamples: quick ? 3 : 8,
     fanoutSizes: [100, 1000],

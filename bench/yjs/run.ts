@@ -11,6 +11,7 @@ import { resultsDir } from "../lib/paths.js";
 import { median, quantile } from "../lib/stats.js";
 import { fanoutRounds, type FanoutRound } from "./fanout.js";
 import { idleEditorMemory, type MemoryResult } from "./memory.js";
+import { oneDocumentMemory, type OneDocResult } from "./one-doc.js";
 import { parseYBenchOptions, type YBenchSettings } from "./options.js";
 import { startYServer, type YBenchServer, type YServerName } from "./servers.js";
 import { wakeTimes, type WakeResult } from "./wake.js";
@@ -19,6 +20,7 @@ const t0 = Date.now();
 const log = (line: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
 
 interface Report {
+  oneDoc: Partial<Record<YServerName, OneDocResult>>;
   memory: Partial<Record<YServerName, MemoryResult>>;
   wake: Partial<Record<YServerName, WakeResult[]>>;
   fanout: Record<number, FanoutRound[]>;
@@ -36,6 +38,14 @@ async function phase(report: Report, name: string, body: () => Promise<void>): P
 }
 
 async function measure(settings: YBenchSettings, servers: YBenchServer[], report: Report): Promise<void> {
+  if (settings.figures.includes("onedoc")) {
+    for (const server of servers) {
+      await phase(report, `one document ${server.name}`, async () => {
+        log(`one document: ${settings.oneDocEditors.join(", then ")} YPartyKitProvider editors on ${server.name}`);
+        report.oneDoc[server.name] = await oneDocumentMemory(server, settings, log);
+      });
+    }
+  }
   if (settings.figures.includes("memory")) {
     await phase(report, "memory", async () => {
       log(`memory: ${settings.docs} documents × ${settings.editorsPerDoc} idle editors per server`);
@@ -76,6 +86,28 @@ const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(2
 const x = (value: number) => (Number.isFinite(value) ? `${value < 0.1 ? value.toFixed(3) : value.toFixed(2)}x` : "n/a");
 const count = (value: number) => Math.round(value).toLocaleString("en-US");
 
+/** Issue 23's scenario: per editor at each step ((reading − no editors) / editors) and the slope. */
+function oneDocRows(report: Report): Row[] {
+  const base = report.oneDoc["y-partykit"];
+  const yjs = report.oneDoc["partyhouse/yjs"];
+  if (!base || !yjs) return [];
+  const rows: Row[] = [];
+  const pair = (label: string, b: number, y: number, target: boolean) => {
+    const ratio = y / b;
+    rows.push({ label, baseline: kib(b), yjs: kib(y), ratio: x(ratio), target: target ? `≤ 0.5x ${ratio <= 0.5 ? "ok" : "MISS"}` : "" });
+  };
+  yjs.steps.forEach((step, i) => {
+    const other = base.steps[i];
+    if (!other || other.editors !== step.editors) return;
+    const n = count(step.editors);
+    pair(`RSS per idle editor, ${n} on one document (KiB) ↓`, other.rssPerEditor, step.rssPerEditor, true);
+    pair(`V8 heap per idle editor, ${n} on one document (KiB) ↓`, other.heapPerEditor, step.heapPerEditor, false);
+  });
+  pair("RSS slope per added editor, one document (KiB) ↓", base.rssSlope, yjs.rssSlope, true);
+  pair("V8 heap slope per added editor, one document (KiB) ↓", base.heapSlope, yjs.heapSlope, false);
+  return rows;
+}
+
 function memoryRows(report: Report): Row[] {
   const base = report.memory["y-partykit"];
   const yjs = report.memory["partyhouse/yjs"];
@@ -84,8 +116,8 @@ function memoryRows(report: Report): Row[] {
   // the heap (socket buffers, allocator arenas) where a heap figure alone does not see it (issue 23).
   const rss = yjs.rssPerEditor / base.rssPerEditor;
   return [
-    { label: "RSS per idle editor (KiB) ↓", baseline: kib(base.rssPerEditor), yjs: kib(yjs.rssPerEditor), ratio: x(rss), target: `≤ 0.5x ${rss <= 0.5 ? "ok" : "MISS"}` },
-    { label: "V8 heap per idle editor (KiB) ↓", baseline: kib(base.heapPerEditor), yjs: kib(yjs.heapPerEditor), ratio: x(yjs.heapPerEditor / base.heapPerEditor), target: "" },
+    { label: `RSS per idle editor, ${count(yjs.editors)} on ${count(yjs.editors / 5)} documents (KiB) ↓`, baseline: kib(base.rssPerEditor), yjs: kib(yjs.rssPerEditor), ratio: x(rss), target: `≤ 0.5x ${rss <= 0.5 ? "ok" : "MISS"}` },
+    { label: `V8 heap per idle editor, ${count(yjs.editors)} on ${count(yjs.editors / 5)} documents (KiB) ↓`, baseline: kib(base.heapPerEditor), yjs: kib(yjs.heapPerEditor), ratio: x(yjs.heapPerEditor / base.heapPerEditor), target: "" },
   ];
 }
 
@@ -137,6 +169,12 @@ function render(rows: Row[]): string {
 
 function notes(report: Report, settings: YBenchSettings): string[] {
   const out: string[] = [];
+  for (const [name, result] of Object.entries(report.oneDoc)) {
+    if (!result) continue;
+    const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    const readings = [`0: ${mib(result.before.rss)} / ${mib(result.before.heapUsed)}`, ...result.steps.map((s) => `${s.editors}: ${mib(s.memory.rss)} / ${mib(s.memory.heapUsed)} (live ${s.memory.live.instances} instances, ${s.memory.live.docs} Y.Docs)`)];
+    out.push(`one document, ${name}: YPartyKitProvider editors (awareness renewed every 15 s by the provider), one ${result.editBytes}-byte edit, read after ${result.settleMs / 1000} s idle; editors: RSS / heap used (MiB): ${readings.join(", ")}`);
+  }
   const yjs = report.memory["partyhouse/yjs"];
   const base = report.memory["y-partykit"];
   if (yjs && base) {
@@ -171,7 +209,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-yjs-"));
   process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
-  const report: Report = { memory: {}, wake: {}, fanout: {}, errors: [] };
+  const report: Report = { oneDoc: {}, memory: {}, wake: {}, fanout: {}, errors: [] };
   let servers: YBenchServer[] = [];
   try {
     servers = await Promise.all([startYServer("y-partykit", workDir, settings.hibernateAfterMs), startYServer("partyhouse/yjs", workDir, settings.hibernateAfterMs)]);
@@ -181,7 +219,7 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => s.stop()));
     await stopAll();
   }
-  const table = render([...memoryRows(report), ...wakeRows(report), ...fanoutRows(report)]);
+  const table = render([...oneDocRows(report), ...memoryRows(report), ...wakeRows(report), ...fanoutRows(report)]);
   const noteLines = notes(report, settings);
   console.log(`\n${settings.quick ? "quick" : "full"} run (medians; fan-out ratio: median of per-round ratios, IQR in parentheses); ↓ = lower is better\n`);
   console.log(table);

@@ -34,6 +34,17 @@ export const inMemoryState: ConnectionStatePolicy = {
 export const MAX_ATTACHMENT_BYTES = 2048;
 
 /**
+ * The serialized state is kept as a one-byte string (latin1 maps each byte to one character and
+ * back exactly), not as the Buffer v8.serialize returns: a hibernated socket's 100-byte state then
+ * costs one ~120-byte heap string instead of a Uint8Array and an ArrayBuffer (~180 bytes of heap)
+ * with a backing store malloc'd outside the heap. bench:hibernation: 4.26 → 3.8–4.1 KiB of RSS
+ * per idle socket (issue 23).
+ */
+function deserializeState(serialized: string): unknown {
+  return deserialize(Buffer.from(serialized, "latin1"));
+}
+
+/**
  * Hibernating rooms: the state survives the instance, so it is kept serialized and, with the
  * id and uri, limited to 2048 bytes. The attachment and the state are one slot. Like
  * PartyKit, which caches the attachment per socket, reads give back the same object (the one
@@ -43,11 +54,11 @@ export const MAX_ATTACHMENT_BYTES = 2048;
 export const hibernatingState: ConnectionStatePolicy = {
   read(record) {
     if (record.state === undefined) return null;
-    return (record.attachment ??= deserialize(record.state as Buffer));
+    return (record.attachment ??= deserializeState(record.state as string));
   },
   peek(record) {
     if (record.state === undefined) return null;
-    return record.attachment ?? deserialize(record.state as Buffer);
+    return record.attachment ?? deserializeState(record.state as string);
   },
   write(record, value) {
     if (value === null || value === undefined) {
@@ -61,7 +72,7 @@ export const hibernatingState: ConnectionStatePolicy = {
         `A WebSocket 'attachment' cannot be larger than ${MAX_ATTACHMENT_BYTES} bytes.'attachment' was ${size} bytes.`,
       );
     }
-    record.state = serialize(value);
+    record.state = serialize(value).toString("latin1");
     record.attachment = value;
   },
   readAttachment(record) {

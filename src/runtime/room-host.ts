@@ -16,7 +16,7 @@ import { RoomApi } from "./room-api.js";
 import { RoomClosedError } from "./room-closed.js";
 import { RoomEvents } from "./room-events.js";
 import type { RoomServices } from "./room-services.js";
-import { SocketRecord, type PendingClose } from "./socket-record.js";
+import { NO_TAGS, SocketRecord, type PendingClose } from "./socket-record.js";
 import { SocketTable } from "./socket-table.js";
 import type { OutputGated } from "./stubs.js";
 import { validateTags } from "./tags.js";
@@ -147,7 +147,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
    */
   async connect(request: Party.Request, id: string, accept: AcceptSocket): Promise<void> {
     if (this.leaseLapsed()) throw new RoomMovedError(this.ref, undefined, "this node's lease is not held");
-    const record = new SocketRecord(id, request.url, []);
+    const record = new SocketRecord(id, request.url, NO_TAGS);
     let failure: unknown;
     try {
       await this.events.run(async (server) => {

@@ -2,6 +2,9 @@ import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import type { PartyConnection } from "./connection.js";
 
+/** The tags of a socket without user tags: one shared array, not an empty one per socket. */
+export const NO_TAGS: readonly string[] = Object.freeze([]);
+
 /** A close requested before the socket was upgraded. */
 export interface PendingClose {
   readonly code: number | undefined;
@@ -19,7 +22,7 @@ export class SocketRecord {
   ws: WebSocket | null = null;
   /** The TCP socket, for writing pre-framed broadcast bytes. */
   raw: Socket | null = null;
-  /** User state: the live value (in-memory rooms) or its v8 serialization (hibernating rooms). */
+  /** User state: the live value (in-memory rooms) or its v8 serialization as a latin1 string (hibernating rooms). */
   state: unknown = undefined;
   /**
    * Deprecated attachment slot of in-memory rooms. Hibernating rooms share it with state and

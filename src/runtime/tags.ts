@@ -1,3 +1,5 @@
+import { NO_TAGS } from "./socket-record.js";
+
 /** PartyKit's limits on connection tags: at most 10 including the id, each 1–256 characters. */
 export const MAX_TAGS = 10;
 export const MAX_TAG_LENGTH = 256;
@@ -10,6 +12,7 @@ export const MAX_TAG_LENGTH = 256;
 export function validateTags(id: string, tags: unknown, hibernating: boolean): readonly string[] {
   if (!Array.isArray(tags)) throw new TypeError("getConnectionTags must return an array of strings");
   const own = tags.filter((tag) => tag !== id) as string[];
+  if (own.length === 0) return NO_TAGS;
   if (!hibernating) return own;
   if (own.length + 1 > MAX_TAGS) throw new Error(`A connection can only have ${MAX_TAGS} tags, including the default id tag.`);
   for (const tag of own as unknown[]) {
