@@ -92,9 +92,13 @@ function openSocket(server: Server, room: string): Promise<WebSocket> {
   });
 }
 
-/** Echo: one socket per room, each sending its next message when the last came back. */
-async function echoWindow(server: Server, rooms: number, ms: number): Promise<number> {
-  const sockets = await Promise.all(Array.from({ length: rooms }, (_, i) => openSocket(server, `echo-${i}`)));
+/**
+ * Echo: `sockets` sockets, each sending its next message when the last came back; one room each,
+ * or all in one room (`sameRoom`: with --workers 2 all on one worker, so the hand-off's own cost
+ * shows apart from the split over two processes).
+ */
+async function echoWindow(server: Server, count: number, ms: number, sameRoom = false): Promise<number> {
+  const sockets = await Promise.all(Array.from({ length: count }, (_, i) => openSocket(server, sameRoom ? "echo-together" : `echo-${i}`)));
   let done = 0;
   let running = true;
   for (const ws of sockets) {
@@ -183,6 +187,7 @@ async function main(): Promise<void> {
     { id: "cpu", label: "HTTP, onRequest burns 2 ms, 64 rooms (req/s)", target: 1.7, run: (s, ms) => httpWindow(s, 64, "?burn=2", ms) },
     { id: "http", label: "HTTP, trivial, 16 rooms (req/s)", target: 0.9, run: (s, ms) => httpWindow(s, 16, "", ms) },
     { id: "echo", label: "WebSocket echo, 16 rooms (msg/s)", target: 0.9, run: (s, ms) => echoWindow(s, 16, ms) },
+    { id: "echo-one-room", label: "WebSocket echo, 16 sockets in one room (msg/s)", target: 0.9, run: (s, ms) => echoWindow(s, 16, ms, true) },
     { id: "fanout", label: "fan-out, 200 sockets in one room (deliveries/s)", target: 0.9, run: (s, ms) => fanoutWindow(s, 200, ms) },
   ];
   const figures = new Map<string, { one: number[]; two: number[]; ratios: number[] }>();
