@@ -20,7 +20,7 @@ const t0 = Date.now();
 const log = (line: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
 
 async function plan(name: ServerName, settings: Settings, workDir: string): Promise<Plan> {
-  if (name === "bare") return planBare(workDir);
+  if (name === "bare" || name === "tuned") return planBare(workDir, name === "tuned");
   if (name === "partykit") return planPartykit(settings.partykitDir, workDir);
   return planPartyhouse(workDir);
 }

@@ -1,7 +1,7 @@
 // Command-line options of bench/hibernation/run.ts and its two sizes of run (quick and full).
 import { readFlags } from "../lib/options.js";
 
-export const ALL_FIGURES = ["memory", "fanout", "wake", "rooms"] as const;
+export const ALL_FIGURES = ["memory", "fanout", "wake", "wakefanout", "rooms"] as const;
 export type Figure = (typeof ALL_FIGURES)[number];
 
 export interface HibernationSettings {
@@ -12,6 +12,8 @@ export interface HibernationSettings {
   memorySteps: number[];
   /** Receiving sockets per fan-out figure. */
   fanoutSizes: number[];
+  /** Receiving sockets per first-broadcast-after-a-wake figure. */
+  wakeFanoutSizes: number[];
   /** Measured windows per server and windowed figure, and their length. */
   windows: number;
   windowMs: number;
@@ -31,7 +33,7 @@ export interface HibernationSettings {
 export const MAX_SOCKETS_PER_PROCESS = 9000;
 
 const USAGE = `usage: node --import tsx bench/hibernation/run.ts [--quick] [--figures ${ALL_FIGURES.join(",")}] [--windows <n>] [--window-ms <ms>]
-  [--memory-steps 1000,5000,15000] [--fanout-sizes 1000,10000] [--idle-rooms <n>] [--hibernate-after <ms>]`;
+  [--memory-steps 1000,5000,15000] [--fanout-sizes 1000,10000] [--wake-fanout-sizes 10000] [--idle-rooms <n>] [--hibernate-after <ms>]`;
 
 export function parseHibernationOptions(argv: string[]): HibernationSettings {
   const flags = readFlags(argv, USAGE);
@@ -58,6 +60,7 @@ export function parseHibernationOptions(argv: string[]): HibernationSettings {
     figures,
     memorySteps,
     fanoutSizes: numbers("fanout-sizes", [1000, 10_000]),
+    wakeFanoutSizes: numbers("wake-fanout-sizes", [10_000]),
     windows: number("windows", quick ? 1 : 20),
     windowMs: number("window-ms", 1000),
     warmupMs: quick ? 1000 : 2000,

@@ -8,6 +8,7 @@ import type { IdleMemory } from "./memory.js";
 import type { IdleRooms } from "./idle-rooms.js";
 import { plainRatio, ratioTarget, type Row } from "./table.js";
 import { WAKE_P50_TARGET_MS } from "./wake.js";
+import { WAKE_FANOUT_P99_TARGET_MS } from "./wake-fanout.js";
 
 const KiB = 1024;
 const GiB = 1024 ** 3;
@@ -74,6 +75,15 @@ export const wakeTargets = {
   "wake.p50": (value: number | undefined) =>
     value === undefined || !Number.isFinite(value) ? `< ${WAKE_P50_TARGET_MS} ms` : `< ${WAKE_P50_TARGET_MS} ms ${value < WAKE_P50_TARGET_MS ? "ok" : "MISS"}`,
 };
+
+/** The first-broadcast-after-a-wake figure's absolute target on its p99 (issue 23). */
+export function wakeFanoutTargets(id: string): Record<string, (value: number | undefined) => string> {
+  if (!id.startsWith("wakefanout")) return {};
+  const goal = `≤ ${WAKE_FANOUT_P99_TARGET_MS} ms`;
+  return {
+    [`${id}.p99`]: (value) => (value === undefined || !Number.isFinite(value) ? goal : `${goal} ${value <= WAKE_FANOUT_P99_TARGET_MS ? "ok" : "MISS"}`),
+  };
+}
 
 export function idleRoomRows(rooms: PerServer<IdleRooms>): Row[] {
   if (!rooms.bare && !rooms.partyhouse) return [];

@@ -3,7 +3,7 @@
 // fan-out in a hibernating room (1k, 10k), wake latency, and heap per idle room. Prints one table of
 // figures and partyhouse/bare ratios; everything measured goes to bench/results/hibernation-*.json.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { installExitHandlers, stopAll } from "../lib/children.js";
 import { driveWindows } from "../lib/drive-windows.js";
@@ -16,11 +16,12 @@ import { fanoutInFlight, fanoutRoom, fanoutScenario } from "./fanout.js";
 import { idleRoomMemory, type IdleRooms } from "./idle-rooms.js";
 import { idleSocketMemory, type IdleMemory } from "./memory.js";
 import { parseHibernationOptions, type Figure, type HibernationSettings } from "./options.js";
-import { idleRoomRows, memoryNotes, memoryRows, perGibNote, wakeTargets, windowedRecord, windowedRows } from "./rows.js";
+import { idleRoomRows, memoryNotes, memoryRows, perGibNote, wakeFanoutTargets, wakeTargets, windowedRecord, windowedRows } from "./rows.js";
 import { instancesBuilt, openFiles, waitFilesBelow } from "./server-memory.js";
 import { bareCommand, partyhouseCommand } from "./servers.js";
 import { renderRows, type Row } from "./table.js";
 import { wakeScenario } from "./wake.js";
+import { WAKE_FANOUT_REST_MS, WAKE_FANOUT_WINDOW_MS, wakeFanoutRoom, wakeFanoutScenario } from "./wake-fanout.js";
 
 const t0 = Date.now();
 const log = (line: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -97,6 +98,18 @@ async function measure(settings: HibernationSettings, servers: RunningServer[], 
     await settle(servers, baseline);
   }
 
+  for (const sockets of wanted("wakefanout") ? settings.wakeFanoutSizes : []) {
+    await phase(report, `first broadcast after a wake, ${sockets}`, async () => {
+      const room = wakeFanoutRoom(sockets);
+      const before = await instancesBuilt(partyhouse, room);
+      // Longer windows than the others: each holds several rest-wake-broadcast cycles.
+      const settingsForWakes = { ...windowSettings, windowMs: Math.max(windowSettings.windowMs, WAKE_FANOUT_WINDOW_MS) };
+      report.windowed.push(await windowed(wakeFanoutScenario(sockets), servers, settingsForWakes));
+      report.fanoutWakes[room] = (await instancesBuilt(partyhouse, room)) - before;
+    });
+    await settle(servers, baseline);
+  }
+
   if (wanted("rooms") && settings.idleRooms > 0) {
     await phase(report, "idle rooms", async () => {
       // One server at a time: the readings must come well inside partyhouse's eviction delay.
@@ -110,7 +123,7 @@ async function measure(settings: HibernationSettings, servers: RunningServer[], 
 
 function rowsOf(report: Report): Row[] {
   const rows = memoryRows(report.memory);
-  for (const record of report.windowed) rows.push(...windowedRows(record, record.id === "wake" ? wakeTargets : {}));
+  for (const record of report.windowed) rows.push(...windowedRows(record, record.id === "wake" ? wakeTargets : wakeFanoutTargets(record.id)));
   return [...rows, ...idleRoomRows(report.rooms)];
 }
 
@@ -123,6 +136,16 @@ function notesOf(report: Report, settings: HibernationSettings): string[] {
     if (wakes !== undefined) {
       notes.push(`fan-out ${sockets}: ${fanoutInFlight(sockets)} broadcasts in flight; the room woke ${wakes} times (while its sockets connected, for the warm-up and for ${settings.windows} measured window(s))`);
     }
+  }
+  for (const sockets of settings.wakeFanoutSizes) {
+    const wakes = report.fanoutWakes[wakeFanoutRoom(sockets)];
+    const record = report.windowed.find((r) => r.id === `wakefanout${sockets}`);
+    if (wakes === undefined || !record) continue;
+    const count = (name: "bare" | "partyhouse", key: string) => (record.servers[name]?.windows ?? []).reduce((sum, w) => sum + (w.metrics[`wakefanout${sockets}.${key}`] ?? 0), 0);
+    notes.push(
+      `first broadcast after a wake, ${sockets}: one broadcast at a time, ${WAKE_FANOUT_REST_MS} ms of rest after each; partyhouse sent ${count("partyhouse", "broadcasts")} in its measured windows and the room woke ${wakes} times ` +
+        `(while its sockets connected, for the warm-up and for each broadcast); deliveries missing inside the windows: partyhouse ${count("partyhouse", "missing")}, bare ${count("bare", "missing")}`,
+    );
   }
   const wake = report.windowed.find((r) => r.id === "wake")?.servers.partyhouse?.windows ?? [];
   const cold = wake.reduce((sum, w) => sum + (w.metrics["wake.samples"] ?? 0), 0);
@@ -142,6 +165,7 @@ async function main(): Promise<void> {
   const settings = parseHibernationOptions(process.argv.slice(2));
   installExitHandlers();
   const startedAt = new Date();
+  const loadAtStart = loadavg()[0]!;
   const workDir = mkdtempSync(join(tmpdir(), "partyhouse-bench-hibernation-"));
   // Also on Ctrl-C, which exits from the signal handler without reaching `finally`.
   process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
@@ -163,7 +187,9 @@ async function main(): Promise<void> {
 
   const table = renderRows(rowsOf(report));
   const notes = notesOf(report, settings);
-  console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per server for windowed figures (medians; ratios: median of per-round ratios); ↓ = lower is better\n`);
+  console.log(`\n${settings.quick ? "quick" : "full"} run, ${settings.windows} window(s) of ${settings.windowMs} ms per server for windowed figures (${WAKE_FANOUT_WINDOW_MS} ms for the first broadcast after a wake; medians; ratios: median of per-round ratios); ↓ = lower is better`);
+  // What a pasted table needs beside it: the Node line and how busy the machine was.
+  console.log(`${startedAt.toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end\n`);
   console.log(table);
   console.log("");
   for (const note of notes) console.log(`- ${note}`);

@@ -10,7 +10,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Resolves at `atUs` on the shared clock (immediately if already past). */
-export function sleepUntil(atUs: number): Promise<void> {
-  return sleep(Math.max(0, (atUs - nowUs()) / 1000));
+/**
+ * Resolves at `atUs` on the shared clock (immediately if already past). A timer may fire up to a
+ * millisecond early by this clock (libuv times it from its cached loop time), so it is re-armed
+ * until the time has really come: a load that starts early would send work the window ignores.
+ */
+export async function sleepUntil(atUs: number): Promise<void> {
+  for (let left = atUs - nowUs(); left > 0; left = atUs - nowUs()) await sleep(left / 1000);
 }

@@ -21,21 +21,23 @@ export interface Settings {
   payloadBytes: number;
 }
 
-const ALL_SERVERS: ServerName[] = ["bare", "partykit", "partyhouse"];
+/** The default servers; "tuned" (the hand-tuned fan-out floor) runs when named in --servers. */
+const DEFAULT_SERVERS: ServerName[] = ["bare", "partykit", "partyhouse"];
+const ALL_SERVERS: ServerName[] = ["bare", "tuned", "partykit", "partyhouse"];
 export const ALL_SCENARIOS = ["memory", "http", "echo", "fanout", "rooms", "put"];
 /** Where the README tells people to install partykit; used when no directory is given. */
 const DEFAULT_PARTYKIT_DIR = "/tmp/partykit-ref";
 
 const USAGE = `usage: node --import tsx bench/run.ts [--quick] [--partykit-dir <dir>]
-  [--servers bare,partykit,partyhouse] [--scenarios ${ALL_SCENARIOS.join(",")}]
-  [--windows <n>] [--window-ms <ms>] [--fanout-in-flight <n>] [--idle-sockets <n>]`;
+  [--servers bare,tuned,partykit,partyhouse] [--scenarios ${ALL_SCENARIOS.join(",")}]
+  [--windows <n>] [--window-ms <ms>] [--fanout-sockets <n>] [--fanout-in-flight <n>] [--idle-sockets <n>]`;
 
 export function parseOptions(argv: string[]): Settings {
   const flags = readFlags(argv, USAGE);
   const quick = flags.has("quick");
-  const list = <T extends string>(key: string, all: T[]): T[] => {
+  const list = <T extends string>(key: string, all: T[], defaults = all): T[] => {
     const value = flags.get(key);
-    if (!value) return all;
+    if (!value) return defaults;
     const picked = value.split(",").map((s) => s.trim()) as T[];
     for (const item of picked) if (!all.includes(item)) throw new Error(`unknown ${key} "${item}"\n${USAGE}`);
     return picked;
@@ -44,7 +46,7 @@ export function parseOptions(argv: string[]): Settings {
   const partykitDir = flags.get("partykit-dir") ?? envDir ?? (existsSync(DEFAULT_PARTYKIT_DIR) ? DEFAULT_PARTYKIT_DIR : undefined);
   return {
     quick,
-    servers: list("servers", ALL_SERVERS),
+    servers: list("servers", ALL_SERVERS, DEFAULT_SERVERS),
     scenarios: list("scenarios", ALL_SCENARIOS),
     partykitDir,
     windows: Number(flags.get("windows") ?? (quick ? 1 : 20)),
@@ -52,7 +54,7 @@ export function parseOptions(argv: string[]): Settings {
     warmupMs: quick ? 1000 : 2000,
     httpConnections: 32,
     echoSockets: 50,
-    fanoutSockets: 1000,
+    fanoutSockets: Number(flags.get("fanout-sockets") ?? 1000),
     fanoutReceiverProcesses: 2,
     fanoutInFlight: Number(flags.get("fanout-in-flight") ?? 8),
     idleSockets: Number(flags.get("idle-sockets") ?? (quick ? 1000 : 10_000)),

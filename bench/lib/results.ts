@@ -56,6 +56,7 @@ export function tableRows(records: ScenarioRecord[]): TableRow[] {
         Object.entries(record.servers).map(([name, result]) => [name, result?.median[metric.key] ?? NaN]),
       ) as TableRow["values"],
       toBare: pairedRatio(record, metric.key, "bare"),
+      toTuned: pairedRatio(record, metric.key, "tuned"),
       toPartykit: pairedRatio(record, metric.key, "partykit"),
     })),
   );

@@ -9,12 +9,11 @@ export interface TableRow {
   metric: MetricSpec;
   /** Median per server; absent when the server was skipped or the scenario not run on it. */
   values: Partial<Record<ServerName, number>>;
-  /** partyhouse/bare and partyhouse/partykit; computed from `values` when not given. */
+  /** partyhouse/bare, partyhouse/tuned and partyhouse/partykit; computed from `values` when not given. */
   toBare?: Ratio;
+  toTuned?: Ratio;
   toPartykit?: Ratio;
 }
-
-const COLUMNS: ServerName[] = ["bare", "partykit", "partyhouse"];
 
 export function formatValue(value: number | undefined, unit: MetricSpec["unit"]): string {
   if (value === undefined) return "–";
@@ -64,16 +63,26 @@ function label(metric: MetricSpec): string {
   return `${metric.label}${unit}${metric.better === "lower" ? " ↓" : ""}`;
 }
 
+/** The tuned floor gets its columns only in runs that started it (`--servers ...,tuned`). */
 export function renderTable(rows: TableRow[]): string {
-  const header = ["scenario", ...COLUMNS.map((c) => SERVER_LABELS[c]), "partyhouse/bare", "partyhouse/partykit", "target"];
-  const body = rows.map(({ metric, values, toBare: pairedBare, toPartykit }) => {
+  const withTuned = rows.some((r) => r.values.tuned !== undefined);
+  const columns: ServerName[] = withTuned ? ["bare", "tuned", "partykit", "partyhouse"] : ["bare", "partykit", "partyhouse"];
+  const header = [
+    "scenario", ...columns.map((c) => SERVER_LABELS[c]), "partyhouse/bare", ...(withTuned ? ["partyhouse/tuned"] : []), "partyhouse/partykit", "target",
+  ];
+  const body = rows.map(({ metric, values, toBare: pairedBare, toTuned: pairedTuned, toPartykit }) => {
     const toBare = pairedBare ?? plainRatio(values.partyhouse, values.bare);
+    const toTuned = pairedTuned ?? plainRatio(values.partyhouse, values.tuned);
+    // A row held to the tuned floor is checked against it when it ran, else against bare.
+    const checked = metric.floor === "tuned" && toTuned !== undefined ? toTuned : toBare;
+    const target = targetCell(metric, checked?.value);
     return [
       label(metric),
-      ...COLUMNS.map((c) => formatValue(values[c], metric.unit)),
+      ...columns.map((c) => formatValue(values[c], metric.unit)),
       formatRatio(toBare),
+      ...(withTuned ? [formatRatio(toTuned)] : []),
       formatRatio(toPartykit ?? plainRatio(values.partyhouse, values.partykit)),
-      targetCell(metric, toBare?.value),
+      metric.target !== undefined && checked === toTuned && metric.floor === "tuned" ? `${target} (vs tuned)` : target,
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));

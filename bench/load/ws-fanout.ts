@@ -2,7 +2,9 @@
 // that arrive inside the window, timing each from the send timestamp in its payload (the shared
 // monotonic clock makes that valid across processes). "sender" keeps `inFlight` broadcasts
 // outstanding: its own copy coming back (it is in the room too) releases the next one, so the
-// server is kept busy without an unbounded queue.
+// server is kept busy without an unbounded queue. With `restMs`, the sender instead sends one
+// broadcast at a time and rests that long after its copy came back (a hibernating room falls
+// asleep in between, so every broadcast is the first message after a wake).
 import { hostLoad } from "../lib/load-host.js";
 import { Histogram } from "../lib/histogram.js";
 import { nowUs, sleepUntil } from "../lib/clock.js";
@@ -19,6 +21,14 @@ interface Params {
   sockets: number;
   /** sender: broadcasts outstanding at once. */
   inFlight: number;
+  /** sender: if set, one broadcast at a time, each sent this long after the previous one came back. */
+  restMs?: number;
+  /**
+   * sender with restMs: no broadcast starts later than this before the window ends, so that each
+   * reaches every receiver inside the window (later deliveries are not counted, and leaving them
+   * out would flatter the percentiles).
+   */
+  tailMs?: number;
   payloadBytes: number;
 }
 
@@ -89,16 +99,21 @@ async function sendDuring(startUs: number, endUs: number) {
     sent++;
     socket.sendFrame(broadcastFrame(params.payloadBytes));
   };
+  const rest = params.restMs ?? 0;
+  let timer: NodeJS.Timeout | undefined;
   socket.onMessage = (payload) => {
     outstanding--;
     const now = nowUs();
     latency.record(now - sentAtUs(payload));
-    if (now < endUs) send();
+    if (rest > 0) {
+      if (now + (rest + (params.tailMs ?? 0)) * 1000 < endUs) timer = setTimeout(send, rest);
+    } else if (now < endUs) send();
   };
   await sleepUntil(startUs);
-  for (let i = 0; i < params.inFlight; i++) send();
+  for (let i = 0; i < (rest > 0 ? 1 : params.inFlight); i++) send();
   await sleepUntil(endUs);
   await drain(() => outstanding <= 0, performance.now());
+  clearTimeout(timer);
   // ops here are broadcasts sent; latency is the sender's own copy (send to echo of the broadcast).
   return { ops: sent, errors: socket.closed ? 1 : 0, latency: latency.toData() };
 }

@@ -13,6 +13,8 @@ export interface MetricSpec {
   better: "higher" | "lower";
   /** Required partyhouse/bare ratio (a floor when higher is better, a ceiling when lower is). */
   target?: number;
+  /** The target holds against the tuned server instead of bare, when the run started it. */
+  floor?: "tuned";
 }
 
 export interface LoadSpec {

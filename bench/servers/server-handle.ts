@@ -8,8 +8,11 @@ import { processTree } from "../lib/proc-stats.js";
 import { waitReady } from "../lib/wait-ready.js";
 import { repoRoot } from "../lib/paths.js";
 
-/** "partyhouse-metrics": partyhouse with the admin listener on and scraped (bench/metrics). */
-export type ServerName = "bare" | "partykit" | "partyhouse" | "partyhouse-metrics";
+/**
+ * "tuned": bare.ts with a hand-framed, corked broadcast (the fan-out floor);
+ * "partyhouse-metrics": partyhouse with the admin listener on and scraped (bench/metrics).
+ */
+export type ServerName = "bare" | "tuned" | "partykit" | "partyhouse" | "partyhouse-metrics";
 
 export interface RunningServer {
   name: ServerName;

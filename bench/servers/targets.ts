@@ -7,6 +7,7 @@ import type { ServerName, StartCommand } from "./server-handle.js";
 
 export const SERVER_LABELS: Record<ServerName, string> = {
   bare: "bare",
+  tuned: "tuned",
   partykit: "partykit dev",
   partyhouse: "partyhouse",
   "partyhouse-metrics": "partyhouse, metrics on",
@@ -17,9 +18,13 @@ const PARTY_MEMORY_PATH = "/parties/main/bench-memory/__bench/memory";
 
 export type Plan = { ok: true; start: StartCommand } | { ok: false; note: string };
 
-/** The bare server, bundled first so it runs as plain JS like partyhouse's build (no tsx loader). */
-export async function planBare(workDir: string): Promise<Plan> {
-  const outfile = join(workDir, "bare.cjs");
+/**
+ * The bare server, bundled first so it runs as plain JS like partyhouse's build (no tsx loader);
+ * `tuned` starts it as the hand-tuned broadcast floor (`--tuned`).
+ */
+export async function planBare(workDir: string, tuned = false): Promise<Plan> {
+  const name = tuned ? "tuned" : "bare";
+  const outfile = join(workDir, `${name}.cjs`);
   await build({
     entryPoints: [join(repoRoot, "bench/servers/bare.ts")],
     outfile,
@@ -34,9 +39,9 @@ export async function planBare(workDir: string): Promise<Plan> {
   return {
     ok: true,
     start: {
-      name: "bare",
+      name,
       command: process.execPath,
-      args: ["--expose-gc", ...profileFlags("bare"), outfile, "--port", "{port}"],
+      args: ["--expose-gc", ...profileFlags(name), outfile, "--port", "{port}", ...(tuned ? ["--tuned"] : [])],
       env: { NODE_PATH: join(repoRoot, "node_modules") },
       memoryPath: "/__bench/memory",
       readyTimeoutMs: 10_000,

@@ -20,11 +20,28 @@ export interface TurnListener {
 }
 
 let waiting: TurnListener[] = [];
+/** Listeners for the end of the last turn of a chain: when no listener started another turn. */
+let quiet: TurnListener[] = [];
 let scheduled = false;
 
 /** Calls `listener.turnEnded()` once the microtask queue has drained. */
 export function atTurnEnd(listener: TurnListener): void {
   waiting.push(listener);
+  schedule();
+}
+
+/**
+ * Calls `listener.turnEnded()` at the end of the first turn after which no other turn is chained
+ * (no atTurnEnd listener started an event that asks for one): events that a room's input gate
+ * starts one per turn, from one read of a socket, then all count as one burst. Still before the
+ * event loop handles any other I/O.
+ */
+export function whenTurnsSettle(listener: TurnListener): void {
+  quiet.push(listener);
+  schedule();
+}
+
+function schedule(): void {
   if (scheduled) return;
   scheduled = true;
   queueMicrotask(queueTick);
@@ -40,4 +57,9 @@ function endTurn(): void {
   waiting = [];
   // A listener may start the next event of its room, which asks for the next turn end.
   for (const listener of listeners) listener.turnEnded();
+  // Another turn follows (scheduled again above): the settle listeners wait for its end.
+  if (scheduled || quiet.length === 0) return;
+  const settled = quiet;
+  quiet = [];
+  for (const listener of settled) listener.turnEnded();
 }
