@@ -134,10 +134,14 @@ class Upload {
       if (!this.stopped) connection.send(encodeFrame(FrameType.End, stream));
       this.stopped = true;
     });
-    source.on("error", (error) => {
-      if (!this.stopped) connection.send(encodeFrame(FrameType.Error, stream, Buffer.from(error.message)));
-      this.stopped = true;
-    });
+    source.on("error", (error) => this.fail(error));
+    // The client may have gone while the link was connecting: its 'error' is not emitted again.
+    if (source.errored !== null || (source.destroyed && !source.readableEnded)) this.fail(source.errored ?? new Error("the client went away"));
+  }
+
+  private fail(error: Error): void {
+    if (!this.stopped) this.connection.send(encodeFrame(FrameType.Error, this.stream, Buffer.from(error.message)));
+    this.stopped = true;
   }
 
   pause(): void {

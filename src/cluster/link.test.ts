@@ -266,10 +266,35 @@ describe("peer link", () => {
       });
       try {
         const source = new Readable({ read() {} });
+        // As the real source (an IncomingMessage) does, 'error' reaches listeners only: the
+        // link may still be connecting when the client goes, before the edge listens.
+        source.on("error", () => {});
         source.push(Buffer.from("part"));
         const answer = rig.edge.request({ ...meta("r", "POST"), streamed: true }, source);
         setTimeout(() => source.destroy(new Error("client went away")), 50);
         assert.equal(await responseOf(await answer).text(), "after the failure");
+        assert.ok(failure instanceof Error);
+      } finally {
+        rig.close();
+      }
+    });
+
+    it("fails the room's read when the client went away before the link connected", async () => {
+      let failure: unknown;
+      const rig = await startRig(async (_party, _room, request) => {
+        try {
+          await request.text();
+        } catch (error) {
+          failure = error;
+        }
+        return new Response("after the failure");
+      });
+      try {
+        const source = new Readable({ read() {} });
+        source.on("error", () => {});
+        source.push(Buffer.from("part"));
+        source.destroy(new Error("client went away"));
+        assert.equal(await responseOf(await rig.edge.request({ ...meta("r", "POST"), streamed: true }, source)).text(), "after the failure");
         assert.ok(failure instanceof Error);
       } finally {
         rig.close();
