@@ -155,9 +155,13 @@ describe("a LazyRequest where undici needs its own Request", () => {
     return lazy;
   }
 
-  it("undici's own constructor refuses one: why bundles get BundleRequest", async () => {
-    const lazy = await lazyRequest();
+  it("undici's own constructor refuses one as input (why bundles get BundleRequest), takes one as init", async () => {
+    const lazy = await lazyRequest("DELETE /p HTTP/1.1\r\nHost: h.test\r\nX-Client: c1");
     assert.throws(() => new Request(lazy), TypeError);
+    // As stub.fetch(request) uses it: a Request is read as an init through its public members.
+    const asInit = new Request("http://room.invalid/", lazy);
+    assert.equal(asInit.method, "DELETE");
+    assert.equal(asInit.headers.get("x-client"), "c1");
   });
 
   it("the bundles' Request takes one as input or init, headers changed before included", async () => {
