@@ -1,7 +1,8 @@
 /**
- * Injected into every server bundle (esbuild `inject`): the bundle's free `Response` refers to
- * this export. It is partyhouse's LazyResponse (src/server/lazy-response.ts) when the runtime
- * registered it, else the platform's Response, so the bundle also runs outside partyhouse.
+ * Injected into every server bundle (esbuild `inject`): the bundle's free `Response` and
+ * `Request` refer to these exports. They are partyhouse's LazyResponse (src/server/lazy-response.ts)
+ * and a Request that accepts partyhouse's LazyRequest as input (src/server/lazy-request.ts) when
+ * the runtime registered them, else the platform's, so the bundle also runs outside partyhouse.
  * When the workerd globals are registered (src/globals/registry.ts), `new Response(null,
  * { status: 101, webSocket })` gives a WebSocket upgrade response, as in workerd.
  * The process's own globals are left untouched.
@@ -10,6 +11,7 @@ import type { WorkerdGlobals } from "../globals/registry.js";
 
 const registry = globalThis as Record<symbol, unknown>;
 const registered = registry[Symbol.for("partyhouse.LazyResponse")] as typeof globalThis.Response | undefined;
+const registeredRequest = registry[Symbol.for("partyhouse.Request")] as typeof globalThis.Request | undefined;
 const workerd = registry[Symbol.for("partyhouse.workerdGlobals")] as WorkerdGlobals | undefined;
 const BaseResponse: typeof globalThis.Response = registered ?? globalThis.Response;
 
@@ -31,3 +33,6 @@ function withWebSocketUpgrades(base: typeof globalThis.Response, globals: Worker
 
 const BundleResponse: typeof globalThis.Response = workerd ? withWebSocketUpgrades(BaseResponse, workerd) : BaseResponse;
 export { BundleResponse as Response };
+
+const BundleRequest: typeof globalThis.Request = registeredRequest ?? globalThis.Request;
+export { BundleRequest as Request };

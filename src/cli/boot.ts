@@ -18,9 +18,10 @@ import type { AdminOptions } from "../admin/options.js";
 import { ConfigError } from "../config/errors.js";
 import { FORCED_EXIT_AFTER_MS } from "./shutdown.js";
 import { noteIgnoredKeys } from "./ignored-keys-note.js";
-// Registers LazyResponse before any bundle is imported: bundles pick it up as their Response
-// when they load (src/build/web-globals.ts).
+// Registers LazyResponse and the bundles' Request before any bundle is imported: bundles pick
+// them up as their Response and Request when they load (src/build/web-globals.ts).
 import "../server/lazy-response.js";
+import "../server/lazy-request.js";
 // Registers WebSocketPair, URLPattern, scheduler, … for the same reason (src/build/workerd-globals.ts).
 import "../globals/registry.js";
 
@@ -164,6 +165,8 @@ export async function startProject(
       // A cluster node is ready only while it holds its lease and reaches the database.
       ...(admin ? { admin: new (await import("../admin/server.js")).AdminListener(cluster ? { ...admin, readiness: [...(admin.readiness ?? []), cluster.readiness] } : admin) } : {}),
       dev: config.mode === "dev",
+      // The parties come from a partyhouse bundle, whose Request and fetch accept a LazyRequest.
+      lazyRequests: true,
       // One placement for both halves: the router asks it where rooms live and forwards there; the
       // runtime claims through it before building an instance (src/cluster/README.md).
       // Rooms go where their clients arrive, judged over half a lease (5 s by default).

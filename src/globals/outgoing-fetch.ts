@@ -5,7 +5,9 @@
  * promise hooks would tax every event), so it waits for every write made so far in the process:
  * at most the group commit in flight and the next one, and nothing at all when no write is
  * pending. `room.context.parties` calls know their room and wait for its writes only.
+ * A LazyRequest (src/server/lazy-request.ts) goes to undici as the real Request it stands for.
  */
+import { LazyRequest } from "../server/lazy-request.js";
 
 /** What holds outgoing fetches: a storage service of this process. */
 export interface FetchBarrier {
@@ -23,6 +25,8 @@ export function releaseFetchesFrom(barrier: FetchBarrier): void {
 }
 
 export function outgoingFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  if (LazyRequest.isLazy(input)) input = LazyRequest.real(input);
+  if (LazyRequest.isLazy(init)) init = LazyRequest.real(init);
   let held: Array<Promise<void>> | undefined;
   for (const barrier of barriers) {
     const durable = barrier.whenAllDurable();

@@ -31,6 +31,8 @@ export interface FrontDoorOptions {
   exposure: ResolvedExposure;
   /** Serve dev-only routes (`/__scheduled__?cron=` to run a cron by hand). */
   dev: boolean;
+  /** Requests without a body reach parties as a LazyRequest (options.ts). */
+  lazyRequests: boolean;
   crons: Record<string, string>;
 }
 
@@ -46,7 +48,7 @@ export class FrontDoor {
   readonly bodyBudget: BodyBudget;
 
   /** What toWebRequest may believe from a proxy in front: address headers, geo headers (limits.ts). */
-  private readonly proxy: Pick<ToWebRequestInfo, "trustProxy" | "geoHeaders">;
+  private readonly proxy: Pick<ToWebRequestInfo, "trustProxy" | "geoHeaders" | "lazy">;
 
   constructor(
     private readonly project: Project,
@@ -58,7 +60,7 @@ export class FrontDoor {
   ) {
     this.bodyBudget = new BodyBudget(options.exposure.bodyBudgetBytes);
     const { trustProxy, geoHeaders } = options.exposure;
-    this.proxy = { trustProxy, geoHeaders };
+    this.proxy = { trustProxy, geoHeaders, lazy: options.lazyRequests };
   }
 
   /** Requests being answered; drained on shutdown (in-flight.ts). */

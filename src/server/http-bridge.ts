@@ -9,6 +9,7 @@ import type { RequestCf } from "../types/party.js";
 import type { BodyMeter } from "./body-budget.js";
 import { drained } from "./drained.js";
 import { atEndOfTurn } from "./end-of-turn.js";
+import { type HeaderFill, LazyRequest } from "./lazy-request.js";
 import { impliedContentType, LazyResponse } from "./lazy-response.js";
 import { addProxyGeo, DEFAULT_GEO_HEADERS, type GeoHeaderList } from "./proxy-geo.js";
 import { requestBodyOf } from "./request-body.js";
@@ -30,6 +31,8 @@ export interface ToWebRequestInfo {
   geoHeaders?: GeoHeaderList;
   /** The target the caller already normalized for routing; parsed from `req.url` when absent. */
   target?: RequestTarget;
+  /** A LazyRequest where the request has no body (only for code that knows one: options.ts `lazyRequests`). */
+  lazy?: boolean;
 }
 
 /** A host[:port] as it may appear in a Host header; anything else could re-shape the URL. */
@@ -41,39 +44,75 @@ interface StreamingRequestInit extends RequestInit {
 }
 
 /**
- * The web Request user code sees. A plain undici Request: on Node 22 and later one costs a
- * few microseconds, and anything else (a stand-in object) breaks `new Request(req)` and
- * `fetch(req)` once undici keeps its state in private fields, as it does from Node 24 on.
+ * The web Request user code sees. With `info.lazy` and no body it is a LazyRequest
+ * (lazy-request.ts): an undici Request costs about half of what the bare node:http server
+ * spends on a whole request, and a handler rarely needs more than its URL. Otherwise (a body,
+ * a method or origin undici would rewrite or refuse) it is a plain undici Request.
  */
 export function toWebRequest(req: IncomingMessage, info: ToWebRequestInfo = {}): BridgedRequest {
   const raw = req.rawHeaders;
   const seen = scanHeaders(raw);
   const encrypted = (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
-  const url = originOf(seen.host, info.origin, encrypted) + pathOf(info.target ?? requestTarget(req.url));
+  const origin = originOf(seen.host, info.origin, encrypted);
+  const path = pathOf(info.target ?? requestTarget(req.url));
   const method = req.method ?? "GET";
-  const init: StreamingRequestInit = { method };
-  if (method !== "GET" && method !== "HEAD" && seen.hasBody) {
-    init.body = requestBodyOf(req, info.meter);
-    init.duplex = "half";
-  }
-  const request = new Request(url, init) as BridgedRequest;
-  // The headers go straight into the Request's own list: building a Headers to pass in `init`
-  // made undici copy every header a second time (~1.8 µs of a 4.7 µs request on Node 22). A
-  // streamed body adds no content-type of its own, so the list ends up the same.
-  const headers = request.headers;
   const trustProxy = info.trustProxy === true;
+  const remoteAddress = req.socket?.remoteAddress;
+  const fill: HeaderFill = (headers) => fillHeaders(headers, raw, seen, trustProxy, remoteAddress);
+  const withBody = method !== "GET" && method !== "HEAD" && seen.hasBody;
+  const parsedOrigin = withBody || info.lazy !== true ? null : parsedOriginOf(origin);
+  const lazy = parsedOrigin === null ? undefined : LazyRequest.withoutBody(parsedOrigin + path, method, fill);
+  let request: BridgedRequest;
+  if (lazy !== undefined) {
+    request = lazy as unknown as BridgedRequest;
+  } else {
+    const init: StreamingRequestInit = { method };
+    if (withBody) {
+      init.body = requestBodyOf(req, info.meter);
+      init.duplex = "half";
+    }
+    request = new Request(origin + path, init) as BridgedRequest;
+    // The headers go straight into the Request's own list: building a Headers to pass in `init`
+    // made undici copy every header a second time (~1.8 µs of a 4.7 µs request on Node 22). A
+    // streamed body adds no content-type of its own, so the list ends up the same.
+    fill(request.headers);
+  }
+  const cf = cfOf(req, encrypted);
+  if (trustProxy) addProxyGeo(cf, request.headers, info.geoHeaders ?? DEFAULT_GEO_HEADERS);
+  // An own, enumerable, writable property, as Object.defineProperty with all three set made it.
+  request.cf = cf;
+  return request;
+}
+
+/** The client's header list, less the address headers an untrusted client may not set, plus this hop's. */
+function fillHeaders(headers: Headers, raw: string[], seen: SeenHeaders, trustProxy: boolean, remoteAddress: string | undefined): void {
   if (trustProxy || !(seen.clientIp || seen.realIp || seen.forwardedFor)) {
     for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   } else {
     for (let i = 0; i < raw.length; i += 2) if (!isClientAddressHeader(raw[i]!)) headers.append(raw[i]!, raw[i + 1]!);
   }
-  const remoteAddress = req.socket?.remoteAddress;
   if (remoteAddress !== undefined) addClientAddress(headers, trustProxy ? seen : NOTHING_SENT, remoteAddress);
-  const cf = cfOf(req, encrypted);
-  if (trustProxy) addProxyGeo(cf, headers, info.geoHeaders ?? DEFAULT_GEO_HEADERS);
-  Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true, writable: true });
-  return request;
 }
+
+/**
+ * The origin as the URL parser serializes it (host lower-cased, default port dropped, numeric
+ * IPv4 forms spelled out), or null where the parser refuses it (a port past 65535): then
+ * undici's Request is built and throws as it did. Cached for the last origin seen.
+ */
+function parsedOriginOf(origin: string): string | null {
+  if (origin === lastParsedOrigin.origin) return lastParsedOrigin.parsed;
+  let parsed: string | null;
+  try {
+    parsed = new URL(origin).origin;
+  } catch {
+    parsed = null;
+  }
+  lastParsedOrigin.origin = origin;
+  lastParsedOrigin.parsed = parsed;
+  return parsed;
+}
+
+const lastParsedOrigin: { origin: string | undefined; parsed: string | null } = { origin: undefined, parsed: null };
 
 /** Whether Node will read a body for this request (the rule scanHeaders applies). */
 export function hasRequestBody(raw: string[]): boolean {

@@ -87,6 +87,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
   const door = new FrontDoor(project, router, sockets, {
     assets,
     dev: options.dev ?? false,
+    lazyRequests: options.lazyRequests ?? false,
     crons: options.crons ?? {},
     exposure: resolveExposure(options),
   });

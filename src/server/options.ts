@@ -52,6 +52,13 @@ export interface PartyhouseOptions extends ExposureOptions {
    * knows only this interface.
    */
   admin?: SideListener;
+  /**
+   * Hand parties a LazyRequest (src/server/lazy-request.ts) for requests without a body. Only
+   * for parties bundled by partyhouse, whose `Request` and `fetch` accept one (src/build/web-globals.ts);
+   * code that calls the process's own `Request` or `fetch` with one gets undici's TypeError.
+   * Default false: a plain undici Request, as the testing API's in-process classes need.
+   */
+  lazyRequests?: boolean;
 }
 
 /** What a side listener is given: the project it reports on, its storage, the logger. */
