@@ -11,7 +11,6 @@
 //     [--rooms 16] [--rooms2 <rooms for the --workers 2 servers>] [--client ws|raw] [--in-flight 1]
 //   ECHO_COST_NODE_ARGS="--perf-basic-prof" ECHO_COST_PIDS=1 ...   for `perf record` by pid
 import { cpSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
@@ -23,6 +22,7 @@ import { repoRoot } from "../lib/paths.js";
 import { median } from "../lib/stats.js";
 import { waitReady } from "../lib/wait-ready.js";
 import { RawWebSocket } from "../lib/ws-raw.js";
+import { textOf } from "../lib/http-text.js";
 
 const HOST = "127.0.0.1";
 const bin = join(repoRoot, "bin/partyhouse.js");
@@ -55,17 +55,6 @@ async function startServer(name: string, workers: number): Promise<Server> {
   return { name, port, child };
 }
 
-function textOf(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: HOST, port, path, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => resolve(body));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** The server's processes (supervisor and workers), without helpers such as esbuild's service. */
 function partyhouseProcesses(server: Server): number[] {

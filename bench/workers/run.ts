@@ -17,6 +17,7 @@ import { KeepAliveConnection } from "../lib/http-raw.js";
 import { repoRoot } from "../lib/paths.js";
 import { median } from "../lib/stats.js";
 import { waitReady } from "../lib/wait-ready.js";
+import { textOf } from "../lib/http-text.js";
 
 const HOST = "127.0.0.1";
 const bin = join(repoRoot, "bin/partyhouse.js");
@@ -143,17 +144,6 @@ async function fanoutWindow(server: Server, listeners: number, ms: number): Prom
   return delivered / elapsed;
 }
 
-function textOf(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: HOST, port, path, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => resolve(body));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** One GET on a connection of its own; its latency in ms, or undefined if it failed. */
 function timedGet(port: number, path: string, timeoutMs: number): Promise<number | undefined> {
