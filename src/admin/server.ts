@@ -171,6 +171,7 @@ function methodNotAllowed(res: ServerResponse): void {
   send(res, 405, "text/plain", "only GET and HEAD (and DELETE of a room's storage)\n", { allow: "GET, HEAD, DELETE" });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  send(res, status, "application/json; charset=utf-8", JSON.stringify(body) + "\n", { "cache-control": "no-store" });
+/** A JSON answer of the admin API (also the supervisor's, src/workers/admin-api.ts). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, "application/json; charset=utf-8", JSON.stringify(body) + "\n", { "cache-control": "no-store", ...headers });
 }

@@ -21,7 +21,7 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { DEFAULT_PAGE, type RoomListPage } from "../admin/room-list.js";
 import { sendSnapshotFile } from "../admin/data-routes.js";
-import { decodeSegments } from "../admin/server.js";
+import { decodeSegments, sendJson } from "../admin/server.js";
 import { SnapshotBusyError } from "../data/online-snapshot.js";
 import type { PartyRoomCounts } from "../metrics/exporter.js";
 import type { RoomRef } from "../storage/engine.js";
@@ -171,16 +171,4 @@ export class WorkersApi {
 function requestedLimit(req: IncomingMessage): number | undefined {
   const raw = new URL(req.url ?? "/", "http://admin.invalid").searchParams.get("limit");
   return raw === null ? undefined : Number(raw);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body) + "\n";
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    ...headers,
-  });
-  res.end(res.req.method === "HEAD" ? undefined : text);
 }
