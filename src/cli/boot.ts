@@ -12,6 +12,7 @@ import type { ResolvedConfig } from "../config/types.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import type { ClusterServerOptions, PartyExports, PartyhouseOptions } from "../server/options.js";
 import type { Socket } from "node:net";
+import type { ConnectionObserver } from "../server/accept-connection.js";
 import { startWatchdog } from "../runtime/watchdog.js";
 import type { RunCommand } from "./args.js";
 import type { AdminOptions } from "../admin/options.js";
@@ -33,8 +34,8 @@ export interface RunningProject {
   /** The ready line's text after "partyhouse ready on ". */
   readyText: string;
   reload(parties: PartyExports): Promise<void>;
-  /** Serves a connection accepted elsewhere (a worker's, from its supervisor). */
-  accept(socket: Socket): void;
+  /** Serves a connection accepted elsewhere (a worker's, from its supervisor), watched by `observer`. */
+  accept(socket: Socket, observer?: ConnectionObserver): void;
   /** The admin listener's URL, when one was asked for. */
   adminUrl: string | undefined;
   /** Stops the client build, the server, and storage (flushed). */
@@ -202,7 +203,7 @@ export async function startProject(
       port: running.port,
       readyText: wildcard ? `${url} (listening on all interfaces, ${config.host})` : url,
       reload: (next) => running.reload(next),
-      accept: (socket) => running.accept(socket),
+      accept: (socket, observer) => running.accept(socket, observer),
       adminUrl: running.adminUrl,
       close: () => {
         // Bounded even if user code blocks the loop while we close (the worker enforces it).

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer as createHttpServer, request } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { test } from "node:test";
-import { acceptConnection } from "./accept-connection.js";
+import { HandedInConnections } from "./accept-connection.js";
 
 test("a connection accepted elsewhere is served by the HTTP server, with Nagle's algorithm off as for its own", async () => {
   // What each handed-in socket was asked for (setNoDelay is the only public handle on TCP_NODELAY).
@@ -12,6 +12,7 @@ test("a connection accepted elsewhere is served by the HTTP server, with Nagle's
     servedAfterNoDelay = noDelay.length > 0;
     res.end("served");
   });
+  const handedIn = new HandedInConnections(http);
   // Stands for the supervisor: accepts the TCP connection and hands the socket over.
   const listener = createNetServer((socket: Socket) => {
     const setNoDelay = socket.setNoDelay.bind(socket);
@@ -19,7 +20,7 @@ test("a connection accepted elsewhere is served by the HTTP server, with Nagle's
       noDelay.push(enable === undefined ? true : enable);
       return setNoDelay(enable);
     };
-    acceptConnection(http, socket);
+    handedIn.accept(socket);
   });
   await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
   try {

@@ -5,7 +5,7 @@ import { prettyLogger, describeError, type Logger } from "../runtime/logger.js";
 import { Project, type ProjectStats } from "../runtime/project.js";
 import { SingleProcessPlacement } from "../runtime/single-process-placement.js";
 import { holdFetchesFor, releaseFetchesFrom } from "../globals/outgoing-fetch.js";
-import { acceptConnection } from "./accept-connection.js";
+import { HandedInConnections, type ConnectionObserver } from "./accept-connection.js";
 import { FrontDoor } from "./front-door.js";
 import { LocalRooms } from "./local-rooms.js";
 import { LocalRouter } from "./room-router.js";
@@ -37,9 +37,10 @@ export interface RunningPartyhouse {
   /**
    * Serves a connection accepted elsewhere (a worker gets its clients' sockets from the
    * supervisor, src/workers), as if it had arrived on the listener. Bytes already read from it
-   * must have been put back first (`socket.unshift`).
+   * must have been put back first (`socket.unshift`). The observer, if any, hears when requests
+   * on it start and end, and when it becomes a WebSocket.
    */
-  accept(socket: Socket): void;
+  accept(socket: Socket, observer?: ConnectionObserver): void;
   /**
    * Stop listening, close every socket with 1012, and flush storage. In cluster mode rooms are
    * first handed back one by one (drain) so other nodes can claim them.
@@ -93,6 +94,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
   });
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS });
   door.attach(server);
+  const handedIn = new HandedInConnections(server);
   // A worker being replaced lets its kept-alive connections end by themselves (close(), below).
   const connections = options.cluster?.handBackBeforeRefusing ? new OpenConnections(server) : undefined;
   server.on("clientError", (_error, socket) => {
@@ -124,7 +126,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
     adminUrl: admin?.url,
     stats: () => project.stats(),
     reload: (parties) => project.reload(parties),
-    accept: (socket) => acceptConnection(server, socket),
+    accept: (socket, observer) => handedIn.accept(socket, observer),
     close() {
       closing ??= (async () => {
         // The admin listener stays up to the end, answering /readyz with 503 meanwhile.
@@ -164,7 +166,7 @@ export async function startPartyhouse(options: PartyhouseOptions & { dev?: boole
 }
 
 /** How long an idle kept-alive connection stays open (announced to clients in `Keep-Alive`). */
-const KEEP_ALIVE_MS = 5_000;
+export const KEEP_ALIVE_MS = 5_000;
 
 /** The server's open client connections, including those handed in with `emit("connection")`. */
 class OpenConnections {

@@ -1,7 +1,8 @@
 /**
  * Messages between the supervisor and its workers (`partyhouse start --workers N`), over the
  * IPC channel Node opens for a forked child. Plain JSON objects with a `type`; a connection
- * handed to a worker travels as the handle of a `connection` message.
+ * handed to a worker travels as the handle of a `connection` message, and the supervisor keeps
+ * its own copy of it until the worker lets it go or parks it.
  */
 
 /** Where a room is placed: the worker that owns it, and the address its peers forward to. */
@@ -29,8 +30,10 @@ export type WorkerMessage =
   | { readonly type: "ready"; readonly address: string; readonly admin?: string }
   /** Still turning its event loop (every HEARTBEAT_MS). */
   | { readonly type: "beat" }
-  /** It serves every connection sent to it up to this id: the supervisor closes its copies. */
-  | { readonly type: "took"; readonly upTo: number }
+  /** It is done with these connections (they closed, or became WebSockets): the supervisor closes its copies. */
+  | { readonly type: "let-go"; readonly ids: readonly number[] }
+  /** This connection was idle, with nothing read: the supervisor routes its next request (idle-connections.ts). */
+  | { readonly type: "parked"; readonly id: number }
   /**
    * Where the room lives. `claim`: the runtime is about to build it here, so it is this
    * worker's unless another one holds it; otherwise the supervisor picks the least loaded.

@@ -45,6 +45,7 @@ export function readRequestLine(socket: Socket, options: ReadOptions = {}): Prom
       clearTimeout(timer);
       socket.off("data", onData);
       socket.off("close", onClose);
+      socket.off("error", onClose);
       resolve(line);
     };
     const onData = (chunk: Buffer) => {
@@ -72,8 +73,8 @@ export function readRequestLine(socket: Socket, options: ReadOptions = {}): Prom
     const timer = setTimeout(onClose, options.timeoutMs ?? REQUEST_LINE_TIMEOUT_MS);
     socket.on("data", onData);
     socket.once("close", onClose);
-    // Stays until the socket is handed off: a reset client must not end the supervisor.
-    socket.on("error", () => socket.destroy());
+    // A reset client ends this read (the socket closes); the caller keeps its own listener.
+    socket.on("error", onClose);
     socket.resume();
   });
 }

@@ -5,7 +5,8 @@
  * line only (request-line.ts), finds the room from the path (server/route.ts), and hands the
  * socket, with those bytes, to the worker that owns the room (or, for a new room, the least
  * loaded healthy worker; for a path that is not a room, any healthy worker). After that the
- * connection's bytes, WebSocket frames included, go straight to that worker.
+ * connection's bytes, WebSocket frames included, go straight to that worker; a kept-alive
+ * connection left idle there comes back here, to be routed again by its next request.
  */
 import { randomBytes } from "node:crypto";
 import net, { type Socket } from "node:net";
@@ -17,12 +18,12 @@ import { bundleFolder, partykitHostFor } from "../cli/boot.js";
 import { ConfigError } from "../config/errors.js";
 import type { ResolvedConfig } from "../config/types.js";
 import { describeError, type Logger } from "../runtime/logger.js";
-import { PortInUseError } from "../server/index.js";
+import { KEEP_ALIVE_MS, PortInUseError } from "../server/index.js";
 import { routeOf } from "../server/route.js";
 import { adminOptionsFor } from "../cli/admin-options.js";
 import { startAdminGateway, type AdminGateway } from "./admin-gateway.js";
 import { Assignments } from "./assignments.js";
-import { LISTEN_OPTIONS, readRequestLine } from "./request-line.js";
+import { LISTEN_OPTIONS, readRequestLine, type ReadOptions } from "./request-line.js";
 import { SharedStore } from "./shared-store.js";
 import { WorkerPool } from "./worker-pool.js";
 
@@ -55,10 +56,15 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
       assignments,
       logger,
       admin: admin !== undefined,
+      parked: (socket) => void routeParked(socket, assignments, workers),
     });
-    const workers = pool;
+    const workers: WorkerPool = pool;
     await workers.allReady();
-    server = net.createServer(LISTEN_OPTIONS, (socket) => void route(socket, assignments, workers));
+    server = net.createServer(LISTEN_OPTIONS, (socket) => {
+      // For the socket's whole life here: a reset client must not end the supervisor.
+      socket.on("error", () => socket.destroy());
+      void route(socket, assignments, workers);
+    });
     const port = await listen(server, config.host, config.port);
     if (admin !== undefined) {
       gateway = await startAdminGateway(admin, workers, secret, store, logger);
@@ -127,9 +133,20 @@ function reloadOnHangup(config: ResolvedConfig, workers: WorkerPool, logger: Log
   return onHangup;
 }
 
+/**
+ * A kept-alive connection a worker gave back, idle (worker-pool.ts, idle-connections.ts): its next
+ * request is routed like a new connection's, and it ends when the keep-alive time the worker
+ * announced runs out first.
+ */
+function routeParked(socket: Socket, assignments: Assignments, pool: WorkerPool): Promise<void> {
+  // Drop what this copy read to route the connection the first time: the worker had those bytes.
+  socket.read();
+  return route(socket, assignments, pool, { timeoutMs: KEEP_ALIVE_MS });
+}
+
 /** Reads the request line, then hands the socket to the worker the room (or any healthy one) is for. */
-async function route(socket: Socket, assignments: Assignments, pool: WorkerPool): Promise<void> {
-  const line = await readRequestLine(socket);
+async function route(socket: Socket, assignments: Assignments, pool: WorkerPool, options: ReadOptions = {}): Promise<void> {
+  const line = await readRequestLine(socket, options);
   if (line === undefined) return;
   const target = routeOf(pathOf(line.target));
   // A room's connection goes to its owner even while that one is stuck: only its rooms wait.

@@ -39,6 +39,8 @@ export interface WorkerPoolOptions {
   readonly logger: Logger;
   /** Workers run an admin listener on loopback for the supervisor's (admin-gateway.ts). */
   readonly admin: boolean;
+  /** A worker gave back an idle connection (the supervisor's copy, paused): route its next request. */
+  readonly parked: (socket: Socket) => void;
 }
 
 class WorkerSlot {
@@ -56,12 +58,14 @@ class WorkerSlot {
   /** Resolved when this incarnation exits. */
   exited: Promise<void> = Promise.resolve();
   /**
-   * Connections sent to it that it has not confirmed yet (`took`), by id. The supervisor keeps
-   * its copy of each socket open until then: a handle written to a child that dies before it
-   * reads it would otherwise stay open in Node's pending send, and the client would hang. If
-   * the child exits, these are closed, and their clients see the connection end.
+   * The supervisor's copies of the connections handed to it, by id, each paused (read only by the
+   * worker). One stays open until the worker lets it go (closed, or a WebSocket now) or parks it
+   * (idle: the supervisor routes its next request, src/workers/idle-connections.ts). If the worker
+   * exits, these are closed, and their clients see the connection end: without that, a handle
+   * written to a child that dies before it reads it would stay open in Node's pending send, and
+   * the client would hang.
    */
-  readonly unconfirmed = new Map<number, Socket>();
+  readonly copies = new Map<number, Socket>();
   lastId = 0;
 
   constructor(readonly index: number) {}
@@ -162,10 +166,10 @@ export class WorkerPool implements WorkerStates {
     const slot = this.slots[index]!;
     const id = ++slot.lastId;
     const message: SupervisorMessage = { type: "connection", id, head: head.toString("latin1") };
-    slot.unconfirmed.set(id, socket);
+    slot.copies.set(id, socket);
     child.send(message, socket, { keepOpen: true }, (error) => {
       if (error === null) return;
-      slot.unconfirmed.delete(id);
+      slot.copies.delete(id);
       socket.destroy();
     });
     return true;
@@ -240,14 +244,21 @@ export class WorkerPool implements WorkerStates {
           this.options.logger.log("info", "worker turning again", { worker: slot.index });
         }
         return;
-      case "took":
-        // Ids grow, and the map keeps them in insertion order.
-        for (const [id, socket] of slot.unconfirmed) {
-          if (id > message.upTo) break;
-          slot.unconfirmed.delete(id);
-          socket.destroy();
+      case "let-go":
+        for (const id of message.ids) {
+          slot.copies.get(id)?.destroy();
+          slot.copies.delete(id);
         }
         return;
+      case "parked": {
+        const socket = slot.copies.get(message.id);
+        slot.copies.delete(message.id);
+        if (socket === undefined) return;
+        // Stopping: no worker will take it; ending it now is the keep-alive timeout come early.
+        if (this.stopping) socket.destroy();
+        else this.options.parked(socket);
+        return;
+      }
       case "locate":
       case "release":
       case "hand-off": {
@@ -266,8 +277,8 @@ export class WorkerPool implements WorkerStates {
     if (slot.child !== child) return;
     slot.child = undefined;
     slot.ready = false;
-    for (const socket of slot.unconfirmed.values()) socket.destroy();
-    slot.unconfirmed.clear();
+    for (const socket of slot.copies.values()) socket.destroy();
+    slot.copies.clear();
     // The supervisor is its parent: it is gone for certain, so its rooms are nobody's now.
     this.options.assignments.clear(slot.index);
     for (const other of this.slots) {

@@ -12,6 +12,7 @@ import type { CliContext } from "../cli/context.js";
 import { importParties, loadProjectConfig, startProject } from "../cli/boot.js";
 import { ClusterRouter } from "../cluster/cluster-router.js";
 import { HEARTBEAT_MS, WORKER_BUNDLE_ENV, WORKER_ADMIN_ENV, WORKER_SECRET_ENV, workerIndex, type SupervisorMessage, type WorkerMessage } from "./protocol.js";
+import { IdleConnections } from "./idle-connections.js";
 import { SupervisorPlacement } from "./supervisor-placement.js";
 
 export async function runWorker(command: RunCommand, cli: CliContext): Promise<() => Promise<void>> {
@@ -28,18 +29,15 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   const config = await loadProjectConfig(command, cli.cwd, { log: () => {} }); // the supervisor said its warnings
   const placement = new SupervisorPlacement(index, secret, { send });
   let project: Awaited<ReturnType<typeof startProject>> | undefined;
-  // Confirms connections once per turn, up to the newest (the supervisor then closes its copies).
-  let took = 0;
-  let confirming = false;
-  const confirm = (id: number) => {
-    took = Math.max(took, id);
-    if (confirming) return;
-    confirming = true;
-    setImmediate(() => {
-      confirming = false;
-      send({ type: "took", upTo: took });
-    });
-  };
+  // Connections this worker is done with, told to the supervisor once per turn.
+  const lettingGo: number[] = [];
+  const connections = new IdleConnections({
+    parked: (id) => send({ type: "parked", id }),
+    letGo: (id) => {
+      if (lettingGo.length === 0) setImmediate(() => send({ type: "let-go", ids: lettingGo.splice(0) }));
+      lettingGo.push(id);
+    },
+  });
   const early: Array<[SupervisorMessage, Socket | undefined]> = [];
   const onMessage = (message: SupervisorMessage, socket: Socket | undefined) => {
     placement.receive(message);
@@ -50,8 +48,7 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
     }
     // The bytes the supervisor read to route the connection go first.
     socket.unshift(Buffer.from(message.head, "latin1"));
-    project.accept(socket);
-    confirm(message.id);
+    project.accept(socket, connections.watch(message.id, socket));
   };
   process.on("message", onMessage);
   // The supervisor is gone (even SIGKILLed): stop as on SIGTERM, no new clients can come.
@@ -74,6 +71,11 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   const running = project;
   return async () => {
     clearInterval(beat);
+    // Idle connections go back to the supervisor at once, which routes their next requests to
+    // the rooms' new owners (a reload) or closes them (a stop); busy ones are answered with
+    // `connection: close` and end here.
+    connections.parkIdleNow();
     await running.close();
+    connections.close();
   };
 }

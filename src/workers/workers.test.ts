@@ -4,7 +4,7 @@
  * report, and killed by that pid.
  */
 import { strict as assert } from "node:assert";
-import { Agent } from "node:http";
+import { Agent, request as httpRequest } from "node:http";
 import { after, before, describe, test } from "node:test";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
@@ -140,7 +140,7 @@ describe("a worker SIGKILLed under writers", () => {
 });
 
 describe("connections handed to workers", () => {
-  test("the supervisor keeps no copy once the worker took one: no descriptors pile up, and a connection the worker ends is ended", async () => {
+  test("the supervisor's copies close with their connections: no descriptors pile up, and an idle one ends at the keep-alive timeout", async () => {
     const server = await start(fixtureProject(), 2);
     try {
       const supervisor = server.child.pid!;
@@ -152,8 +152,8 @@ describe("connections handed to workers", () => {
       await sleep(300);
       const after = descriptors();
       assert.ok(after - before < 20, `the supervisor holds ${after - before} more descriptors after 150 connections came and went`);
-      // A kept-alive connection left idle: the worker ends it at its keep-alive timeout (5 s),
-      // and the client must see that (a copy left open in the supervisor would keep it open).
+      // A kept-alive connection left idle goes back to the supervisor, which ends it at the
+      // keep-alive timeout the worker announced (5 s); the client must see that.
       const socket = connect(server.port, "127.0.0.1");
       socket.write("GET /parties/main/copies-0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
       const closed = await new Promise<boolean>((resolve) => {
@@ -245,6 +245,75 @@ describe("a stuck handler", () => {
         }
       }
       assert.match(server.output(), /worker exited; starting it again/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("kept-alive connections left idle on a worker", () => {
+  test("one idle on a worker that then blocks carries a request for another worker's room at once", async () => {
+    const server = await start(fixtureProject(), 2);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const owners = new Map<string, number>();
+      for (let i = 0; new Set(owners.values()).size < 2; i++) owners.set(`idle-${i}`, await ownerPid(server.url, `idle-${i}`));
+      const [busyRoom, otherRoom] = [...new Map([...owners].map(([room, pid]) => [pid, room])).values()] as [string, string];
+      // The agent's one connection is routed to the busy room's worker, and left idle there.
+      assert.equal(await ownerPid(server.url, busyRoom, agent), owners.get(busyRoom));
+      await sleep(300);
+      const burning = send(server.url, `/parties/main/${busyRoom}?burn=2500`, { timeoutMs: 10_000 });
+      await sleep(300);
+      const began = performance.now();
+      const answer = await new Promise<{ pid: number; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(new URL(`/parties/main/${otherRoom}`, server.url), { agent }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (body += chunk));
+          res.on("end", () => resolve({ pid: (JSON.parse(body) as { pid: number }).pid, reused: req.reusedSocket }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      const waited = performance.now() - began;
+      assert.ok(answer.reused, "the request went on the kept-alive connection");
+      assert.equal(answer.pid, owners.get(otherRoom));
+      assert.ok(waited < 1_000, `the request for the other worker's room waited ${Math.round(waited)} ms behind the busy worker`);
+      assert.equal((await burning).status, 200);
+    } finally {
+      agent.destroy();
+      await server.stop();
+    }
+  });
+
+  test("a parked connection loses no byte: a body sent after a pause, then the next request, on the same socket", async () => {
+    const server = await start(fixtureProject(), 2);
+    try {
+      const socket = connect(server.port, "127.0.0.1");
+      let received = "";
+      socket.setEncoding("latin1");
+      socket.on("data", (chunk: string) => (received += chunk));
+      const answers = async (count: number) => {
+        const deadline = Date.now() + 10_000;
+        while (received.split("HTTP/1.1 200 OK").length - 1 < count) {
+          assert.ok(Date.now() < deadline, `${count} answers, got: ${received}`);
+          await sleep(10);
+        }
+      };
+      socket.write("GET /parties/main/parked-0 HTTP/1.1\r\nhost: x\r\n\r\n");
+      await answers(1);
+      await sleep(300); // parked: the supervisor reads the next request line
+      socket.write("POST /parties/main/parked-0?write=7 HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n01234");
+      await sleep(200);
+      socket.write("56789");
+      await answers(2);
+      await sleep(300);
+      socket.write("GET /parties/main/parked-0?ledger HTTP/1.1\r\nhost: x\r\n\r\n");
+      await answers(3);
+      assert.match(received, /"wrote":7/);
+      assert.match(received, /"writes":\[7\]/);
+      assert.doesNotMatch(received, /HTTP\/1.1 (4|5)\d\d/);
+      socket.destroy();
     } finally {
       await server.stop();
     }

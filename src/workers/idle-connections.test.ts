@@ -1,0 +1,166 @@
+/**
+ * When a worker gives a kept-alive connection back to its supervisor: real HTTP server, real
+ * sockets on 127.0.0.1, the connections handed in as a worker gets them. Only the decisions are
+ * watched here (the owner records them); workers.test.ts runs the whole path across processes.
+ */
+import assert from "node:assert/strict";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { after, before, test } from "node:test";
+import { HandedInConnections } from "../server/accept-connection.js";
+import { IdleConnections, type ConnectionOwner } from "./idle-connections.js";
+
+const PARK_AFTER_MS = 100;
+
+class RecordingOwner implements ConnectionOwner {
+  readonly parkedIds: number[] = [];
+  readonly parkedAt = new Map<number, number>();
+  readonly letGoIds: number[] = [];
+  parked(id: number): void {
+    this.parkedIds.push(id);
+    this.parkedAt.set(id, performance.now());
+  }
+  letGo(id: number): void {
+    this.letGoIds.push(id);
+  }
+}
+
+const owner = new RecordingOwner();
+const idle = new IdleConnections(owner, PARK_AFTER_MS);
+let nextId = 0;
+/** The id each client's connection got, by the client's local port, and by its socket here. */
+const idsByPort = new Map<number, number>();
+const idsBySocket = new WeakMap<object, number>();
+/** When the last answer on each connection was done, by id (as the server saw it). */
+const answeredAt = new Map<number, number>();
+let port = 0;
+const http = createHttpServer(async (request: IncomingMessage, response: ServerResponse) => {
+  const url = new URL(request.url ?? "/", "http://x");
+  const wait = Number(url.searchParams.get("wait") ?? 0);
+  // `early`: answered before the body is read (Node reads and drops the rest afterwards).
+  if (!url.searchParams.has("early")) for await (const _ of request);
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  response.once("close", () => answeredAt.set(idsBySocket.get(request.socket)!, performance.now()));
+  response.end(`answered ${request.url}`);
+});
+http.on("upgrade", (_request: IncomingMessage, socket: Socket) => {
+  socket.end("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n");
+});
+const handedIn = new HandedInConnections(http);
+// Stands for the supervisor: accepts each connection and hands it in under an id.
+const listener = createNetServer((socket) => {
+  const id = nextId++;
+  idsByPort.set(socket.remotePort!, id);
+  idsBySocket.set(socket, id);
+  handedIn.accept(socket, idle.watch(id, socket));
+});
+
+before(async () => {
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  port = (listener.address() as AddressInfo).port;
+});
+after(() => {
+  idle.close();
+  listener.close();
+  http.close();
+});
+
+/** A raw client: what it wrote and read, and its connection's id on the server side. */
+async function client(): Promise<{ socket: Socket; id: () => number; received: () => string }> {
+  const socket = connect(port, "127.0.0.1");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  let text = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (text += chunk));
+  socket.on("error", () => {});
+  const localPort = socket.localPort!;
+  await until(() => idsByPort.has(localPort), 2_000, "the server took the connection");
+  const id = idsByPort.get(localPort)!;
+  return { socket, id: () => id, received: () => text };
+}
+
+async function until(condition: () => boolean, withinMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (!condition()) {
+    assert.ok(performance.now() < deadline, `not within ${withinMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`;
+const answers = (text: string) => text.split("HTTP/1.1 200 OK").length - 1;
+
+test("a kept-alive connection idle for the set time is parked, not before, and its copy here closed", async () => {
+  const { socket, id, received } = await client();
+  socket.write(get("/a"));
+  await until(() => answers(received()) === 1, 2_000, "the answer");
+  await until(() => owner.parkedIds.includes(id()), 2_000, "parked");
+  const idleFor = owner.parkedAt.get(id())! - answeredAt.get(id())!;
+  assert.ok(idleFor >= PARK_AFTER_MS, `parked ${idleFor} ms after its answer`);
+  assert.ok(!owner.letGoIds.includes(id()), "a parked connection is not also let go");
+  // Parking closes this side's copy: with no supervisor copy in this test, the client sees the end.
+  await until(() => socket.destroyed || socket.readableEnded, 2_000, "the client's connection ended");
+});
+
+test("a connection is not parked while a request is in flight, only once it has been idle long enough after", async () => {
+  const { socket, id, received } = await client();
+  socket.write(get(`/slow?wait=${PARK_AFTER_MS * 4}`));
+  await sleep(PARK_AFTER_MS * 3);
+  assert.ok(!owner.parkedIds.includes(id()), "parked while its request was being answered");
+  await until(() => answers(received()) === 1, 2_000, "the answer");
+  await until(() => owner.parkedIds.includes(id()), 2_000, "parked after the answer");
+  socket.destroy();
+});
+
+test("a client that pipelines keeps its connection: every request is answered here, in order", async () => {
+  const { socket, id, received } = await client();
+  socket.write(get("/p1") + get("/p2") + get("/p3"));
+  await until(() => answers(received()) === 3, 2_000, "three answers");
+  assert.deepEqual([...received().matchAll(/answered (\/p\d)/g)].map((match) => match[1]), ["/p1", "/p2", "/p3"]);
+  await sleep(PARK_AFTER_MS * 4);
+  assert.ok(!owner.parkedIds.includes(id()), "a pipelining client's connection was parked");
+  socket.write(get("/p4"));
+  await until(() => answers(received()) === 4, 2_000, "the fourth answer, on the same connection");
+  socket.destroy();
+});
+
+test("a connection whose next request has begun to arrive is not parked, and that request is answered", async () => {
+  const { socket, id, received } = await client();
+  socket.write(get("/first"));
+  await until(() => answers(received()) === 1, 2_000, "the first answer");
+  // Half a request, before the set time is out: the server has read it, so it must stay here.
+  socket.write("GET /second HT");
+  await sleep(PARK_AFTER_MS * 4);
+  assert.ok(!owner.parkedIds.includes(id()), "parked with half a request read");
+  socket.write("TP/1.1\r\nhost: x\r\n\r\n");
+  await until(() => answers(received()) === 2, 2_000, "the second answer");
+  assert.match(received(), /answered \/second/);
+  socket.destroy();
+});
+
+test("a request answered before its body arrived keeps the connection until the body is in", async () => {
+  const { socket, id, received } = await client();
+  socket.write("POST /early?early HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n01234");
+  await until(() => answers(received()) === 1, 2_000, "the early answer");
+  await sleep(PARK_AFTER_MS * 4);
+  assert.ok(!owner.parkedIds.includes(id()), "parked with half a body still to come");
+  socket.write("56789" + get("/after"));
+  await until(() => answers(received()) === 2, 2_000, "the next answer");
+  assert.match(received(), /answered \/after/);
+  await until(() => owner.parkedIds.includes(id()), 2_000, "parked once the body was in and answered");
+});
+
+test("a connection that becomes a WebSocket, or closes, is let go and never parked", async () => {
+  const upgrading = await client();
+  upgrading.socket.write("GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n");
+  await until(() => owner.letGoIds.includes(upgrading.id()), 2_000, "let go on upgrade");
+  const closing = await client();
+  closing.socket.write(get("/bye"));
+  await until(() => answers(closing.received()) === 1, 2_000, "the answer");
+  closing.socket.destroy();
+  await until(() => owner.letGoIds.includes(closing.id()), 2_000, "let go on close");
+  await sleep(PARK_AFTER_MS * 2);
+  assert.ok(!owner.parkedIds.includes(upgrading.id()) && !owner.parkedIds.includes(closing.id()));
+  assert.equal(owner.letGoIds.filter((id) => id === upgrading.id()).length, 1, "let go once");
+});

@@ -1,0 +1,150 @@
+/**
+ * In a worker: the kept-alive HTTP connections its supervisor handed it, and when to give one
+ * back. A connection stays with the worker it was handed to, which forwards requests for other
+ * workers' rooms (the cluster router). If that worker then blocks (a handler that loops), a
+ * request on the connection would wait for it even when it is for a healthy worker's room.
+ * So a connection idle for PARK_AFTER_MS goes back to the supervisor ("parked"), which never
+ * runs user code: it reads the next request line and hands the connection to that room's owner,
+ * as for a new connection. What is left waiting behind a worker that blocks is what it was busy
+ * with, and what was idle on it for less than PARK_AFTER_MS when it blocked.
+ *
+ * The supervisor keeps its own copy of each connection's socket (paused: it reads nothing while
+ * a worker holds it), so parking needs no second hand-off: the worker stops, tells the
+ * supervisor, and closes its copy; the TCP connection stays open through the supervisor's. It
+ * parks only a connection that has nothing in flight, has read no byte since its last response
+ * ended (`bytesRead`), and has nothing left to write, so no request is split between two
+ * readers. A client that pipelines (sends a request before the previous answer) keeps its
+ * connection on the worker for good: its next request may already be half read.
+ */
+import type { Socket } from "node:net";
+import type { ConnectionObserver } from "../server/accept-connection.js";
+
+/** How long a kept-alive connection stays idle on a worker before it goes back to the supervisor. */
+export const PARK_AFTER_MS = 50;
+
+/** The supervisor's side, as the worker tells it. */
+export interface ConnectionOwner {
+  /** Idle with nothing read: the supervisor routes its next request (this worker closed its copy). */
+  parked(id: number): void;
+  /** This worker is done with it (it closed, or became a WebSocket): the supervisor closes its copy. */
+  letGo(id: number): void;
+}
+
+class HandedInConnection implements ConnectionObserver {
+  /** Requests not answered yet, and requests not yet answered and read whole. */
+  private unanswered = 0;
+  private inFlight = 0;
+  /** When the last response ended with nothing else in flight; undefined while busy or before the first. */
+  private idleSince: number | undefined;
+  private bytesReadWhenIdle = 0;
+  private pipelined = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    private readonly table: IdleConnections,
+  ) {}
+
+  requestStarted(): void {
+    // Sent before the previous answer: the client pipelines.
+    if (this.unanswered > 0) this.pipelined = true;
+    this.unanswered++;
+    this.inFlight++;
+    this.idleSince = undefined;
+  }
+
+  answered(): void {
+    this.unanswered--;
+  }
+
+  requestEnded(): void {
+    if (--this.inFlight > 0) return;
+    this.idleSince = performance.now();
+    this.bytesReadWhenIdle = this.socket.bytesRead;
+    this.table.becameIdle();
+  }
+
+  upgraded(): void {
+    this.table.letGo(this);
+  }
+
+  isIdle(): boolean {
+    return this.idleSince !== undefined && !this.pipelined;
+  }
+
+  /** Idle long enough, and nothing read, buffered or left to write since its last response. */
+  mayPark(now: number, afterMs: number): boolean {
+    const socket = this.socket;
+    return (
+      this.isIdle() &&
+      now - this.idleSince! >= afterMs &&
+      !socket.destroyed &&
+      socket.bytesRead === this.bytesReadWhenIdle &&
+      socket.readableLength === 0 &&
+      socket.writableLength === 0
+    );
+  }
+}
+
+export class IdleConnections {
+  private readonly open = new Map<number, HandedInConnection>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly owner: ConnectionOwner,
+    private readonly parkAfterMs = PARK_AFTER_MS,
+  ) {}
+
+  /** A connection handed in under `id`: the observer to give the server for it. */
+  watch(id: number, socket: Socket): ConnectionObserver {
+    const connection = new HandedInConnection(id, socket, this);
+    this.open.set(id, connection);
+    socket.once("close", () => this.letGo(connection));
+    return connection;
+  }
+
+  /** Connections handed in and not yet let go or parked. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Parks every connection that is idle now, however briefly (a worker about to drain). */
+  parkIdleNow(): void {
+    this.sweep(0);
+  }
+
+  becameIdle(): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = setInterval(() => this.sweep(this.parkAfterMs), Math.max(1, this.parkAfterMs / 2));
+    this.sweeper.unref();
+  }
+
+  letGo(connection: HandedInConnection): void {
+    if (this.open.get(connection.id) !== connection) return;
+    this.open.delete(connection.id);
+    this.owner.letGo(connection.id);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(afterMs: number): void {
+    const now = performance.now();
+    let waiting = 0;
+    for (const connection of this.open.values()) {
+      if (connection.mayPark(now, afterMs)) this.park(connection);
+      else if (connection.isIdle()) waiting++;
+    }
+    // Nothing idle left to watch: the timer comes back with the next idle connection.
+    if (waiting === 0) this.close();
+  }
+
+  private park(connection: HandedInConnection): void {
+    this.open.delete(connection.id);
+    this.owner.parked(connection.id);
+    // Closes this process's copy only; the supervisor's keeps the TCP connection open.
+    connection.socket.destroy();
+  }
+}
