@@ -46,6 +46,8 @@ export interface RunningProject {
 export interface WorkerBoot {
   /** Placement by the supervisor, forwarding to the other workers. */
   readonly routing: ClusterServerOptions;
+  /** The SQLite folder the workers share (the supervisor's: a temporary one for `--persist false`). */
+  readonly dataFolder: string;
 }
 
 /** Where server bundles go: under the project, never inside the user's data folder. */
@@ -151,7 +153,11 @@ export async function startProject(
     const storage =
       cluster?.storage ??
       (await createStorageService(
-        config.persist === false ? { kind: "memory" } : { kind: "sqlite", dir: join(config.persist, "data"), shared: worker !== undefined },
+        worker !== undefined
+          ? { kind: "sqlite", dir: worker.dataFolder, shared: true }
+          : config.persist === false
+            ? { kind: "memory" }
+            : { kind: "sqlite", dir: join(config.persist, "data") },
       ));
     const options: PartyhouseOptions & { dev: boolean } = {
       parties,

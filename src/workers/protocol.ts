@@ -54,6 +54,8 @@ export const STUCK_AFTER_MS = 500;
 export const WORKER_INDEX_ENV = "PARTYHOUSE_WORKER_INDEX";
 export const WORKER_SECRET_ENV = "PARTYHOUSE_WORKER_SECRET";
 export const WORKER_BUNDLE_ENV = "PARTYHOUSE_WORKER_BUNDLE";
+/** The SQLite folder the workers share (the supervisor picks it: a temporary one for `--persist false`). */
+export const WORKER_DATA_ENV = "PARTYHOUSE_WORKER_DATA";
 /** Set when the supervisor serves an admin listener: each worker then runs one on loopback for it. */
 export const WORKER_ADMIN_ENV = "PARTYHOUSE_WORKER_ADMIN";
 

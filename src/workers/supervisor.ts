@@ -10,6 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import net, { type Socket } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleProject } from "../build/index.js";
 import type { RunCommand } from "../cli/args.js";
@@ -34,12 +36,22 @@ const DRAIN_WAIT_MS = 10_000;
 const UNAVAILABLE = "HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
 
 export async function runSupervisor(command: RunCommand, cli: CliContext, config: ResolvedConfig, logger: Logger): Promise<() => Promise<void>> {
-  if (config.persist === false) {
-    throw new ConfigError("--workers needs storage on disk (the workers share it): remove --persist false");
-  }
   if (config.cluster) throw new ConfigError("--workers and --cluster cannot be combined yet");
   const admin = adminOptionsFor(command, config, cli.env ?? process.env);
-  const store = SharedStore.open(join(config.persist, "data"), (message) => logger.log("error", "checkpoint failed", { message }));
+  // The workers share one SQLite store; `--persist false` gets a temporary one, removed at exit,
+  // so nothing outlives the run, as with one process's memory storage.
+  const temporary = config.persist === false;
+  const dataFolder = config.persist === false ? mkdtempSync(join(tmpdir(), "partyhouse-unpersisted-")) : join(config.persist, "data");
+  const removeTemporary = () => {
+    if (temporary) rmSync(dataFolder, { recursive: true, force: true });
+  };
+  let store: SharedStore;
+  try {
+    store = SharedStore.open(dataFolder, (message) => logger.log("error", "checkpoint failed", { message }));
+  } catch (error) {
+    removeTemporary();
+    throw error;
+  }
   let pool: WorkerPool | undefined;
   let server: net.Server | undefined;
   let gateway: AdminGateway | undefined;
@@ -53,6 +65,7 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
       cwd: cli.cwd,
       secret,
       bundleFile: bundle.file,
+      dataFolder,
       assignments,
       logger,
       admin: admin !== undefined,
@@ -88,6 +101,7 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
       listening.close();
       await workers.stop();
       await store.close();
+      removeTemporary();
       await adminGateway?.close();
     };
   } catch (error) {
@@ -95,6 +109,7 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
     server?.close();
     await pool?.stop();
     await store.close();
+    removeTemporary();
     throw error;
   }
 }

@@ -18,6 +18,7 @@ import {
   STUCK_AFTER_MS,
   WORKER_ADMIN_ENV,
   WORKER_BUNDLE_ENV,
+  WORKER_DATA_ENV,
   WORKER_INDEX_ENV,
   WORKER_SECRET_ENV,
   type SupervisorMessage,
@@ -35,6 +36,8 @@ export interface WorkerPoolOptions {
   readonly cwd: string;
   readonly secret: string;
   bundleFile: string;
+  /** The SQLite folder the workers share. */
+  readonly dataFolder: string;
   readonly assignments: Assignments;
   readonly logger: Logger;
   /** Workers run an admin listener on loopback for the supervisor's (admin-gateway.ts). */
@@ -207,6 +210,7 @@ export class WorkerPool implements WorkerStates {
         [WORKER_INDEX_ENV]: String(slot.index),
         [WORKER_SECRET_ENV]: this.options.secret,
         [WORKER_BUNDLE_ENV]: this.options.bundleFile,
+        [WORKER_DATA_ENV]: this.options.dataFolder,
         ...(this.options.admin ? { [WORKER_ADMIN_ENV]: "1" } : {}),
       },
     });

@@ -11,7 +11,7 @@ import type { RunCommand } from "../cli/args.js";
 import type { CliContext } from "../cli/context.js";
 import { importParties, loadProjectConfig, startProject } from "../cli/boot.js";
 import { ClusterRouter } from "../cluster/cluster-router.js";
-import { HEARTBEAT_MS, WORKER_BUNDLE_ENV, WORKER_ADMIN_ENV, WORKER_SECRET_ENV, workerIndex, type SupervisorMessage, type WorkerMessage } from "./protocol.js";
+import { HEARTBEAT_MS, WORKER_BUNDLE_ENV, WORKER_ADMIN_ENV, WORKER_DATA_ENV, WORKER_SECRET_ENV, workerIndex, type SupervisorMessage, type WorkerMessage } from "./protocol.js";
 import { IdleConnections } from "./idle-connections.js";
 import { SupervisorPlacement } from "./supervisor-placement.js";
 
@@ -19,7 +19,8 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   const index = workerIndex()!;
   const secret = process.env[WORKER_SECRET_ENV];
   const bundleFile = process.env[WORKER_BUNDLE_ENV];
-  if (secret === undefined || bundleFile === undefined || process.send === undefined) {
+  const dataFolder = process.env[WORKER_DATA_ENV];
+  if (secret === undefined || bundleFile === undefined || dataFolder === undefined || process.send === undefined) {
     throw new Error("a partyhouse worker is started by its supervisor (partyhouse start --workers N)");
   }
   const send = (message: WorkerMessage) => {
@@ -57,6 +58,7 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   // The supervisor's admin listener reads each worker's over loopback, with the shared secret.
   const admin = process.env[WORKER_ADMIN_ENV] === "1" ? { port: 0, host: "127.0.0.1", token: secret } : undefined;
   project = await startProject(config, await importParties({ file: bundleFile, inputs: [] }), logger, command, admin, {
+    dataFolder,
     routing: {
       placement,
       handBackBeforeRefusing: true,

@@ -8,7 +8,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { after, before, describe, test } from "node:test";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { ensureBuilt, runToExit, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
@@ -317,6 +317,38 @@ describe("kept-alive connections left idle on a worker", () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe("--persist false with --workers", () => {
+  test("the workers share a temporary store, removed at exit; nothing is written to the project", async () => {
+    const dir = fixtureProject();
+    const server = await start(dir, 2, ["--persist", "false"]);
+    let folder: string | undefined;
+    try {
+      const owners = new Map<string, number>();
+      for (let i = 0; new Set(owners.values()).size < 2; i++) {
+        const room = `unpersisted-${i}`;
+        const wrote = await send(server.url, `/parties/main/${room}?write=${i}`);
+        assert.equal(wrote.status, 200);
+        owners.set(room, (JSON.parse(wrote.body) as { pid: number }).pid);
+      }
+      // Each room's write is there, read back on fresh connections, whichever worker holds it.
+      for (const [room] of owners) assert.deepEqual(await ledger(server.url, room), [Number(room.split("-")[1])]);
+      const open = readdirSync(`/proc/${server.child.pid}/fd`).flatMap((fd) => {
+        try {
+          return [readlinkSync(`/proc/${server.child.pid}/fd/${fd}`)];
+        } catch {
+          return [];
+        }
+      });
+      folder = open.find((path) => path.includes("partyhouse-unpersisted-"))?.replace(/\/[^/]*$/, "");
+      assert.ok(folder !== undefined && existsSync(folder), `the supervisor holds a temporary store open (${open.join(", ")})`);
+    } finally {
+      await server.stop();
+    }
+    assert.ok(!existsSync(folder!), `${folder} is removed at exit`);
+    assert.ok(!existsSync(join(dir, ".partyhouse", "data")), "no data folder in the project (its build folder is all)");
   });
 });
 
