@@ -25,11 +25,12 @@ import { decodeSegments, sendJson } from "../admin/server.js";
 import { SnapshotBusyError } from "../data/online-snapshot.js";
 import type { PartyRoomCounts } from "../metrics/exporter.js";
 import type { RoomRef } from "../storage/engine.js";
+import { askEachWorker, askWorker, type AskOptions, type WorkerAdminUrl, type WorkerAnswer } from "./ask-workers.js";
 import { mergeRoomPages } from "./room-pages.js";
 
 export interface WorkerAdmins {
   /** The admin URL of each running worker. */
-  admins(): Array<{ readonly worker: number; readonly url: string }>;
+  admins(): WorkerAdminUrl[];
   /** The worker that holds the room (or was sent a connection for it), if any. */
   ownerOf(ref: RoomRef): number | undefined;
   /** A ready worker that is neither stuck nor draining, if any. */
@@ -45,11 +46,6 @@ export const WORKER_ANSWER_TIMEOUT_MS = 2_000;
 
 /** Headers of a worker's answer passed on to the client. */
 const PASSED_HEADERS = ["content-type", "content-disposition", "cache-control", "x-content-type-options", "allow"];
-
-interface WorkerAnswer {
-  readonly worker: number;
-  readonly response: Response;
-}
 
 export class WorkersApi {
   constructor(
@@ -143,28 +139,17 @@ export class WorkersApi {
     await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), res);
   }
 
-  private async askAll(req: IncomingMessage): Promise<{ answers: WorkerAnswer[]; unanswered: number[] }> {
-    const admins = this.workers.admins();
-    const results = await Promise.all(admins.map(({ url }) => this.ask(url, req).catch(() => undefined)));
-    const answers: WorkerAnswer[] = [];
-    const unanswered: number[] = [];
-    results.forEach((response, i) => (response === undefined ? unanswered.push(admins[i]!.worker) : answers.push({ worker: admins[i]!.worker, response })));
-    return { answers, unanswered };
+  private askAll(req: IncomingMessage): Promise<{ answers: WorkerAnswer[]; unanswered: number[] }> {
+    return askEachWorker(this.workers.admins(), req.url ?? "/", this.askOptions(req));
   }
 
-  /** The same request to a worker's admin listener; rejects if its answer does not start in time. */
-  private async ask(base: string, req: IncomingMessage): Promise<Response> {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), WORKER_ANSWER_TIMEOUT_MS);
-    try {
-      return await fetch(new URL(req.url ?? "/", base), {
-        method: req.method === "HEAD" ? "GET" : req.method ?? "GET",
-        headers: { authorization: `Bearer ${this.token}` },
-        signal: abort.signal,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
+  private ask(base: string, req: IncomingMessage): Promise<Response> {
+    return askWorker(base, req.url ?? "/", this.askOptions(req));
+  }
+
+  /** A worker's admin API answers HEAD as GET; the body is dropped here. */
+  private askOptions(req: IncomingMessage): AskOptions {
+    return { token: this.token, timeoutMs: WORKER_ANSWER_TIMEOUT_MS, method: req.method === "HEAD" ? "GET" : req.method ?? "GET" };
   }
 }
 

@@ -17,6 +17,7 @@ import type { AdminOptions } from "../admin/options.js";
 import { describeError, type Logger } from "../runtime/logger.js";
 import { INSPECTOR_HEADERS, InspectorFiles } from "../admin/inspector-files.js";
 import { WorkersApi, type SnapshotSource, type WorkerAdmins } from "./admin-api.js";
+import { askEachWorker } from "./ask-workers.js";
 import { mergeWorkerMetrics } from "./metrics-merge.js";
 
 export interface WorkerStates extends WorkerAdmins {
@@ -31,7 +32,7 @@ export interface AdminGateway {
   close(): Promise<void>;
 }
 
-/** How long the gateway waits for one worker's metrics (a stuck worker's are left out). */
+/** How long the gateway waits for one worker's metrics to start (a stuck worker's are left out). */
 const WORKER_METRICS_TIMEOUT_MS = 1_000;
 
 export async function startAdminGateway(
@@ -73,17 +74,12 @@ export async function startAdminGateway(
       return send(res, 401, "missing or wrong admin token (Authorization: Bearer <token>)\n");
     }
     if (path !== "/metrics") return api.handle(req, res, path.slice("/api/".length));
+    // A worker that is stuck or gone is missing from this scrape.
+    const { answers } = await askEachWorker(workers.admins(), "/metrics", { token: workerToken, timeoutMs: WORKER_METRICS_TIMEOUT_MS });
     const texts = await Promise.all(
-      workers.admins().map(async ({ worker, url }) => {
-        try {
-          const answer = await fetch(`${url}/metrics`, {
-            headers: { authorization: `Bearer ${workerToken}` },
-            signal: AbortSignal.timeout(WORKER_METRICS_TIMEOUT_MS),
-          });
-          return answer.ok ? { worker, text: await answer.text() } : undefined;
-        } catch {
-          return undefined; // stuck or gone: its figures are missing from this scrape
-        }
+      answers.map(async ({ worker, response }) => {
+        const text = response.ok ? await response.text().catch(() => undefined) : undefined;
+        return text === undefined ? [] : [{ worker, text }];
       }),
     );
     const { ready, stuck, starting } = workers.counts();
@@ -98,7 +94,7 @@ export async function startAdminGateway(
       `partyhouse_worker_restarts_total ${workers.restarts}`,
       "",
     ].join("\n");
-    const merged = mergeWorkerMetrics(texts.filter((text) => text !== undefined));
+    const merged = mergeWorkerMetrics(texts.flat());
     res.setHeader("content-type", "text/plain; version=0.0.4; charset=utf-8");
     return send(res, 200, own + merged);
   };
