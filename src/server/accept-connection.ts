@@ -16,14 +16,29 @@ import type { Socket } from "node:net";
 
 /** What the one who handed a connection in hears about it. */
 export interface ConnectionObserver {
-  /** A request arrived on the connection (its head is parsed). */
-  requestStarted(): void;
-  /** A request's response is done: sent whole, or abandoned. */
-  answered(): void;
+  /** A request arrived on the connection (its head is parsed); its size as sent, if known (requestSize). */
+  requestStarted(size: number | undefined): void;
   /** A request is done: answered, and read to its end. */
   requestEnded(): void;
   /** The connection asked to become a WebSocket: no more HTTP requests on it. */
   upgraded(): void;
+}
+
+/**
+ * The bytes a request took on the wire, as clients write requests (`Name: value` header lines, a
+ * Content-Length body): the request line, each raw header, the blank line and the body. Node's
+ * parser keeps no count; the one who handed the connection in compares this with the socket's
+ * `bytesRead` to know that nothing of a next request has been read. A client that writes headers
+ * otherwise (`Name:value`, folded lines, blank lines before the request) makes the sum differ,
+ * which only errs on the side of "something more was read". Undefined for a chunked body.
+ */
+export function requestSize(request: IncomingMessage): number | undefined {
+  if (request.headers["transfer-encoding"] !== undefined) return undefined;
+  // Node hands the request line and headers over as one-byte strings: length is bytes.
+  let size = request.method!.length + 1 + request.url!.length + " HTTP/".length + request.httpVersion.length + 2;
+  const raw = request.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) size += raw[i]!.length + 2 + raw[i + 1]!.length + 2;
+  return size + 2 + Number(request.headers["content-length"] ?? 0);
 }
 
 export class HandedInConnections {
@@ -49,11 +64,10 @@ export class HandedInConnections {
     this.server.prependListener("request", (request: IncomingMessage, response: ServerResponse) => {
       const observer = this.observers.get(request.socket);
       if (observer === undefined) return;
-      observer.requestStarted();
+      observer.requestStarted(requestSize(request));
       // Done once answered and read whole: a response may end before its request's body has
       // arrived (Node reads and drops the rest after), and those bytes belong to this request.
       response.once("close", () => {
-        observer.answered();
         if (request.complete) observer.requestEnded();
         else request.once("end", () => observer.requestEnded());
       });

@@ -11,10 +11,11 @@
  * The supervisor keeps its own copy of each connection's socket (paused: it reads nothing while
  * a worker holds it), so parking needs no second hand-off: the worker stops, tells the
  * supervisor, and closes its copy; the TCP connection stays open through the supervisor's. It
- * parks only a connection that has nothing in flight, has read no byte since its last response
- * ended (`bytesRead`), and has nothing left to write, so no request is split between two
- * readers. A client that pipelines (sends a request before the previous answer) keeps its
- * connection on the worker for good: its next request may already be half read.
+ * parks only a connection with nothing in flight, nothing left to write, and whose socket has
+ * read exactly the bytes of the requests done (`bytesRead` against each request's size,
+ * requestSize in server/accept-connection.ts): so nothing of a next request, pipelined or
+ * begun since, is in this worker's parser, and no request is split between two readers. A
+ * request whose size cannot be known (a chunked body) keeps the connection here for good.
  */
 import type { Socket } from "node:net";
 import type { ConnectionObserver } from "../server/accept-connection.js";
@@ -31,36 +32,37 @@ export interface ConnectionOwner {
 }
 
 class HandedInConnection implements ConnectionObserver {
-  /** Requests not answered yet, and requests not yet answered and read whole. */
-  private unanswered = 0;
+  /** Requests not yet answered and read whole. */
   private inFlight = 0;
-  /** When the last response ended with nothing else in flight; undefined while busy or before the first. */
+  /** When the last request was done with nothing else in flight; undefined while busy or before the first. */
   private idleSince: number | undefined;
-  private bytesReadWhenIdle = 0;
-  private pipelined = false;
+  /**
+   * What this socket must have read for its parser to hold nothing: the sizes of the requests
+   * begun so far, less the bytes the supervisor read and handed in with the socket.
+   */
+  private accountedBytes: number;
+  /** A request of unknown size came (a chunked body): the count is lost, and so is parking. */
+  private uncounted = false;
 
   constructor(
     readonly id: number,
     readonly socket: Socket,
     private readonly table: IdleConnections,
-  ) {}
-
-  requestStarted(): void {
-    // Sent before the previous answer: the client pipelines.
-    if (this.unanswered > 0) this.pipelined = true;
-    this.unanswered++;
-    this.inFlight++;
-    this.idleSince = undefined;
+    handedInBytes: number,
+  ) {
+    this.accountedBytes = -handedInBytes;
   }
 
-  answered(): void {
-    this.unanswered--;
+  requestStarted(size: number | undefined): void {
+    if (size === undefined) this.uncounted = true;
+    else this.accountedBytes += size;
+    this.inFlight++;
+    this.idleSince = undefined;
   }
 
   requestEnded(): void {
     if (--this.inFlight > 0) return;
     this.idleSince = performance.now();
-    this.bytesReadWhenIdle = this.socket.bytesRead;
     this.table.becameIdle();
   }
 
@@ -69,17 +71,20 @@ class HandedInConnection implements ConnectionObserver {
   }
 
   isIdle(): boolean {
-    return this.idleSince !== undefined && !this.pipelined;
+    return this.idleSince !== undefined && !this.uncounted;
   }
 
-  /** Idle long enough, and nothing read, buffered or left to write since its last response. */
+  /**
+   * Idle long enough, and exactly the bytes of the requests done read: nothing of a next
+   * request (pipelined, or begun since) is in the parser. Nothing buffered or left to write.
+   */
   mayPark(now: number, afterMs: number): boolean {
     const socket = this.socket;
     return (
       this.isIdle() &&
       now - this.idleSince! >= afterMs &&
       !socket.destroyed &&
-      socket.bytesRead === this.bytesReadWhenIdle &&
+      socket.bytesRead === this.accountedBytes &&
       socket.readableLength === 0 &&
       socket.writableLength === 0
     );
@@ -95,9 +100,9 @@ export class IdleConnections {
     private readonly parkAfterMs = PARK_AFTER_MS,
   ) {}
 
-  /** A connection handed in under `id`: the observer to give the server for it. */
-  watch(id: number, socket: Socket): ConnectionObserver {
-    const connection = new HandedInConnection(id, socket, this);
+  /** A connection handed in under `id`, with the bytes read from it before (put back): the observer to give the server for it. */
+  watch(id: number, socket: Socket, handedInBytes: number): ConnectionObserver {
+    const connection = new HandedInConnection(id, socket, this, handedInBytes);
     this.open.set(id, connection);
     socket.once("close", () => this.letGo(connection));
     return connection;

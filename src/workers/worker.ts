@@ -48,8 +48,9 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
       return;
     }
     // The bytes the supervisor read to route the connection go first.
-    socket.unshift(Buffer.from(message.head, "latin1"));
-    project.accept(socket, connections.watch(message.id, socket));
+    const head = Buffer.from(message.head, "latin1");
+    socket.unshift(head);
+    project.accept(socket, connections.watch(message.id, socket, head.length));
   };
   process.on("message", onMessage);
   // The supervisor is gone (even SIGKILLed): stop as on SIGTERM, no new clients can come.

@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { Agent, request as httpRequest } from "node:http";
 import { after, before, describe, test } from "node:test";
+import fc from "fast-check";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
@@ -319,6 +320,104 @@ describe("kept-alive connections left idle on a worker", () => {
     }
   });
 });
+
+describe("kept-alive connections under random use (property test against a ledger)", () => {
+  // What a client does on one connection, in order: GETs and POSTs with a body (written to the
+  // room's ledger), to rooms spread over both workers, with pauses under and over the time after
+  // which a worker parks an idle connection, heads or bodies sent in two parts with a pause
+  // between, and pipelined bursts (the next request sent before this one's answer).
+  const step = fc.record({
+    post: fc.boolean(),
+    room: fc.integer({ min: 0, max: 5 }),
+    pauseMs: fc.constantFrom(0, 10, 90),
+    splitBody: fc.boolean(),
+    splitHead: fc.boolean(),
+    pipelined: fc.boolean(),
+  });
+  let server: SpawnedServer;
+  before(async () => {
+    server = await start(fixtureProject(), 2);
+  });
+  after(() => server.stop());
+
+  test("every request is answered once, in order, by its room; every acknowledged write is in its ledger", async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 2, maxLength: 8 }), async (steps) => {
+        const socket = connect(server.port, "127.0.0.1");
+        const responses = new ResponseReader();
+        socket.on("data", (chunk: Buffer) => responses.push(chunk));
+        socket.on("error", () => {});
+        const expected: Array<{ room: string; wrote?: number }> = [];
+        try {
+          for (const [i, s] of steps.entries()) {
+            const room = `fuzz-${s.room}`;
+            if (s.pauseMs > 0) await sleep(s.pauseMs);
+            const wrote = s.post ? ++n : undefined;
+            const body = s.post ? JSON.stringify({ wrote }).padEnd(24, " ") : "";
+            const head = s.post
+              ? `POST /parties/main/${room}?write=${wrote} HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n`
+              : `GET /parties/main/${room} HTTP/1.1\r\nhost: x\r\n\r\n`;
+            const text = head + body;
+            // Cut inside the head, or inside the body, with a pause longer than the park time.
+            const cut = s.splitHead ? 9 : s.splitBody && s.post ? head.length + 7 : text.length;
+            socket.write(text.slice(0, cut));
+            if (cut < text.length) {
+              await sleep(70);
+              socket.write(text.slice(cut));
+            }
+            expected.push(wrote === undefined ? { room } : { room, wrote });
+            // Unless this one is pipelined with the next, wait for its answer before going on.
+            if (!s.pipelined || i === steps.length - 1) await responses.until(expected.length, 10_000);
+          }
+          const answers = await responses.until(expected.length, 10_000);
+          assert.equal(answers.length, expected.length);
+          for (const [i, answer] of answers.entries()) {
+            assert.equal(answer.status, 200, answer.body);
+            const json = JSON.parse(answer.body) as { room: string; wrote?: number };
+            assert.equal(json.room, expected[i]!.room, `answer ${i} is for its request's room`);
+            assert.equal(json.wrote, expected[i]!.wrote);
+          }
+        } finally {
+          socket.destroy();
+        }
+      }),
+      { numRuns: 12 },
+    );
+    // Every acknowledged write is in its room's ledger, once.
+    const written = new Set<number>();
+    for (let room = 0; room <= 5; room++) for (const value of await ledger(server.url, `fuzz-${room}`)) written.add(value);
+    for (let value = 1; value <= n; value++) assert.ok(written.has(value), `write ${value} was acknowledged and is in a ledger`);
+  });
+});
+
+/** HTTP/1.1 responses read off a raw socket in order (Content-Length framed, as the fixture's are). */
+class ResponseReader {
+  private buffer = Buffer.alloc(0);
+  private readonly parsed: Array<{ status: number; body: string }> = [];
+
+  push(chunk: Buffer): void {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    for (;;) {
+      const end = this.buffer.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      const head = this.buffer.toString("latin1", 0, end);
+      const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (this.buffer.length < end + 4 + length) return;
+      this.parsed.push({ status: Number(head.split(" ")[1]), body: this.buffer.toString("utf8", end + 4, end + 4 + length) });
+      this.buffer = this.buffer.subarray(end + 4 + length);
+    }
+  }
+
+  async until(count: number, withinMs: number): Promise<Array<{ status: number; body: string }>> {
+    const deadline = Date.now() + withinMs;
+    while (this.parsed.length < count) {
+      assert.ok(Date.now() < deadline, `${count} answers expected, ${this.parsed.length} came`);
+      await sleep(5);
+    }
+    return this.parsed;
+  }
+}
 
 describe("--persist false with --workers", () => {
   test("the workers share a temporary store, removed at exit; nothing is written to the project", async () => {
