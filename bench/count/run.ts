@@ -28,7 +28,8 @@ import { MALLOC_SETTINGS, SEMI_SPACE_MB } from "../../src/cli/server-flags.js";
 const USAGE = `usage: node --import tsx bench/count/run.ts --tool strace|callgrind|threads --server bare|partyhouse
   [--path put|http] [--warmup <n>] [--requests <n>] [--connections <n>] [--out <dir>]
   [--trace <syscall,...>] (with strace: a timestamped trace of these calls instead of counts)
-  [--commits on] (partyhouse: also group commits per request and their mean duration, from /metrics)`;
+  [--commits on] (partyhouse: also group commits per request and their mean duration, from /metrics)
+  [--semi-space <MB>] (partyhouse's young generation; default the ${SEMI_SPACE_MB} MB \`partyhouse start\` sets)`;
 
 interface CountSettings {
   tool: "strace" | "callgrind" | "threads";
@@ -42,6 +43,8 @@ interface CountSettings {
   trace: string | undefined;
   /** partyhouse with its admin listener: commits and their mean duration from /metrics. */
   commits: boolean;
+  /** partyhouse's --max-semi-space-size in MB (default: what `partyhouse start` sets). */
+  semiSpaceMb: number;
 }
 
 function parse(argv: string[]): CountSettings {
@@ -62,6 +65,7 @@ function parse(argv: string[]): CountSettings {
     out: flags.get("out") ?? mkdtempSync(join(tmpdir(), "partyhouse-count-")),
     trace: flags.get("trace"),
     commits: flags.get("commits") === "on",
+    semiSpaceMb: Number(flags.get("semi-space") ?? SEMI_SPACE_MB),
   };
 }
 
@@ -99,7 +103,7 @@ function serverPlan(settings: CountSettings, workDir: string): Promise<Plan> | P
   if (settings.server === "bare") return planBare(workDir);
   const plan = planPartyhouse(workDir);
   if (!plan.ok) return plan;
-  return { ok: true, start: { ...plan.start, args: [`--max-semi-space-size=${SEMI_SPACE_MB}`, ...plan.start.args], env: { ...MALLOC_SETTINGS, ...plan.start.env } } };
+  return { ok: true, start: { ...plan.start, args: [`--max-semi-space-size=${settings.semiSpaceMb}`, ...plan.start.args], env: { ...MALLOC_SETTINGS, ...plan.start.env } } };
 }
 
 async function main(): Promise<void> {
