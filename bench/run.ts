@@ -10,6 +10,7 @@ import { resultsDir } from "./lib/paths.js";
 import { median } from "./lib/stats.js";
 import { tableRows, warnings, type ScenarioRecord } from "./lib/results.js";
 import { driveWindows } from "./lib/drive-windows.js";
+import { measureDiskSync, type DiskSyncLatency } from "./lib/disk-sync.js";
 import { renderTable } from "./lib/table.js";
 import { SCENARIOS } from "./scenarios/index.js";
 import type { Scenario } from "./scenarios/types.js";
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
   process.once("exit", () => rmSync(workDir, { recursive: true, force: true }));
   const notes = new Map<ServerName, string>();
   const records: ScenarioRecord[] = [];
+  const diskSync: DiskSyncLatency[] = [];
   let servers: RunningServer[] = [];
   try {
     servers = await startServers(settings, workDir, notes);
@@ -92,7 +94,11 @@ async function main(): Promise<void> {
       if (!settings.scenarios.includes(scenario.id)) continue;
       // A server that crashed is left out of the remaining scenarios, with the reason noted.
       for (const server of servers) if (server.exited() && !notes.has(server.name)) notes.set(server.name, `stopped during the run: ${server.exited()}`);
+      // partyhouse's durable put follows the disk's sync latency (bare's floor keeps its data in
+      // memory): the latency before and after the scenario goes beside the figure.
+      if (scenario.id === "put") diskSync.push(await measureDiskSync(workDir));
       records.push(await runScenario(scenario, servers.filter((s) => !s.exited()), settings));
+      if (scenario.id === "put") diskSync.push(await measureDiskSync(workDir));
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -106,13 +112,18 @@ async function main(): Promise<void> {
   // What a pasted table needs beside it: the Node line and how busy the machine was.
   console.log(`${startedAt.toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end\n`);
   console.log(table);
+  if (diskSync.length === 2) {
+    const [before, after] = diskSync as [DiskSyncLatency, DiskSyncLatency];
+    const us = (d: DiskSyncLatency) => `p50 ${Math.round(d.p50Us)} µs, p90 ${Math.round(d.p90Us)} µs`;
+    console.log(`\ndisk: a 4 KiB write's fdatasync through the threadpool took ${us(before)} before the put rows, ${us(after)} after`);
+  }
   for (const [name, note] of notes) console.log(`\n${SERVER_LABELS[name]}: ${note}`);
   for (const warning of warned) console.log(`warning: ${warning}`);
 
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, platform: process.platform };
-  const report = { startedAt, finishedAt: new Date(), machine, settings, notes: Object.fromEntries(notes), warnings: warned, scenarios: records, table };
+  const report = { startedAt, finishedAt: new Date(), machine, settings, notes: Object.fromEntries(notes), warnings: warned, diskSync, scenarios: records, table };
   writeFileSync(file, JSON.stringify(report, null, 2));
   console.log(`\nfull results: ${file}`);
 }

@@ -71,6 +71,27 @@ for (const kind of ENGINE_KINDS) {
       assert.deepEqual([...harness.engine.commits[before + 1]![0]!.entries.keys()], ["b"]);
     });
 
+    test("the next commit starts before output released by the last one is written at the end of its turn", async () => {
+      harness = await Harness.create(kind);
+      const storage = harness.room();
+      await storage.put("warm-up", 0);
+      await storage.sync();
+      await nextMacrotask();
+      const release = harness.engine.pauseCommits();
+      void storage.put("a", 1);
+      const durableA = storage.whenDurable()!;
+      await nextMacrotask(); // the commit of "a" has started, and waits
+      void storage.put("b", 2); // waits for the next commit
+      const before = harness.engine.commits.length;
+      release();
+      // What the server does with a response held for "a": write it on a setImmediate.
+      const commitsWhenAnswered = await new Promise<number>((resolve) => {
+        void durableA.then(() => setImmediate(() => resolve(harness.engine.commits.length)));
+      });
+      assert.equal(commitsWhenAnswered, before + 1, "the commit of \"b\" was under way before the answer to \"a\" went out");
+      await storage.sync();
+    });
+
     test("puts of one turn coalesce, awaited or not; sync() between them commits each", async () => {
       harness = await Harness.create(kind);
       const storage = harness.room();

@@ -217,6 +217,11 @@ export class GroupCommitStorageService implements StorageService, CommitSchedule
       return;
     }
     this.observed(started, taken, true);
+    // Queue the next commit before settling this one's batches: settling releases output (HTTP
+    // responses, messages) that is written on a setImmediate too, and the next commit's sync
+    // should not wait behind those writes. The next commit still takes only what was written
+    // before its turn comes, as it would have from the `finally` in startFlush.
+    if (this.dirty.size > 0) this.scheduleFlush();
     for (const { room, batch } of taken) {
       if (fenced.has(roomKey(room.ref))) room.commitFailed(new FencedError(room.ref));
       else room.commitSucceeded(batch);

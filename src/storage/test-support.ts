@@ -64,7 +64,18 @@ export class CountingEngine implements StorageEngine {
   readonly commits: RoomWrite[][] = [];
   failNext: Error | undefined;
   fenceNext = false;
+  /** While set, commits wait for it before reaching the engine (a slow disk, on any engine). */
+  private paused: Promise<void> | undefined;
   constructor(readonly inner: StorageEngine) {}
+  /** Holds every commit from now on until the returned function is called. */
+  pauseCommits(): () => void {
+    let release!: () => void;
+    this.paused = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.paused = undefined;
+      release();
+    };
+  }
   get kind() {
     return this.inner.kind;
   }
@@ -77,6 +88,7 @@ export class CountingEngine implements StorageEngine {
   close: StorageEngine["close"] = () => this.inner.close();
   async commit(writes: readonly RoomWrite[]): Promise<CommitOutcome> {
     this.commits.push([...writes]);
+    if (this.paused !== undefined) await this.paused;
     const failure = this.failNext;
     this.failNext = undefined;
     if (failure) throw failure;
