@@ -14,11 +14,16 @@ const PARK_AFTER_MS = 100;
 
 class RecordingOwner implements ConnectionOwner {
   readonly parkedIds: number[] = [];
+  readonly releasedIds: number[] = [];
   readonly parkedAt = new Map<number, number>();
   readonly letGoIds: number[] = [];
-  parked(id: number): void {
-    this.parkedIds.push(id);
+  readonly bouncedHeads = new Map<number, string>();
+  parked(id: number, released: boolean): void {
+    (released ? this.releasedIds : this.parkedIds).push(id);
     this.parkedAt.set(id, performance.now());
+  }
+  bounced(id: number, head: Buffer): void {
+    this.bouncedHeads.set(id, head.toString("latin1"));
   }
   letGo(id: number): void {
     this.letGoIds.push(id);
@@ -91,16 +96,39 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`;
 const answers = (text: string) => text.split("HTTP/1.1 200 OK").length - 1;
 
-test("a kept-alive connection idle for the set time is parked, not before, and its copy here closed", async () => {
+test("a kept-alive connection idle for the set time is parked, not before, and stops reading until resumed", async () => {
   const { socket, id, received } = await client();
   socket.write(get("/a"));
   await until(() => answers(received()) === 1, 2_000, "the answer");
   await until(() => owner.parkedIds.includes(id()), 2_000, "parked");
   const idleFor = owner.parkedAt.get(id())! - answeredAt.get(id())!;
   assert.ok(idleFor >= PARK_AFTER_MS, `parked ${idleFor} ms after its answer`);
-  assert.ok(!owner.letGoIds.includes(id()), "a parked connection is not also let go");
-  // Parking closes this side's copy: with no supervisor copy in this test, the client sees the end.
-  await until(() => socket.destroyed || socket.readableEnded, 2_000, "the client's connection ended");
+  assert.ok(!owner.letGoIds.includes(id()), "a parked connection is not let go");
+  // The supervisor reads the request line from its copy; the rest must stay unread here until
+  // the resume brings the line (read here, it would be a request without a line: 400).
+  socket.write("host: x\r\n\r\n");
+  await sleep(PARK_AFTER_MS * 2);
+  assert.equal(answers(received()), 1, `a parked connection was read: ${received()}`);
+  idle.resume(id(), Buffer.from("GET /resumed HTTP/1.1\r\n", "latin1"));
+  await until(() => answers(received()) === 2, 2_000, "the resumed request's answer");
+  assert.match(received(), /answered \/resumed/);
+  assert.doesNotMatch(received(), /400/);
+  // Idle again: parked again, and given to another worker this time.
+  await until(() => owner.parkedIds.filter((parked) => parked === id()).length === 2, 2_000, "parked again");
+  idle.drop(id());
+  await until(() => socket.destroyed || socket.readableEnded, 2_000, "the dropped copy closed (the only one in this test)");
+  assert.ok(!owner.letGoIds.includes(id()), "a dropped connection is not let go");
+});
+
+test("a resume for a connection no longer here gives its bytes back; a draining worker releases idle connections", async () => {
+  idle.resume(987_654, Buffer.from("GET /lost HTTP/1.1\r\n", "latin1"));
+  assert.equal(owner.bouncedHeads.get(987_654), "GET /lost HTTP/1.1\r\n");
+  const { socket, id, received } = await client();
+  socket.write(get("/b"));
+  await until(() => answers(received()) === 1, 2_000, "the answer");
+  idle.releaseIdle();
+  assert.ok(owner.releasedIds.includes(id()), "released at once, however briefly idle");
+  await until(() => socket.destroyed || socket.readableEnded, 2_000, "the released copy closed");
 });
 
 test("a connection is not parked while a request is in flight, only once it has been idle long enough after", async () => {

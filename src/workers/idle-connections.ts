@@ -9,9 +9,12 @@
  * with, and what was idle on it for less than PARK_AFTER_MS when it blocked.
  *
  * The supervisor keeps its own copy of each connection's socket (paused: it reads nothing while
- * a worker holds it), so parking needs no second hand-off: the worker stops, tells the
- * supervisor, and closes its copy; the TCP connection stays open through the supervisor's. It
- * parks only a connection with nothing in flight, nothing left to write, and whose socket has
+ * a worker reads it), so parking passes no socket: the worker stops reading its copy and tells
+ * the supervisor, which reads the next request line from its own. If that request is for this
+ * worker (a client polling its room), the worker gets the bytes and reads on (`resume`): two
+ * small messages, no new connection. Otherwise the supervisor hands its copy to the room's owner
+ * and this worker closes its copy (`drop`). A worker that drains gives its idle connections back
+ * for good (`released`). It parks only a connection with nothing in flight, nothing left to write, and whose socket has
  * read exactly the bytes of the requests done (`bytesRead` against each request's size,
  * requestSize in server/accept-connection.ts): so nothing of a next request, pipelined or
  * begun since, is in this worker's parser, and no request is split between two readers. A
@@ -25,10 +28,16 @@ export const PARK_AFTER_MS = 50;
 
 /** The supervisor's side, as the worker tells it. */
 export interface ConnectionOwner {
-  /** Idle with nothing read: the supervisor routes its next request (this worker closed its copy). */
-  parked(id: number): void;
+  /**
+   * Idle with nothing read: the supervisor reads its next request line and routes it. This
+   * worker keeps its copy, paused, to be resumed if the request is for it; `released`: it closed
+   * its copy (it is draining), so the connection goes to whichever worker the request is for.
+   */
+  parked(id: number, released: boolean): void;
   /** This worker is done with it (it closed, or became a WebSocket): the supervisor closes its copy. */
   letGo(id: number): void;
+  /** A resume came for a connection this worker no longer holds: its bytes go back, to be routed again. */
+  bounced(id: number, head: Buffer): void;
 }
 
 class HandedInConnection implements ConnectionObserver {
@@ -43,6 +52,8 @@ class HandedInConnection implements ConnectionObserver {
   private accountedBytes: number;
   /** A request of unknown size came (a chunked body): the count is lost, and so is parking. */
   private uncounted = false;
+  /** Paused: the supervisor reads its next request line. */
+  parked = false;
 
   constructor(
     readonly id: number,
@@ -71,7 +82,22 @@ class HandedInConnection implements ConnectionObserver {
   }
 
   isIdle(): boolean {
-    return this.idleSince !== undefined && !this.uncounted;
+    return this.idleSince !== undefined && !this.uncounted && !this.parked;
+  }
+
+  /** Stops reading (the HTTP server reads a socket only while it flows): the supervisor reads next. */
+  park(): void {
+    this.parked = true;
+    this.socket.pause();
+  }
+
+  /** The supervisor read the next request line for this worker: those bytes first, then read on. */
+  resume(head: Buffer): void {
+    this.parked = false;
+    this.accountedBytes -= head.length;
+    this.idleSince = performance.now();
+    this.socket.unshift(head);
+    this.socket.resume();
   }
 
   /**
@@ -108,14 +134,38 @@ export class IdleConnections {
     return connection;
   }
 
-  /** Connections handed in and not yet let go or parked. */
+  /** Connections handed in and not yet let go, parked ones included. */
   get size(): number {
     return this.open.size;
   }
 
-  /** Parks every connection that is idle now, however briefly (a worker about to drain). */
-  parkIdleNow(): void {
-    this.sweep(0);
+  /** The supervisor read the next request of parked connection `id`, for this worker. */
+  resume(id: number, head: Buffer): void {
+    const connection = this.open.get(id);
+    if (connection === undefined || !connection.parked || connection.socket.destroyed) return this.owner.bounced(id, head);
+    connection.resume(head);
+  }
+
+  /** The supervisor gave parked connection `id` to another worker: close this copy, quietly. */
+  drop(id: number): void {
+    const connection = this.open.get(id);
+    if (connection === undefined) return;
+    this.open.delete(connection.id);
+    connection.socket.destroy();
+  }
+
+  /**
+   * Gives every parked or idle connection back for good (a worker about to drain): their next
+   * requests go to whichever worker owns their rooms then.
+   */
+  releaseIdle(): void {
+    const now = performance.now();
+    for (const connection of this.open.values()) {
+      if (!connection.parked && !connection.mayPark(now, 0)) continue;
+      this.open.delete(connection.id);
+      this.owner.parked(connection.id, true);
+      connection.socket.destroy();
+    }
   }
 
   becameIdle(): void {
@@ -147,9 +197,7 @@ export class IdleConnections {
   }
 
   private park(connection: HandedInConnection): void {
-    this.open.delete(connection.id);
-    this.owner.parked(connection.id);
-    // Closes this process's copy only; the supervisor's keeps the TCP connection open.
-    connection.socket.destroy();
+    connection.park();
+    this.owner.parked(connection.id, false);
   }
 }

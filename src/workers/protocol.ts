@@ -20,6 +20,10 @@ export type SupervisorMessage =
   | { readonly type: "placed"; readonly id: number; readonly placement: Placement | null }
   /** A `release` or `hand-off` is done: the table says so now. */
   | { readonly type: "done"; readonly id: number }
+  /** The next request on parked connection `id` is for this worker: put `head` (latin1) back and read on. */
+  | { readonly type: "resume"; readonly id: number; readonly head: string }
+  /** Parked connection `id` went to another worker: close this copy without a word. */
+  | { readonly type: "drop"; readonly id: number }
   /** A worker exited: forget routes to it (its rooms are nobody's now). */
   | { readonly type: "worker-gone"; readonly worker: number }
   /** An alarm of a room this worker owns is due (the supervisor polls the shared store). */
@@ -32,8 +36,13 @@ export type WorkerMessage =
   | { readonly type: "beat" }
   /** It is done with these connections (they closed, or became WebSockets): the supervisor closes its copies. */
   | { readonly type: "let-go"; readonly ids: readonly number[] }
-  /** This connection was idle, with nothing read: the supervisor routes its next request (idle-connections.ts). */
-  | { readonly type: "parked"; readonly id: number }
+  /**
+   * This connection is idle with nothing read: the supervisor reads and routes its next request
+   * (idle-connections.ts). The worker keeps its copy, paused, unless `released` (it drains).
+   */
+  | { readonly type: "parked"; readonly id: number; readonly released: boolean }
+  /** A `resume` for a connection this worker no longer holds: the bytes, to be routed again. */
+  | { readonly type: "bounced"; readonly id: number; readonly head: string }
   /**
    * Where the room lives. `claim`: the runtime is about to build it here, so it is this
    * worker's unless another one holds it; otherwise the supervisor picks the least loaded.

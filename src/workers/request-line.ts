@@ -79,6 +79,12 @@ export function readRequestLine(socket: Socket, options: ReadOptions = {}): Prom
   });
 }
 
+/** The request line at the start of bytes read before (a resume a worker gave back); undefined without a line end. */
+export function requestLineOf(bytes: Buffer): RequestLine | undefined {
+  const end = bytes.indexOf("\r\n", 0, "latin1");
+  return end === -1 ? undefined : { bytes, target: targetOf(bytes.toString("latin1", 0, end)) };
+}
+
 /** `GET /parties/main/r HTTP/1.1` → `/parties/main/r`; "" for a line that is not a request. */
 function targetOf(line: string): string {
   const first = line.indexOf(" ");

@@ -68,6 +68,8 @@ export class SupervisorPlacement implements Placement {
         this.dueAlarmsQueue.push({ room: { party: message.party, room: message.room }, time: message.time });
         return;
       case "connection":
+      case "resume":
+      case "drop":
         return;
     }
   }

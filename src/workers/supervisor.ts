@@ -25,9 +25,9 @@ import { routeOf } from "../server/route.js";
 import { adminOptionsFor } from "../cli/admin-options.js";
 import { startAdminGateway, type AdminGateway } from "./admin-gateway.js";
 import { Assignments } from "./assignments.js";
-import { LISTEN_OPTIONS, readRequestLine, type ReadOptions } from "./request-line.js";
+import { LISTEN_OPTIONS, readRequestLine, requestLineOf, type RequestLine } from "./request-line.js";
 import { SharedStore } from "./shared-store.js";
-import { WorkerPool } from "./worker-pool.js";
+import { WorkerPool, type ParkedConnection } from "./worker-pool.js";
 
 /** How often the supervisor looks for due alarms, and how far ahead (the worker's timer fires them on time). */
 const ALARM_POLL_MS = 1_000;
@@ -69,7 +69,12 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
       assignments,
       logger,
       admin: admin !== undefined,
-      parked: (socket) => void routeParked(socket, assignments, workers),
+      parked: (connection) => void routeParked(connection, assignments, workers),
+      bounced: (socket, head) => {
+        const line = requestLineOf(head);
+        if (line === undefined) socket.destroy();
+        else void deliver(socket, line, assignments, workers);
+      },
     });
     const workers: WorkerPool = pool;
     await workers.allReady();
@@ -148,21 +153,27 @@ function reloadOnHangup(config: ResolvedConfig, workers: WorkerPool, logger: Log
   return onHangup;
 }
 
-/**
- * A kept-alive connection a worker gave back, idle (worker-pool.ts, idle-connections.ts): its next
- * request is routed like a new connection's, and it ends when the keep-alive time the worker
- * announced runs out first.
- */
-function routeParked(socket: Socket, assignments: Assignments, pool: WorkerPool): Promise<void> {
-  // Drop what this copy read to route the connection the first time: the worker had those bytes.
-  socket.read();
-  return route(socket, assignments, pool, { timeoutMs: KEEP_ALIVE_MS });
+/** Reads the request line of a new connection, then hands the socket to the worker its room (or any healthy one) is for. */
+async function route(socket: Socket, assignments: Assignments, pool: WorkerPool): Promise<void> {
+  const line = await readRequestLine(socket);
+  if (line !== undefined) await deliver(socket, line, assignments, pool);
 }
 
-/** Reads the request line, then hands the socket to the worker the room (or any healthy one) is for. */
-async function route(socket: Socket, assignments: Assignments, pool: WorkerPool, options: ReadOptions = {}): Promise<void> {
-  const line = await readRequestLine(socket, options);
-  if (line === undefined) return;
+/**
+ * A kept-alive connection a worker parked (idle-connections.ts): its next request line is read
+ * here and delivered by worker-pool.ts (resumed where it is parked, or handed to the request's
+ * worker). It ends when the keep-alive time the worker announced runs out first.
+ */
+async function routeParked(parked: ParkedConnection, assignments: Assignments, pool: WorkerPool): Promise<void> {
+  // Drop what this copy read to route the connection the last time: a worker had those bytes.
+  parked.socket.read();
+  const line = await readRequestLine(parked.socket, { timeoutMs: KEEP_ALIVE_MS });
+  if (line === undefined) return pool.forgetParked(parked);
+  await deliver(parked.socket, line, assignments, pool, parked);
+}
+
+/** Hands the connection, with the bytes read from it, to the worker the request is for; 503 if none can take it. */
+async function deliver(socket: Socket, line: RequestLine, assignments: Assignments, pool: WorkerPool, parked?: ParkedConnection): Promise<void> {
   const target = routeOf(pathOf(line.target));
   // A room's connection goes to its owner even while that one is stuck: only its rooms wait.
   let worker = target.kind === "room" ? assignments.route({ party: target.party, room: target.room }, Date.now()) : pool.anyHealthy();
@@ -171,12 +182,14 @@ async function route(socket: Socket, assignments: Assignments, pool: WorkerPool,
   // than being answered 503 by the draining worker.
   for (let waited = 0; target.kind === "room" && worker !== undefined && pool.isDraining(worker) && waited < DRAIN_WAIT_MS; waited += 20) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    if (socket.destroyed) return;
+    if (socket.destroyed) break;
     worker = assignments.route({ party: target.party, room: target.room }, Date.now());
   }
-  if (worker === undefined || !pool.handOff(worker, socket, line.bytes)) {
-    socket.end(UNAVAILABLE);
-  }
+  const delivered =
+    worker !== undefined && !socket.destroyed && (parked === undefined ? pool.handOff(worker, socket, line.bytes) : pool.deliverParked(parked, worker, line.bytes));
+  if (delivered) return;
+  if (parked !== undefined) pool.forgetParked(parked);
+  socket.end(UNAVAILABLE);
 }
 
 /** The path of a request target in origin form (`/a?b`) or absolute form (`http://h/a?b`). */

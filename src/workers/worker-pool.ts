@@ -42,8 +42,17 @@ export interface WorkerPoolOptions {
   readonly logger: Logger;
   /** Workers run an admin listener on loopback for the supervisor's (admin-gateway.ts). */
   readonly admin: boolean;
-  /** A worker gave back an idle connection (the supervisor's copy, paused): route its next request. */
-  readonly parked: (socket: Socket) => void;
+  /** A worker parked an idle connection: read and route its next request (deliverParked). */
+  readonly parked: (connection: ParkedConnection) => void;
+  /** A worker gave back the bytes of a resume it could not take: route the connection by them. */
+  readonly bounced: (socket: Socket, head: Buffer) => void;
+}
+
+/** A connection a worker parked: the supervisor's copy, and where it is parked. */
+export interface ParkedConnection {
+  readonly worker: number;
+  readonly id: number;
+  readonly socket: Socket;
 }
 
 class WorkerSlot {
@@ -69,6 +78,8 @@ class WorkerSlot {
    * the client would hang.
    */
   readonly copies = new Map<number, Socket>();
+  /** Parked connections the supervisor is routing now, by id; `released` once the worker's copy is closed. */
+  readonly parked = new Map<number, { released: boolean }>();
   lastId = 0;
 
   constructor(readonly index: number) {}
@@ -178,6 +189,35 @@ export class WorkerPool implements WorkerStates {
     return true;
   }
 
+  /**
+   * The next request of a parked connection goes to worker `to`: resumed where it is parked if
+   * that is `to` and it still holds its copy (two small messages, no socket passed), else the
+   * supervisor's copy is handed to `to` and the parking worker drops its own. False if `to`
+   * cannot take it.
+   */
+  deliverParked(connection: ParkedConnection, to: number, head: Buffer): boolean {
+    const from = this.slots[connection.worker]!;
+    const parked = from.parked.get(connection.id);
+    from.parked.delete(connection.id);
+    const child = from.child;
+    if (to === connection.worker && parked !== undefined && !parked.released && child?.connected === true) {
+      this.send(child, { type: "resume", id: connection.id, head: head.toString("latin1") });
+      return true;
+    }
+    from.copies.delete(connection.id);
+    if (parked !== undefined && !parked.released && child !== undefined) this.send(child, { type: "drop", id: connection.id });
+    return this.handOff(to, connection.socket, head);
+  }
+
+  /** Forgets a parked connection the supervisor ends (its client left, or it stayed idle too long); the parking worker drops its copy. */
+  forgetParked(connection: ParkedConnection): void {
+    const from = this.slots[connection.worker]!;
+    const parked = from.parked.get(connection.id);
+    from.parked.delete(connection.id);
+    from.copies.delete(connection.id);
+    if (parked !== undefined && !parked.released && from.child !== undefined) this.send(from.child, { type: "drop", id: connection.id });
+  }
+
   /** A ready worker that is neither stuck nor draining, in turn; undefined if none. */
   anyHealthy(): number | undefined {
     for (let i = 0; i < this.slots.length; i++) {
@@ -250,17 +290,38 @@ export class WorkerPool implements WorkerStates {
         return;
       case "let-go":
         for (const id of message.ids) {
-          slot.copies.get(id)?.destroy();
-          slot.copies.delete(id);
+          const parked = slot.parked.get(id);
+          // Being routed here: the worker's copy closed (its keep-alive time ran out); ours goes on.
+          if (parked !== undefined) parked.released = true;
+          else {
+            slot.copies.get(id)?.destroy();
+            slot.copies.delete(id);
+          }
         }
         return;
       case "parked": {
         const socket = slot.copies.get(message.id);
-        slot.copies.delete(message.id);
         if (socket === undefined) return;
+        const parked = slot.parked.get(message.id);
+        if (parked !== undefined) {
+          parked.released ||= message.released;
+          return;
+        }
+        slot.parked.set(message.id, { released: message.released });
+        const connection = { worker: slot.index, id: message.id, socket };
         // Stopping: no worker will take it; ending it now is the keep-alive timeout come early.
-        if (this.stopping) socket.destroy();
-        else this.options.parked(socket);
+        if (this.stopping) {
+          this.forgetParked(connection);
+          socket.destroy();
+        } else this.options.parked(connection);
+        return;
+      }
+      case "bounced": {
+        const socket = slot.copies.get(message.id);
+        if (socket === undefined) return;
+        slot.copies.delete(message.id);
+        slot.parked.delete(message.id);
+        this.options.bounced(socket, Buffer.from(message.head, "latin1"));
         return;
       }
       case "locate":
@@ -281,8 +342,15 @@ export class WorkerPool implements WorkerStates {
     if (slot.child !== child) return;
     slot.child = undefined;
     slot.ready = false;
-    for (const socket of slot.copies.values()) socket.destroy();
-    slot.copies.clear();
+    for (const [id, socket] of slot.copies) {
+      const parked = slot.parked.get(id);
+      // A parked connection being routed here was idle: it lives on, for a live worker.
+      if (parked !== undefined) parked.released = true;
+      else {
+        socket.destroy();
+        slot.copies.delete(id);
+      }
+    }
     // The supervisor is its parent: it is gone for certain, so its rooms are nobody's now.
     this.options.assignments.clear(slot.index);
     for (const other of this.slots) {

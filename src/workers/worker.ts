@@ -33,7 +33,8 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   // Connections this worker is done with, told to the supervisor once per turn.
   const lettingGo: number[] = [];
   const connections = new IdleConnections({
-    parked: (id) => send({ type: "parked", id }),
+    parked: (id, released) => send({ type: "parked", id, released }),
+    bounced: (id, head) => send({ type: "bounced", id, head: head.toString("latin1") }),
     letGo: (id) => {
       if (lettingGo.length === 0) setImmediate(() => send({ type: "let-go", ids: lettingGo.splice(0) }));
       lettingGo.push(id);
@@ -42,6 +43,8 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   const early: Array<[SupervisorMessage, Socket | undefined]> = [];
   const onMessage = (message: SupervisorMessage, socket: Socket | undefined) => {
     placement.receive(message);
+    if (message.type === "resume") return connections.resume(message.id, Buffer.from(message.head, "latin1"));
+    if (message.type === "drop") return connections.drop(message.id);
     if (message.type !== "connection" || socket === undefined) return;
     if (project === undefined) {
       early.push([message, socket]);
@@ -74,10 +77,10 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
   const running = project;
   return async () => {
     clearInterval(beat);
-    // Idle connections go back to the supervisor at once, which routes their next requests to
+    // Idle connections go back to the supervisor for good, which routes their next requests to
     // the rooms' new owners (a reload) or closes them (a stop); busy ones are answered with
     // `connection: close` and end here.
-    connections.parkIdleNow();
+    connections.releaseIdle();
     await running.close();
     connections.close();
   };
