@@ -287,6 +287,32 @@ describe("kept-alive connections left idle on a worker", () => {
     }
   });
 
+  test("a parked connection outlives its worker's death: its next request is answered by a live worker", async () => {
+    const server = await start(fixtureProject(), 2);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const victim = await ownerPid(server.url, "outlive-0", agent);
+      await sleep(300); // parked
+      process.kill(victim, "SIGKILL");
+      await sleep(300);
+      const answer = await new Promise<{ pid: number; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(new URL("/parties/main/outlive-0", server.url), { agent }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (body += chunk));
+          res.on("end", () => resolve({ pid: (JSON.parse(body) as { pid: number }).pid, reused: req.reusedSocket }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      assert.ok(answer.reused, "the request went on the kept-alive connection");
+      assert.notEqual(answer.pid, victim);
+    } finally {
+      agent.destroy();
+      await server.stop();
+    }
+  });
+
   test("a parked connection loses no byte: a body sent after a pause, then the next request, on the same socket", async () => {
     const server = await start(fixtureProject(), 2);
     try {
