@@ -21,10 +21,11 @@
 import * as decoding from "lib0/decoding";
 import * as Y from "yjs";
 import type * as Party from "../types/party.js";
-import { AwarenessStore, decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from "./awareness-store.js";
+import { AwarenessStore, decodeAwarenessUpdate, encodeAwarenessUpdate, type AppliedEntry, type AwarenessEntry } from "./awareness-store.js";
 import { ChunkAssembler, isChunkMarker } from "./chunking.js";
 import { isYConnection, readClocks, updatedClocks, writeClocks } from "./awareness-clocks.js";
 import { debounce, type Debounced } from "./debounce.js";
+import { RenewalBatch } from "./renewal-batch.js";
 import {
   MESSAGE_AWARENESS,
   MESSAGE_QUERY_AWARENESS,
@@ -52,6 +53,8 @@ export interface YRoomConfig {
   persist: false | UpdateLogOptions;
   /** Drop the in-memory document after this long without use, even while the room is awake (0 = never). */
   unloadAfterMs: number;
+  /** Awareness renewals (same state, newer clock) are held this long and relayed together (0 = at once). */
+  awarenessBatchMs: number;
   /** Runs after the document was rebuilt from storage; changes it makes are neither logged nor broadcast. */
   onLoad?: (doc: Y.Doc) => void | Promise<void>;
   /** Runs debounced after changes (`wait` ms quiet, at most `maxWait` ms apart). */
@@ -84,6 +87,7 @@ export class YRoom {
   private flushScheduled = false;
   private unloadTimer: NodeJS.Timeout | undefined;
   private readonly save: Debounced | undefined;
+  private readonly renewals: RenewalBatch | undefined;
 
   constructor(
     readonly room: Party.Room,
@@ -93,6 +97,9 @@ export class YRoom {
       if (!isYConnection(connection)) continue;
       this.survivors.add(connection.id);
       for (const [clientId] of readClocks(connection)) this.owners.set(clientId, connection.id);
+    }
+    if (config.awarenessBatchMs > 0) {
+      this.renewals = new RenewalBatch(config.awarenessBatchMs, (entries) => this.room.broadcast(awarenessMessage(encodeAwarenessUpdate(entries))));
     }
     const onSave = config.onSave;
     if (onSave) {
@@ -153,7 +160,10 @@ export class YRoom {
     this.survivors.delete(connection.id);
     this.queried.delete(connection.id);
     const clocks = readClocks(connection).filter(([clientId]) => this.owners.get(clientId) === connection.id || !this.owners.has(clientId));
-    for (const [clientId] of clocks) this.owners.delete(clientId);
+    for (const [clientId] of clocks) {
+      this.owners.delete(clientId);
+      this.renewals?.drop(clientId);
+    }
     const removals = this.awareness.remove(clocks);
     if (removals.length > 0) this.room.broadcast(awarenessMessage(encodeAwarenessUpdate(removals)), [connection.id]);
     if (this.isEmpty()) this.lastLeft();
@@ -232,13 +242,18 @@ export class YRoom {
    * connections that joined this instance, since the rest already have them. Outside such an
    * answer a client id moves to the connection that sends it (a provider that reconnected
    * before its old socket closed), so the old socket's close does not remove it.
+   *
+   * Renewals of a connection's own clients wait in a batch (renewal-batch.ts); the promise of
+   * a batch's first renewal is returned, so the room stays awake until the batch is relayed.
    */
-  private awarenessUpdate(connection: Party.Connection, update: Uint8Array): void {
+  private awarenessUpdate(connection: Party.Connection, update: Uint8Array): Promise<void> | void {
+    // Most awareness messages are providers' echoes of what was relayed to them: dropped unread.
+    if (this.awareness.isStale(update)) return;
     const entries = decodeAwarenessUpdate(update);
     const applied = this.awareness.apply(entries);
     if (applied.length === 0) return;
     const answering = this.queried.has(connection.id);
-    const own: AwarenessEntry[] = [];
+    const own: AppliedEntry[] = [];
     const foreign: AwarenessEntry[] = [];
     for (const entry of applied) {
       const owner = this.owners.get(entry.clientId);
@@ -250,17 +265,29 @@ export class YRoom {
       if (entry.state === "null") this.owners.delete(entry.clientId);
       else this.owners.set(entry.clientId, connection.id);
     }
+    let batchRelayed: Promise<void> | undefined;
     if (own.length > 0) {
       const clocks = updatedClocks(readClocks(connection), own);
       if (clocks) writeClocks(connection, clocks);
-      const message = own.length === entries.length ? awarenessMessage(update) : awarenessMessage(encodeAwarenessUpdate(own));
-      this.room.broadcast(message);
+      const changes: AwarenessEntry[] = [];
+      for (const entry of own) {
+        if (entry.renewal && this.renewals) batchRelayed = this.renewals.add(entry) ?? batchRelayed;
+        else {
+          this.renewals?.drop(entry.clientId);
+          changes.push(entry);
+        }
+      }
+      if (changes.length > 0) {
+        const message = changes.length === entries.length ? awarenessMessage(update) : awarenessMessage(encodeAwarenessUpdate(changes));
+        this.room.broadcast(message);
+      }
     }
     if (foreign.length > 0) {
       this.queried.delete(connection.id);
       const message = awarenessMessage(encodeAwarenessUpdate(foreign));
       for (const id of this.fresh) if (id !== connection.id) this.room.getConnection(id)?.send(message);
     }
+    return batchRelayed;
   }
 
   /** After a wake, the first newcomer has nobody's awareness: ask one survivor for all it holds. */

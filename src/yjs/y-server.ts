@@ -24,13 +24,19 @@ export interface YServerOptions {
   gc?: boolean;
   /** Drop the in-memory document after this many ms without document traffic, even while awake (default 30,000; 0 never). */
   unloadAfterMs?: number;
+  /**
+   * Awareness renewals (a provider re-sending its unchanged state every 15 s) are held this long
+   * and relayed to every editor in one message (default 1,000 ms; 0 relays each at once). Changes
+   * are never held. Keep it well under y-protocols' 30 s outdated timeout.
+   */
+  awarenessBatchMs?: number;
   /** onSave runs this long after the last change (default 2,000 ms)... */
   saveDebounceMs?: number;
   /** ...and at least this often while changes keep coming (default 10,000 ms). */
   saveMaxWaitMs?: number;
 }
 
-const DEFAULTS = { unloadAfterMs: 30_000, saveDebounceMs: 2_000, saveMaxWaitMs: 10_000 };
+const DEFAULTS = { unloadAfterMs: 30_000, awarenessBatchMs: 1_000, saveDebounceMs: 2_000, saveMaxWaitMs: 10_000 };
 
 export class YServer implements Party.Server {
   /** Hibernates by default; set `{ hibernate: false }` to keep the instance while anyone is connected. */
@@ -52,6 +58,7 @@ export class YServer implements Party.Server {
       gc: options.gc ?? true,
       persist: persist === false ? false : persist === true ? {} : persist,
       unloadAfterMs: options.unloadAfterMs ?? DEFAULTS.unloadAfterMs,
+      awarenessBatchMs: options.awarenessBatchMs ?? DEFAULTS.awarenessBatchMs,
       ...(hasOnLoad ? { onLoad: (doc: Y.Doc) => this.onLoad(doc) } : {}),
       ...(hasOnSave
         ? {
