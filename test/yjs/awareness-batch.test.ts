@@ -141,7 +141,8 @@ describe("awareness renewals in batches", () => {
     "an editor's presence never times out at the others while it stays connected (35 s of real renewals)",
     { timeout: 60_000 },
     async () => {
-      const s = (server = await startTestServer({ parties: party({ awarenessBatchMs: 1000 }), memory: true }));
+      // Awake throughout (a hibernated room knows no state, and relays the next renewal as a change).
+      const s = (server = await startTestServer({ parties: party({ awarenessBatchMs: 1000 }), memory: true, hibernateAfterMs: 60_000 }));
       const list = editorsOn(s.port, "presence", 4);
       await until(() => synced(list) && everyoneSees(list), "sync");
       const timedOut: string[] = [];
