@@ -88,7 +88,7 @@ export class AwarenessStore {
   }
 
   /** Marks clients gone (their connection closed); returns the removal entries to relay. */
-  remove(clients: ReadonlyArray<readonly [clientId: number, clock: number]>): AwarenessEntry[] {
+  remove(clients: ReadonlyArray<readonly [clientId: number, clock: number, ...unknown[]]>): AwarenessEntry[] {
     const removals: AwarenessEntry[] = [];
     for (const [clientId, lastClock] of clients) {
       const known = this.states.get(clientId);

@@ -23,7 +23,7 @@ import * as Y from "yjs";
 import type * as Party from "../types/party.js";
 import { AwarenessStore, decodeAwarenessUpdate, encodeAwarenessUpdate, type AppliedEntry, type AwarenessEntry } from "./awareness-store.js";
 import { ChunkAssembler, isChunkMarker } from "./chunking.js";
-import { isYConnection, readClocks, updatedClocks, writeClocks } from "./awareness-clocks.js";
+import { isSameState, isYConnection, readClocks, updatedClocks, writeClocks } from "./awareness-clocks.js";
 import { debounce, type Debounced } from "./debounce.js";
 import { RenewalBatch } from "./renewal-batch.js";
 import {
@@ -267,11 +267,14 @@ export class YRoom {
     }
     let batchRelayed: Promise<void> | undefined;
     if (own.length > 0) {
-      const clocks = updatedClocks(readClocks(connection), own);
+      const previous = readClocks(connection);
+      const clocks = updatedClocks(previous, own);
       if (clocks) writeClocks(connection, clocks);
       const changes: AwarenessEntry[] = [];
       for (const entry of own) {
-        if (entry.renewal && this.renewals) batchRelayed = this.renewals.add(entry) ?? batchRelayed;
+        // A fresh instance (after hibernation) knows no state: the connection's hash tells it.
+        const renewal = entry.renewal || isSameState(previous, entry.clientId, entry.state);
+        if (renewal && this.renewals) batchRelayed = this.renewals.add(entry) ?? batchRelayed;
         else {
           this.renewals?.drop(entry.clientId);
           changes.push(entry);
