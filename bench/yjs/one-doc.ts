@@ -71,7 +71,7 @@ export async function oneDocumentMemory(
         heapPerEditor: (memory.heapUsed - before.heapUsed) / held,
         idleMessagesPer15s: { in: (idleTo.in - idleFrom.in) * per15s, out: (idleTo.out - idleFrom.out) * per15s },
       });
-      log(`  ${server.name} ${held} editors: rss ${((memory.rss - before.rss) / held / 1024).toFixed(2)} KiB/editor, heap ${((memory.heapUsed - before.heapUsed) / held / 1024).toFixed(2)} KiB/editor; live: ${memory.live.instances} instances, ${memory.live.docs} Y.Docs; idle messages per 15 s: ${Math.round(steps.at(-1)!.idleMessagesPer15s.in)} in, ${Math.round(steps.at(-1)!.idleMessagesPer15s.out)} out`);
+      log(`  ${server.name} ${held} editors: rss ${((memory.rss - before.rss) / held / 1024).toFixed(2)} KiB/editor, heap ${((memory.heapUsed - before.heapUsed) / held / 1024).toFixed(2)} KiB/editor; live: ${memory.live.instances} instances, ${memory.live.docs} Y.Docs, ${memory.built} instances built so far (wakes + 1); idle messages per 15 s: ${Math.round(steps.at(-1)!.idleMessagesPer15s.in)} in, ${Math.round(steps.at(-1)!.idleMessagesPer15s.out)} out`);
     }
   } finally {
     await Promise.all(loads.map(async (load) => load.call("close").catch(() => {}).then(() => load.stop())));
