@@ -11,7 +11,8 @@
  * document) and in connection state (awareness client ids). A fresh instance treats connections
  * it finds as survivors: when it loads the document it sends each of them a sync step 1, so a
  * client holding anything the server lacks sends it back, and the first newcomer makes it ask
- * one survivor for the awareness states it holds.
+ * one survivor for the awareness states it holds. Awareness renewals are relayed in batches
+ * (renewal-batch.ts), and providers' echoes of them are dropped unread.
  *
  * Durability. An update is applied to the document at once; the updates of one event-loop turn
  * are merged, appended to the log (one storage write), and then broadcast. The runtime's output

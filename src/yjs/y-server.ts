@@ -6,7 +6,8 @@
  * It hibernates by default and persists the document in room storage. Override the hooks to
  * load from or save to your own store (`onLoad`, `onSave`), to refuse edits (`isReadOnly`) or to
  * take custom string messages (`onCustomMessage`). If you override onConnect, onMessage, onClose
- * or onError, call `super`'s.
+ * or onError, call `super`'s and return what it returns (onMessage's promise keeps the room awake
+ * while a batch of awareness renewals waits to be relayed).
  */
 import type * as Y from "yjs";
 import type * as Party from "../types/party.js";
