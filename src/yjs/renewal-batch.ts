@@ -1,13 +1,14 @@
 /**
- * Awareness renewals relayed in batches. Every provider renews its awareness every 15 s (the same
- * state with a newer clock, so nobody drops it as outdated after 30 s), and y-partykit's and
- * y-websocket's providers send back every awareness update they apply. Relayed one by one, each
- * renewal to N editors returns N − 1 times: N² messages in per 15 s. Held for a short window and
- * relayed as one message, a batch is applied and echoed once per editor: about N per window.
+ * Awareness renewals (and newcomers) relayed in batches. Every provider renews its awareness
+ * every 15 s (the same state with a newer clock, so nobody drops it as outdated after 30 s), and
+ * y-partykit's and y-websocket's providers send back every awareness update they apply. Relayed
+ * one by one, each renewal to N editors returns N − 1 times: N² messages in per 15 s, and as many
+ * while N editors join. Held for a short window and relayed as one message, a batch is applied
+ * and echoed once per editor: about N per window.
  *
- * Only renewals wait. A change (a cursor move, a newcomer, a removal) goes out at once and
- * supersedes the held renewal of its client, which is then dropped: nothing is relayed out of
- * order. The window must stay well under y-protocols' 30 s outdated timeout.
+ * Only renewals and a newcomer's first state wait. A change (a cursor move, a removal) goes out at
+ * once and supersedes the held entry of its client, which is then dropped: nothing is relayed out
+ * of order. The window must stay well under y-protocols' 30 s outdated timeout.
  */
 import type { AwarenessEntry } from "./awareness-store.js";
 

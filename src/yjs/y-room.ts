@@ -11,8 +11,8 @@
  * document) and in connection state (awareness client ids). A fresh instance treats connections
  * it finds as survivors: when it loads the document it sends each of them a sync step 1, so a
  * client holding anything the server lacks sends it back, and the first newcomer makes it ask
- * one survivor for the awareness states it holds. Awareness renewals are relayed in batches
- * (renewal-batch.ts), and providers' echoes of them are dropped unread.
+ * one survivor for the awareness states it holds. Awareness renewals and newcomers' states are
+ * relayed in batches (renewal-batch.ts), and providers' echoes of them are dropped unread.
  *
  * Durability. An update is applied to the document at once; the updates of one event-loop turn
  * are merged, appended to the log (one storage write), and then broadcast. The runtime's output
@@ -54,7 +54,7 @@ export interface YRoomConfig {
   persist: false | UpdateLogOptions;
   /** Drop the in-memory document after this long without use, even while the room is awake (0 = never). */
   unloadAfterMs: number;
-  /** Awareness renewals (same state, newer clock) are held this long and relayed together (0 = at once). */
+  /** Awareness renewals (same state, newer clock) and newcomers' states are held this long and relayed together (0 = at once). */
   awarenessBatchMs: number;
   /** Runs after the document was rebuilt from storage; changes it makes are neither logged nor broadcast. */
   onLoad?: (doc: Y.Doc) => void | Promise<void>;
@@ -244,8 +244,9 @@ export class YRoom {
    * answer a client id moves to the connection that sends it (a provider that reconnected
    * before its old socket closed), so the old socket's close does not remove it.
    *
-   * Renewals of a connection's own clients wait in a batch (renewal-batch.ts); the promise of
-   * a batch's first renewal is returned, so the room stays awake until the batch is relayed.
+   * Renewals of a connection's own clients, and the first state of a client new to it, wait in
+   * a batch (renewal-batch.ts); the promise of a batch's first entry is returned, so the room
+   * stays awake until the batch is relayed.
    */
   private awarenessUpdate(connection: Party.Connection, update: Uint8Array): Promise<void> | void {
     // Most awareness messages are providers' echoes of what was relayed to them: dropped unread.
@@ -275,7 +276,9 @@ export class YRoom {
       for (const entry of own) {
         // A fresh instance (after hibernation) knows no state: the connection's hash tells it.
         const renewal = entry.renewal || isSameState(previous, entry.clientId, entry.state);
-        if (renewal && this.renewals) batchRelayed = this.renewals.add(entry) ?? batchRelayed;
+        // A newcomer's state too: relayed at once, every editor's echo of every join was N² messages while N joined.
+        const joining = entry.state !== "null" && !previous.some(([clientId]) => clientId === entry.clientId);
+        if ((renewal || joining) && this.renewals) batchRelayed = this.renewals.add(entry) ?? batchRelayed;
         else {
           this.renewals?.drop(entry.clientId);
           changes.push(entry);

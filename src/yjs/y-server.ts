@@ -26,9 +26,10 @@ export interface YServerOptions {
   /** Drop the in-memory document after this many ms without document traffic, even while awake (default 30,000; 0 never). */
   unloadAfterMs?: number;
   /**
-   * Awareness renewals (a provider re-sending its unchanged state every 15 s) are held this long
-   * and relayed to every editor in one message (default 1,000 ms; 0 relays each at once). Changes
-   * are never held. Keep it well under y-protocols' 30 s outdated timeout.
+   * Awareness renewals (a provider re-sending its unchanged state every 15 s) and newcomers' first
+   * states are held this long and relayed to every editor in one message (default 1,000 ms; 0
+   * relays each at once). Changes (cursor moves, removals) are never held. Keep it well under
+   * y-protocols' 30 s outdated timeout.
    */
   awarenessBatchMs?: number;
   /** onSave runs this long after the last change (default 2,000 ms)... */

@@ -1,8 +1,9 @@
 /**
  * Awareness renewals relayed in batches (src/yjs/renewal-batch.ts), with real y-partykit providers
  * and a raw observer socket that records every awareness message the server sends it: renewals of
- * many editors arrive as one message, a change is never held, presence never times out while an
- * editor stays connected, and a held batch keeps the room awake until it is relayed.
+ * many editors (and newcomers' states) arrive as one message, a change is never held, presence
+ * never times out while an editor stays connected, and a held batch keeps the room awake until it
+ * is relayed.
  */
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -107,6 +108,26 @@ describe("awareness renewals in batches", () => {
     assert.equal(after.length, 1, `one awareness message for 11 renewals of 8 editors, got ${after.length}`);
     const relayed = new Map(after[0]!.entries.map((entry) => [entry.clientId, entry.clock]));
     assert.deepEqual(relayed, expected, "each editor once, with its newest clock");
+    assertClocksRise(observer);
+  });
+
+  it("newcomers' states reach the others as one message; a newcomer gets everyone's at once", async () => {
+    const s = (server = await startTestServer({ parties: party({ awarenessBatchMs: 600 }), memory: true }));
+    const present = editorsOn(s.port, "joins", 3);
+    await until(() => synced(present) && everyoneSees(present), "the first editors to sync");
+    const observer = await observe(s.port, "joins");
+    await sleep(800);
+    const from = observer.messages.length;
+
+    const newcomers = editorsOn(s.port, "joins", 4);
+    await until(() => synced(newcomers), "the newcomers to sync");
+    await until(() => newcomers.every((n) => present.every((p) => n.provider.awareness.getStates().has(p.doc.clientID))), "each newcomer to see the others", 500);
+    const all = [...present, ...newcomers];
+    await until(() => everyoneSees(all), "everyone to see the newcomers");
+    await sleep(900); // the echoes, and any batch after
+    const after = observer.messages.slice(from);
+    assert.equal(after.length, 1, `one awareness message for 4 newcomers, got ${after.length}`);
+    assert.deepEqual(new Set(after[0]!.entries.map((entry) => entry.clientId)), new Set(newcomers.map((n) => n.doc.clientID)));
     assertClocksRise(observer);
   });
 
