@@ -8,13 +8,15 @@
 // not idle editors).
 import { slope } from "../lib/stats.js";
 import { Load } from "./ipc.js";
-import type { Memory, YBenchServer } from "./servers.js";
+import type { Memory, MessageCounts, YBenchServer } from "./servers.js";
 
 export interface OneDocStep {
   editors: number;
   memory: Memory;
   rssPerEditor: number;
   heapPerEditor: number;
+  /** Messages the server received / wrote during the idle time, scaled to 15 s (one awareness renewal period). */
+  idleMessagesPer15s: MessageCounts;
 }
 
 export interface OneDocResult {
@@ -56,15 +58,20 @@ export async function oneDocumentMemory(
       if (edit) await Promise.all(loads.map((load, i) => load.call("edit", { bytes: settings.editBytes, write: i === 0 })));
       else await Promise.all(added.map((load) => load.call("edit", { bytes: settings.editBytes, write: false })));
       log(`${server.name}: ${held} editors on one document, synced${edit ? ` with the ${settings.editBytes}-byte edit` : ""}; idle for ${settings.settleMs / 1000} s`);
+      const idleFrom = await server.messages();
+      const idleStart = Date.now();
       await sleep(settings.settleMs);
+      const idleTo = await server.messages();
+      const per15s = 15_000 / (Date.now() - idleStart);
       const memory = await server.memory(room);
       steps.push({
         editors: held,
         memory,
         rssPerEditor: (memory.rss - before.rss) / held,
         heapPerEditor: (memory.heapUsed - before.heapUsed) / held,
+        idleMessagesPer15s: { in: (idleTo.in - idleFrom.in) * per15s, out: (idleTo.out - idleFrom.out) * per15s },
       });
-      log(`  ${server.name} ${held} editors: rss ${((memory.rss - before.rss) / held / 1024).toFixed(2)} KiB/editor, heap ${((memory.heapUsed - before.heapUsed) / held / 1024).toFixed(2)} KiB/editor; live: ${memory.live.instances} instances, ${memory.live.docs} Y.Docs`);
+      log(`  ${server.name} ${held} editors: rss ${((memory.rss - before.rss) / held / 1024).toFixed(2)} KiB/editor, heap ${((memory.heapUsed - before.heapUsed) / held / 1024).toFixed(2)} KiB/editor; live: ${memory.live.instances} instances, ${memory.live.docs} Y.Docs, ${memory.built} instances built so far (wakes + 1); idle messages per 15 s: ${Math.round(steps.at(-1)!.idleMessagesPer15s.in)} in, ${Math.round(steps.at(-1)!.idleMessagesPer15s.out)} out`);
     }
   } finally {
     await Promise.all(loads.map(async (load) => load.call("close").catch(() => {}).then(() => load.stop())));

@@ -102,6 +102,9 @@ function oneDocRows(report: Report): Row[] {
     const n = count(step.editors);
     pair(`RSS per idle editor, ${n} on one document (KiB) ↓`, other.rssPerEditor, step.rssPerEditor, true);
     pair(`V8 heap per idle editor, ${n} on one document (KiB) ↓`, other.heapPerEditor, step.heapPerEditor, false);
+    const messages = (label: string, b: number, y: number) => rows.push({ label, baseline: count(b), yjs: count(y), ratio: x(y / b), target: "" });
+    messages(`messages received by the server per 15 s idle, ${n} on one document ↓`, other.idleMessagesPer15s.in, step.idleMessagesPer15s.in);
+    messages(`messages sent by the server per 15 s idle, ${n} on one document ↓`, other.idleMessagesPer15s.out, step.idleMessagesPer15s.out);
   });
   pair("RSS slope per added editor, one document (KiB) ↓", base.rssSlope, yjs.rssSlope, true);
   pair("V8 heap slope per added editor, one document (KiB) ↓", base.heapSlope, yjs.heapSlope, false);

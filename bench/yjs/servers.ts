@@ -19,7 +19,14 @@ export interface YBenchServer {
   pid: number;
   /** Heap after GC, RSS of the process tree, live instances and documents, and how often `room` woke. */
   memory(room?: string): Promise<Memory>;
+  /** WebSocket messages the server received from and wrote to clients so far (its /metrics counters). */
+  messages(): Promise<MessageCounts>;
   stop(): Promise<void>;
+}
+
+export interface MessageCounts {
+  in: number;
+  out: number;
 }
 
 export interface Memory {
@@ -37,12 +44,14 @@ const party = (file: string) => fileURLToPath(new URL(`./party/${file}`, import.
 
 export async function startYServer(name: YServerName, workDir: string, hibernateAfterMs: number): Promise<YBenchServer> {
   const port = await freePort();
+  const adminPort = await freePort();
   const [main, config] = name === "y-partykit" ? ["ypartykit.ts", "ypartykit.json"] : ["yserver.ts", "yserver.json"];
   const dataDir = join(workDir, name.replace("/", "-"));
   mkdirSync(dataDir, { recursive: true });
   const args = [
     "--expose-gc", join(repoRoot, "bin/partyhouse.js"), "start", party(main), "--config", party(config),
     "--host", "127.0.0.1", "--port", String(port), "--persist", dataDir, "--hibernate-after", String(hibernateAfterMs),
+    "--admin-port", String(adminPort),
   ];
   // The server's own log (JSON lines) goes to a file beside its data: `workDir/<name>.log`.
   const logFile = openSync(`${dataDir}.log`, "a");
@@ -67,6 +76,17 @@ export async function startYServer(name: YServerName, workDir: string, hibernate
       const { heapUsed, heapTotal, external } = body.usage;
       return { heapUsed, heapTotal, external, rss: rssBytes(processTree(pid)), live: body.live, built: body.built };
     },
+    async messages() {
+      const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      return { in: metricSum(text, "partyhouse_messages_in_total"), out: metricSum(text, "partyhouse_messages_out_total") };
+    },
     stop: () => stopChild(child),
   };
+}
+
+/** The sum of a Prometheus counter over its labels. */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split("\n")) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  return sum;
 }

@@ -45,3 +45,30 @@ test("a removal for a closed connection carries a clock every peer accepts, once
   awarenessProtocol.applyAwarenessUpdate(peer, encodeAwarenessUpdate(removals), null);
   assert.equal(peer.getStates().has(7), false);
 });
+
+test("tells a renewal (same state, newer clock) from a change", () => {
+  const store = new AwarenessStore();
+  const renewal = (entries: Parameters<AwarenessStore["apply"]>[0]) => store.apply(entries).map((e) => e.renewal);
+  assert.deepEqual(renewal([{ clientId: 1, clock: 1, state: '{"c":1}' }]), [false], "a newcomer is a change");
+  assert.deepEqual(renewal([{ clientId: 1, clock: 2, state: '{"c":1}' }]), [true], "the same state again is a renewal");
+  assert.deepEqual(renewal([{ clientId: 1, clock: 3, state: '{"c":2}' }]), [false], "a moved cursor is a change");
+  assert.deepEqual(renewal([{ clientId: 1, clock: 4, state: "null" }]), [false], "a removal is a change");
+  assert.deepEqual(renewal([{ clientId: 1, clock: 5, state: "null" }]), [false], "and stays one");
+});
+
+test("finds echoes stale without decoding them, and nothing else", () => {
+  const store = new AwarenessStore();
+  const live = { clientId: 300, clock: 4, state: '{"user":"ann"}' };
+  const gone = { clientId: 9, clock: 2, state: "null" };
+  store.apply([live, gone]);
+  const stale = (...entries: Parameters<AwarenessStore["apply"]>[0]) => store.isStale(encodeAwarenessUpdate(entries));
+  assert.equal(stale(live, gone), true, "an echo of what the store holds");
+  assert.equal(stale({ ...live, clock: 3 }), true, "an older clock");
+  assert.equal(stale({ ...live, clock: 5 }), false, "a newer clock");
+  assert.equal(stale(live, { clientId: 12, clock: 1, state: "{}" }), false, "an unknown client after a stale one");
+  assert.equal(stale({ ...live, state: "null" }), false, "a removal at the same clock applies");
+  assert.equal(stale({ ...gone, state: "null" }), true, "a second removal does not");
+  assert.equal(stale({ ...live, state: "nul!" }), true, "four bytes that are not null");
+  const truncated = encodeAwarenessUpdate([live]).subarray(0, 6);
+  assert.equal(store.isStale(truncated), false, "a truncated message is left to the full decode");
+});

@@ -18,6 +18,11 @@ export interface AwarenessEntry {
   state: string;
 }
 
+/** An entry the store accepted; a renewal is the same state again with a newer clock. */
+export interface AppliedEntry extends AwarenessEntry {
+  renewal: boolean;
+}
+
 export function decodeAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
   const decoder = decoding.createDecoder(update);
   const count = decoding.readVarUint(decoder);
@@ -45,9 +50,31 @@ export function encodeAwarenessUpdate(entries: readonly AwarenessEntry[]): Uint8
 export class AwarenessStore {
   private readonly states = new Map<number, { clock: number; state: string }>();
 
+  /**
+   * Whether an encoded update holds nothing this store would apply: every clock at or below the
+   * one held. Providers echo every update they apply, so most awareness messages an editor sends
+   * are this; read without decoding a state (the common case allocates nothing).
+   */
+  isStale(update: Uint8Array): boolean {
+    const decoder = decoding.createDecoder(update);
+    const count = decoding.readVarUint(decoder);
+    for (let i = 0; i < count; i++) {
+      const clientId = decoding.readVarUint(decoder);
+      const clock = decoding.readVarUint(decoder);
+      const length = decoding.readVarUint(decoder);
+      const known = this.states.get(clientId);
+      if (known === undefined || known.clock < clock) return false;
+      // Same clock: only a removal of a live state applies (y-protocols' rule).
+      if (known.clock === clock && known.state !== "null" && isNullText(update, decoder.pos, length)) return false;
+      decoder.pos += length;
+    }
+    // A truncated message is not stale: the full decode rejects it.
+    return decoder.pos <= update.length;
+  }
+
   /** Applies entries; returns those that changed something (to relay), in order. */
-  apply(entries: readonly AwarenessEntry[]): AwarenessEntry[] {
-    const applied: AwarenessEntry[] = [];
+  apply(entries: readonly AwarenessEntry[]): AppliedEntry[] {
+    const applied: AppliedEntry[] = [];
     for (const entry of entries) {
       const current = this.states.get(entry.clientId);
       const removal = entry.state === "null";
@@ -55,13 +82,13 @@ export class AwarenessStore {
       const sameClockRemoval = current !== undefined && current.clock === entry.clock && removal && current.state !== "null";
       if (!newer && !sameClockRemoval) continue;
       this.states.set(entry.clientId, { clock: entry.clock, state: entry.state });
-      applied.push(entry);
+      applied.push({ ...entry, renewal: current !== undefined && current.state === entry.state && !removal });
     }
     return applied;
   }
 
   /** Marks clients gone (their connection closed); returns the removal entries to relay. */
-  remove(clients: ReadonlyArray<readonly [clientId: number, clock: number]>): AwarenessEntry[] {
+  remove(clients: ReadonlyArray<readonly [clientId: number, clock: number, ...unknown[]]>): AwarenessEntry[] {
     const removals: AwarenessEntry[] = [];
     for (const [clientId, lastClock] of clients) {
       const known = this.states.get(clientId);
@@ -89,4 +116,9 @@ export class AwarenessStore {
   get size(): number {
     return this.states.size;
   }
+}
+
+/** Whether the `length` bytes at `at` spell `null` (a removal's state). */
+function isNullText(bytes: Uint8Array, at: number, length: number): boolean {
+  return length === 4 && bytes[at] === 0x6e && bytes[at + 1] === 0x75 && bytes[at + 2] === 0x6c && bytes[at + 3] === 0x6c;
 }

@@ -45,6 +45,8 @@ function roomConfig(room: Party.Room, options: YPartyKitOptions): YRoomConfig {
     gc: options.gc ?? !persist,
     persist: persist === false ? false : maxBytes !== undefined ? { compactAfterBytes: maxBytes } : {},
     unloadAfterMs: 30_000,
+    // Renewals relayed in batches, as YServer does (renewal-batch.ts).
+    awarenessBatchMs: 1_000,
     ...(load
       ? {
           onLoad: async (doc: Y.Doc) => {

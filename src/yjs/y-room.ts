@@ -11,7 +11,8 @@
  * document) and in connection state (awareness client ids). A fresh instance treats connections
  * it finds as survivors: when it loads the document it sends each of them a sync step 1, so a
  * client holding anything the server lacks sends it back, and the first newcomer makes it ask
- * one survivor for the awareness states it holds.
+ * one survivor for the awareness states it holds. Awareness renewals and newcomers' states are
+ * relayed in batches (renewal-batch.ts), and providers' echoes of them are dropped unread.
  *
  * Durability. An update is applied to the document at once; the updates of one event-loop turn
  * are merged, appended to the log (one storage write), and then broadcast. The runtime's output
@@ -21,10 +22,11 @@
 import * as decoding from "lib0/decoding";
 import * as Y from "yjs";
 import type * as Party from "../types/party.js";
-import { AwarenessStore, decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from "./awareness-store.js";
+import { AwarenessStore, decodeAwarenessUpdate, encodeAwarenessUpdate, type AppliedEntry, type AwarenessEntry } from "./awareness-store.js";
 import { ChunkAssembler, isChunkMarker } from "./chunking.js";
-import { isYConnection, readClocks, updatedClocks, writeClocks } from "./awareness-clocks.js";
+import { isSameState, isYConnection, readClocks, updatedClocks, writeClocks } from "./awareness-clocks.js";
 import { debounce, type Debounced } from "./debounce.js";
+import { RenewalBatch } from "./renewal-batch.js";
 import {
   MESSAGE_AWARENESS,
   MESSAGE_QUERY_AWARENESS,
@@ -52,6 +54,8 @@ export interface YRoomConfig {
   persist: false | UpdateLogOptions;
   /** Drop the in-memory document after this long without use, even while the room is awake (0 = never). */
   unloadAfterMs: number;
+  /** Awareness renewals (same state, newer clock) and newcomers' states are held this long and relayed together (0 = at once). */
+  awarenessBatchMs: number;
   /** Runs after the document was rebuilt from storage; changes it makes are neither logged nor broadcast. */
   onLoad?: (doc: Y.Doc) => void | Promise<void>;
   /** Runs debounced after changes (`wait` ms quiet, at most `maxWait` ms apart). */
@@ -84,6 +88,7 @@ export class YRoom {
   private flushScheduled = false;
   private unloadTimer: NodeJS.Timeout | undefined;
   private readonly save: Debounced | undefined;
+  private readonly renewals: RenewalBatch | undefined;
 
   constructor(
     readonly room: Party.Room,
@@ -93,6 +98,9 @@ export class YRoom {
       if (!isYConnection(connection)) continue;
       this.survivors.add(connection.id);
       for (const [clientId] of readClocks(connection)) this.owners.set(clientId, connection.id);
+    }
+    if (config.awarenessBatchMs > 0) {
+      this.renewals = new RenewalBatch(config.awarenessBatchMs, (entries) => this.room.broadcast(awarenessMessage(encodeAwarenessUpdate(entries))));
     }
     const onSave = config.onSave;
     if (onSave) {
@@ -153,7 +161,10 @@ export class YRoom {
     this.survivors.delete(connection.id);
     this.queried.delete(connection.id);
     const clocks = readClocks(connection).filter(([clientId]) => this.owners.get(clientId) === connection.id || !this.owners.has(clientId));
-    for (const [clientId] of clocks) this.owners.delete(clientId);
+    for (const [clientId] of clocks) {
+      this.owners.delete(clientId);
+      this.renewals?.drop(clientId);
+    }
     const removals = this.awareness.remove(clocks);
     if (removals.length > 0) this.room.broadcast(awarenessMessage(encodeAwarenessUpdate(removals)), [connection.id]);
     if (this.isEmpty()) this.lastLeft();
@@ -232,13 +243,19 @@ export class YRoom {
    * connections that joined this instance, since the rest already have them. Outside such an
    * answer a client id moves to the connection that sends it (a provider that reconnected
    * before its old socket closed), so the old socket's close does not remove it.
+   *
+   * Renewals of a connection's own clients, and the first state of a client new to it, wait in
+   * a batch (renewal-batch.ts); the promise of a batch's first entry is returned, so the room
+   * stays awake until the batch is relayed.
    */
-  private awarenessUpdate(connection: Party.Connection, update: Uint8Array): void {
+  private awarenessUpdate(connection: Party.Connection, update: Uint8Array): Promise<void> | void {
+    // Most awareness messages are providers' echoes of what was relayed to them: dropped unread.
+    if (this.awareness.isStale(update)) return;
     const entries = decodeAwarenessUpdate(update);
     const applied = this.awareness.apply(entries);
     if (applied.length === 0) return;
     const answering = this.queried.has(connection.id);
-    const own: AwarenessEntry[] = [];
+    const own: AppliedEntry[] = [];
     const foreign: AwarenessEntry[] = [];
     for (const entry of applied) {
       const owner = this.owners.get(entry.clientId);
@@ -250,17 +267,34 @@ export class YRoom {
       if (entry.state === "null") this.owners.delete(entry.clientId);
       else this.owners.set(entry.clientId, connection.id);
     }
+    let batchRelayed: Promise<void> | undefined;
     if (own.length > 0) {
-      const clocks = updatedClocks(readClocks(connection), own);
+      const previous = readClocks(connection);
+      const clocks = updatedClocks(previous, own);
       if (clocks) writeClocks(connection, clocks);
-      const message = own.length === entries.length ? awarenessMessage(update) : awarenessMessage(encodeAwarenessUpdate(own));
-      this.room.broadcast(message);
+      const changes: AwarenessEntry[] = [];
+      for (const entry of own) {
+        // A fresh instance (after hibernation) knows no state: the connection's hash tells it.
+        const renewal = entry.renewal || isSameState(previous, entry.clientId, entry.state);
+        // A newcomer's state too: relayed at once, every editor's echo of every join was N² messages while N joined.
+        const joining = entry.state !== "null" && !previous.some(([clientId]) => clientId === entry.clientId);
+        if ((renewal || joining) && this.renewals) batchRelayed = this.renewals.add(entry) ?? batchRelayed;
+        else {
+          this.renewals?.drop(entry.clientId);
+          changes.push(entry);
+        }
+      }
+      if (changes.length > 0) {
+        const message = changes.length === entries.length ? awarenessMessage(update) : awarenessMessage(encodeAwarenessUpdate(changes));
+        this.room.broadcast(message);
+      }
     }
     if (foreign.length > 0) {
       this.queried.delete(connection.id);
       const message = awarenessMessage(encodeAwarenessUpdate(foreign));
       for (const id of this.fresh) if (id !== connection.id) this.room.getConnection(id)?.send(message);
     }
+    return batchRelayed;
   }
 
   /** After a wake, the first newcomer has nobody's awareness: ask one survivor for all it holds. */

@@ -6,7 +6,8 @@
  * It hibernates by default and persists the document in room storage. Override the hooks to
  * load from or save to your own store (`onLoad`, `onSave`), to refuse edits (`isReadOnly`) or to
  * take custom string messages (`onCustomMessage`). If you override onConnect, onMessage, onClose
- * or onError, call `super`'s.
+ * or onError, call `super`'s and return what it returns (onMessage's promise keeps the room awake
+ * while a batch of awareness renewals waits to be relayed).
  */
 import type * as Y from "yjs";
 import type * as Party from "../types/party.js";
@@ -24,13 +25,20 @@ export interface YServerOptions {
   gc?: boolean;
   /** Drop the in-memory document after this many ms without document traffic, even while awake (default 30,000; 0 never). */
   unloadAfterMs?: number;
+  /**
+   * Awareness renewals (a provider re-sending its unchanged state every 15 s) and newcomers' first
+   * states are held this long and relayed to every editor in one message (default 1,000 ms; 0
+   * relays each at once). Changes (cursor moves, removals) are never held. Keep it well under
+   * y-protocols' 30 s outdated timeout.
+   */
+  awarenessBatchMs?: number;
   /** onSave runs this long after the last change (default 2,000 ms)... */
   saveDebounceMs?: number;
   /** ...and at least this often while changes keep coming (default 10,000 ms). */
   saveMaxWaitMs?: number;
 }
 
-const DEFAULTS = { unloadAfterMs: 30_000, saveDebounceMs: 2_000, saveMaxWaitMs: 10_000 };
+const DEFAULTS = { unloadAfterMs: 30_000, awarenessBatchMs: 1_000, saveDebounceMs: 2_000, saveMaxWaitMs: 10_000 };
 
 export class YServer implements Party.Server {
   /** Hibernates by default; set `{ hibernate: false }` to keep the instance while anyone is connected. */
@@ -52,6 +60,7 @@ export class YServer implements Party.Server {
       gc: options.gc ?? true,
       persist: persist === false ? false : persist === true ? {} : persist,
       unloadAfterMs: options.unloadAfterMs ?? DEFAULTS.unloadAfterMs,
+      awarenessBatchMs: options.awarenessBatchMs ?? DEFAULTS.awarenessBatchMs,
       ...(hasOnLoad ? { onLoad: (doc: Y.Doc) => this.onLoad(doc) } : {}),
       ...(hasOnSave
         ? {

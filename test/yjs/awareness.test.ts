@@ -45,11 +45,12 @@ it("keeps the cursor of a client that reconnected before its old socket closed; 
   const watcher = await s.connect("/parties/main/aw");
   const old = await s.connect("/parties/main/aw");
   old.send(cursor(7, 1));
-  assert.ok((await awarenessWithin(watcher, 300)).some((e) => e.clientId === 7 && e.clock === 1));
+  // A newcomer's first state waits for the awareness batch (1 s by default).
+  assert.ok((await awarenessWithin(watcher, 1500)).some((e) => e.clientId === 7 && e.clock === 1));
 
   const fresh = await s.connect("/parties/main/aw");
   fresh.send(cursor(7, 2)); // the same client id, now on the new socket
-  assert.ok((await awarenessWithin(watcher, 300)).some((e) => e.clientId === 7 && e.clock === 2));
+  assert.ok((await awarenessWithin(watcher, 1500)).some((e) => e.clientId === 7 && e.clock === 2));
   await old.close();
   const afterOldClosed = await awarenessWithin(watcher, 300);
   assert.ok(!afterOldClosed.some((e) => e.clientId === 7 && e.state === "null"), "the reconnected client's cursor stays");
@@ -64,7 +65,7 @@ it("a fresh instance (after hibernation) removes a leaver's cursor from its conn
   const watcher = await s.connect("/parties/main/aw2");
   const leaver = await s.connect("/parties/main/aw2");
   leaver.send(cursor(9, 4));
-  assert.ok((await awarenessWithin(watcher, 300)).some((e) => e.clientId === 9 && e.clock === 4));
+  assert.ok((await awarenessWithin(watcher, 1500)).some((e) => e.clientId === 9 && e.clock === 4));
   const deadline = Date.now() + 5000;
   while (s.server.stats().resident !== 0) {
     if (Date.now() > deadline) throw new Error("the room did not hibernate");
