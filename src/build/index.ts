@@ -1,4 +1,4 @@
-export { bundleProject } from "./bundle.js";
+export { bundleProject, releaseBuildService } from "./bundle.js";
 export { watchProject } from "./watch.js";
 export type { ProjectWatcher, WatchEvent, WatchOptions } from "./watch.js";
 export { createServerBuilder, serverBuildOptions } from "./server-builder.js";

@@ -37,6 +37,9 @@ test("partyhouse start serves from the same process id with the settings applied
       assert.ok(cmdline.includes(`--max-semi-space-size=${SEMI_SPACE_MB}`), cmdline.join(" "));
       const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
       for (const [name, value] of Object.entries(MALLOC_SETTINGS)) assert.ok(environ.includes(`${name}=${value}`), name);
+      // Built once: esbuild's service process (~38 MB) is not kept for builds that never come.
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+      assert.equal(children, "", `start keeps child processes: ${children}`);
     } finally {
       assert.equal(await server.stop("SIGTERM"), 0);
     }

@@ -1,5 +1,5 @@
 /** `partyhouse start`: build once, no watching, one JSON log line per event on stderr. */
-import { bundleProject } from "../build/index.js";
+import { bundleProject, releaseBuildService } from "../build/index.js";
 import { pinoLogger } from "../logging/pino-logger.js";
 import type { RunCommand } from "./args.js";
 import type { CliContext } from "./context.js";
@@ -19,6 +19,7 @@ export async function runStart(command: RunCommand, cli: CliContext): Promise<()
   });
   const admin = adminOptionsFor(command, config, cli.env ?? process.env);
   const project = await startProject(config, await importParties(bundle), logger, command, admin);
+  await releaseBuildService();
   logger.log("info", "ready", { url: project.url });
   cli.writeOut(`partyhouse ready on ${project.readyText}\n`);
   return () => project.close();

@@ -13,7 +13,7 @@ import net, { type Socket } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleProject } from "../build/index.js";
+import { bundleProject, releaseBuildService } from "../build/index.js";
 import type { RunCommand } from "../cli/args.js";
 import type { CliContext } from "../cli/context.js";
 import { bundleFolder, partykitHostFor } from "../cli/boot.js";
@@ -77,6 +77,7 @@ export async function runSupervisor(command: RunCommand, cli: CliContext, config
       },
     });
     const workers: WorkerPool = pool;
+    await releaseBuildService();
     await workers.allReady();
     server = net.createServer(LISTEN_OPTIONS, (socket) => {
       // For the socket's whole life here: a reset client must not end the supervisor.
@@ -133,6 +134,7 @@ function reloadOnHangup(config: ResolvedConfig, workers: WorkerPool, logger: Log
       try {
         const bundle = await bundleProject(config, { outdir: bundleFolder(config), host: partykitHostFor(config.host, config.port) });
         logger.log("info", "reloading: replacing workers one at a time");
+        await releaseBuildService();
         await workers.replaceAll(bundle.file);
         logger.log("info", "reload done");
       } catch (error) {

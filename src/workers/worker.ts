@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 import { pinoLogger } from "../logging/pino-logger.js";
 import type { RunCommand } from "../cli/args.js";
 import type { CliContext } from "../cli/context.js";
+import { releaseBuildService } from "../build/index.js";
 import { importParties, loadProjectConfig, startProject } from "../cli/boot.js";
 import { ClusterRouter } from "../cluster/cluster-router.js";
 import { HEARTBEAT_MS, WORKER_BUNDLE_ENV, WORKER_ADMIN_ENV, WORKER_DATA_ENV, WORKER_SECRET_ENV, workerIndex, type SupervisorMessage, type WorkerMessage } from "./protocol.js";
@@ -69,6 +70,7 @@ export async function runWorker(command: RunCommand, cli: CliContext): Promise<(
       router: (local, routerLogger) => new ClusterRouter({ directory: placement, local, logger: routerLogger }),
     },
   });
+  await releaseBuildService();
   for (const [message, socket] of early.splice(0)) onMessage(message, socket);
   const beat = setInterval(() => send({ type: "beat" }), HEARTBEAT_MS);
   beat.unref();

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
-import { existsSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { ensureBuilt, runToExit, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
@@ -145,6 +145,11 @@ describe("connections handed to workers", () => {
     const server = await start(fixtureProject(), 2);
     try {
       const supervisor = server.child.pid!;
+      // Built once: the supervisor's children are its two workers, and theirs none (esbuild's
+      // service process, ~38 MB, is let go once the builds are done).
+      const children = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number);
+      assert.equal(children(supervisor).length, 2, `the supervisor's children: ${children(supervisor).join(", ")}`);
+      for (const worker of children(supervisor)) assert.deepEqual(children(worker), [], `worker ${worker}'s children`);
       const descriptors = () => readdirSync(`/proc/${supervisor}/fd`).length;
       await ownerPid(server.url, "copies-0");
       await sleep(200);
