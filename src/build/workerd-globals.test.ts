@@ -44,6 +44,18 @@ test("bundles see workerd's globals: WebSocketPair, URLPattern, scheduler, navig
             rewriter: attempt(() => new Rewriter()),
             badStatus: attempt(() => new Response(null, { status: 200, webSocket: new WebSocketPair()[0] } as ResponseInit)),
             plain: new Response("x", { status: 201 }).status,
+            subclass: (() => {
+              class Tagged extends Response {
+                tag() {
+                  return "tagged";
+                }
+              }
+              const tagged = new Tagged("x", { status: 202 });
+              return [tagged.tag?.(), tagged instanceof Response, tagged.status];
+            })(),
+            json: Response.json({ a: 1 }).headers.get("content-type"),
+            sharedPrototype: Object.getPrototypeOf(new Response("x")) === Response.prototype,
+            withoutNew: attempt(() => (Response as unknown as () => unknown)()).includes("without 'new'"),
           };
         },
       };
@@ -75,6 +87,10 @@ test("bundles see workerd's globals: WebSocketPair, URLPattern, scheduler, navig
     rewriter: "HTMLRewriter is not available on partyhouse (it is part of the Cloudflare runtime)",
     badStatus: "Responses with a WebSocket must have status code 101.",
     plain: 201,
+    subclass: ["tagged", true, 202],
+    json: "application/json",
+    sharedPrototype: true,
+    withoutNew: true,
   });
   assert.equal((globalThis as { WebSocketPair?: unknown }).WebSocketPair, undefined, "the process's globals are untouched");
 });

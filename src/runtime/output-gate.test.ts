@@ -144,3 +144,19 @@ test("a failed write drops everything held behind it, also output of writes that
   assert.deepEqual(released, ["a"]);
   assert.deepEqual(dropped, ["b", "c"]);
 });
+
+test("outputs behind one write leave together, not one microtask each", async () => {
+  const gate = new OutputGate();
+  const commit = write();
+  const released: string[] = [];
+  // Code queued by the first release runs only after the others behind the same write went out.
+  gate.pass(commit.durable, () => {
+    released.push("a1");
+    queueMicrotask(() => released.push("other code"));
+  });
+  gate.pass(commit.durable, () => released.push("a2"));
+  gate.pass(commit.durable, () => released.push("a3"));
+  commit.done();
+  await settle();
+  assert.deepEqual(released, ["a1", "a2", "a3", "other code"]);
+});

@@ -12,6 +12,11 @@ class Main implements Party.Server {
     if (url.pathname.endsWith("/not-a-response")) return "nope" as unknown as Response;
     if (url.pathname.endsWith("/throw-string")) throw "a plain string";
     if (url.pathname.endsWith("/throw-empty")) throw new Error();
+    if (url.pathname.endsWith("/used-body")) {
+      const used = new Response("read already");
+      await used.text();
+      return used;
+    }
     if (url.pathname.endsWith("/headers")) {
       return Response.json({
         ip: req.headers.get("cf-connecting-ip"),
@@ -144,6 +149,12 @@ describe("front door routing", () => {
     assert.deepEqual([primitive.status, await primitive.text()], [500, "Cannot use 'in' operator to search for 'code' in a plain string"]);
     const empty = await server.fetch("/parties/main/r1/throw-empty");
     assert.deepEqual([empty.status, await empty.text()], [500, "Uncaught exception when making a request"]);
+  });
+
+  it("answers 500 when the room's Response cannot be sent (its body was already read)", async () => {
+    const res = await server.fetch("/parties/main/r1/used-body");
+    assert.equal(res.status, 500);
+    assert.match(await res.text(), /already been used/);
   });
 
   it("runs onBeforeRequest: throw is 401, a Response is returned, a Request is forwarded", async () => {
