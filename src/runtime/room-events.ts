@@ -10,9 +10,6 @@ import type { ServerInstance } from "./party-definition.js";
  * onStart, blockConcurrencyWhile and storage calls (through `input`) hold other events back.
  * Also tracks activity, for hibernation and eviction.
  */
-/** startNow()'s answer when the event has to wait: run() it instead. */
-export const NOT_NOW: unique symbol = Symbol("not now");
-
 export class RoomEvents {
   readonly input = new InputGate();
   /** When the room last started or finished an event. */
@@ -68,31 +65,6 @@ export class RoomEvents {
   dropInstance(): void {
     this.instance = null;
     this.started = false;
-  }
-
-  /**
-   * run() for an async caller that awaits the outcome itself, which saves run()'s promise (and
-   * a lookup of `then` on the value it settles with) per event: when the event may start now,
-   * runs `body` and returns what it returned, and the caller calls `endStarted()` once that
-   * settled; otherwise runs nothing and returns NOT_NOW, and the caller uses run().
-   */
-  startNow<T>(body: (server: ServerInstance) => T, kind: string): T | typeof NOT_NOW {
-    if (this.closedFor !== null || !this.canRunNow()) return NOT_NOW;
-    this.eventStarted();
-    watchStarted(this.label, kind);
-    try {
-      return body(this.instance!);
-    } catch (error) {
-      this.eventEnded();
-      throw error;
-    } finally {
-      watchEnded();
-    }
-  }
-
-  /** Ends an event startNow() started, once what its body returned settled. */
-  endStarted(): void {
-    this.eventEnded();
   }
 
   /**

@@ -11,10 +11,10 @@ import { describeError } from "./logger.js";
 import { OutputGate } from "./output-gate.js";
 import { RoomMovedError } from "./placement.js";
 import type { RoomRef } from "../storage/engine.js";
-import type { PartyDefinition, ServerInstance } from "./party-definition.js";
+import type { PartyDefinition } from "./party-definition.js";
 import { RoomApi } from "./room-api.js";
 import { RoomClosedError } from "./room-closed.js";
-import { NOT_NOW, RoomEvents } from "./room-events.js";
+import { RoomEvents } from "./room-events.js";
 import type { RoomServices } from "./room-services.js";
 import { NO_TAGS, SocketRecord, type PendingClose } from "./socket-record.js";
 import { SocketTable } from "./socket-table.js";
@@ -130,17 +130,7 @@ export class RoomHost implements ConnectionHost, RoomStorageHooks, OutputGated {
   async request(request: Party.Request): Promise<Response> {
     if (this.closed || this.leaseLapsed()) return closedResponse();
     try {
-      const handle = (server: ServerInstance) => server.onRequest(request);
-      const started = this.events.startNow(handle, "onRequest");
-      let result: unknown;
-      if (started === NOT_NOW) result = await this.events.run(handle, "onRequest");
-      else {
-        try {
-          result = await started;
-        } finally {
-          this.events.endStarted();
-        }
-      }
+      const result = await this.events.run((server) => server.onRequest(request), "onRequest");
       if (!(result instanceof Response)) {
         return new Response("Incorrect type for Promise: the Promise did not resolve to 'Response'.", { status: 500 });
       }
