@@ -33,13 +33,22 @@ export interface ConnectionObserver {
  * which only errs on the side of "something more was read". Undefined for a chunked body.
  */
 export function requestSize(request: IncomingMessage): number | undefined {
-  if (request.headers["transfer-encoding"] !== undefined) return undefined;
-  // Node hands the request line and headers over as one-byte strings: length is bytes.
-  let size = request.method!.length + 1 + request.url!.length + " HTTP/".length + request.httpVersion.length + 2;
+  // Node hands the request line and headers over as one-byte strings: length is bytes. Read
+  // from rawHeaders only: `request.headers` is built on first read, a cost every request would pay.
+  let size = request.method!.length + 1 + request.url!.length + " HTTP/".length + request.httpVersion.length + 2 + 2;
   const raw = request.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) size += raw[i]!.length + 2 + raw[i + 1]!.length + 2;
-  return size + 2 + Number(request.headers["content-length"] ?? 0);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    size += name.length + 2 + value.length + 2;
+    if (name.length === TRANSFER_ENCODING.length && name.toLowerCase() === TRANSFER_ENCODING) return undefined;
+    if (name.length === CONTENT_LENGTH.length && name.toLowerCase() === CONTENT_LENGTH) size += Number(value);
+  }
+  return size;
 }
+
+const TRANSFER_ENCODING = "transfer-encoding";
+const CONTENT_LENGTH = "content-length";
 
 export class HandedInConnections {
   private readonly observers = new WeakMap<object, ConnectionObserver>();
