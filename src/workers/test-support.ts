@@ -47,6 +47,20 @@ export async function ownerPid(base: string, room: string, agent: Agent | false 
   return (JSON.parse(answer.body) as { pid: number }).pid;
 }
 
+/** The pid of the worker serving the room, asked on `agent`'s kept-alive connection, and whether that connection was reused. */
+export function ownerOnKeptConnection(base: string, room: string, agent: Agent): Promise<{ pid: number; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL(`/parties/main/${room}`, base), { agent }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ pid: (JSON.parse(body) as { pid: number }).pid, reused: req.reusedSocket }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 export async function ledger(base: string, room: string): Promise<number[]> {
   const answer = await send(base, `/parties/main/${room}?ledger`);
   if (answer.status !== 200) throw new Error(`room ${room} answered ${answer.status}: ${answer.body}`);

@@ -4,7 +4,7 @@
  * report, and killed by that pid.
  */
 import { strict as assert } from "node:assert";
-import { Agent, request as httpRequest } from "node:http";
+import { Agent } from "node:http";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import PartySocket from "partysocket";
@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } fr
 import { connect } from "node:net";
 import { join } from "node:path";
 import { ensureBuilt, runToExit, spawnPartyhouse, type SpawnedServer } from "../cli/test-support.js";
-import { fixtureProject, ledger, ownerPid, send, sleep } from "./test-support.js";
+import { fixtureProject, ledger, ownerOnKeptConnection, ownerPid, send, sleep } from "./test-support.js";
 
 before(() => ensureBuilt());
 
@@ -271,16 +271,7 @@ describe("kept-alive connections left idle on a worker", () => {
       const burning = send(server.url, `/parties/main/${busyRoom}?burn=2500`, { timeoutMs: 10_000 });
       await sleep(300);
       const began = performance.now();
-      const answer = await new Promise<{ pid: number; reused: boolean }>((resolve, reject) => {
-        const req = httpRequest(new URL(`/parties/main/${otherRoom}`, server.url), { agent }, (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => (body += chunk));
-          res.on("end", () => resolve({ pid: (JSON.parse(body) as { pid: number }).pid, reused: req.reusedSocket }));
-        });
-        req.on("error", reject);
-        req.end();
-      });
+      const answer = await ownerOnKeptConnection(server.url, otherRoom, agent);
       const waited = performance.now() - began;
       assert.ok(answer.reused, "the request went on the kept-alive connection");
       assert.equal(answer.pid, owners.get(otherRoom));
@@ -300,16 +291,7 @@ describe("kept-alive connections left idle on a worker", () => {
       await sleep(300); // parked
       process.kill(victim, "SIGKILL");
       await sleep(300);
-      const answer = await new Promise<{ pid: number; reused: boolean }>((resolve, reject) => {
-        const req = httpRequest(new URL("/parties/main/outlive-0", server.url), { agent }, (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => (body += chunk));
-          res.on("end", () => resolve({ pid: (JSON.parse(body) as { pid: number }).pid, reused: req.reusedSocket }));
-        });
-        req.on("error", reject);
-        req.end();
-      });
+      const answer = await ownerOnKeptConnection(server.url, "outlive-0", agent);
       assert.ok(answer.reused, "the request went on the kept-alive connection");
       assert.notEqual(answer.pid, victim);
     } finally {
