@@ -3,10 +3,10 @@
  * back. A connection stays with the worker it was handed to, which forwards requests for other
  * workers' rooms (the cluster router). If that worker then blocks (a handler that loops), a
  * request on the connection would wait for it even when it is for a healthy worker's room.
- * So a connection idle for PARK_AFTER_MS goes back to the supervisor ("parked"), which never
- * runs user code: it reads the next request line and hands the connection to that room's owner,
- * as for a new connection. What is left waiting behind a worker that blocks is what it was busy
- * with, and what was idle on it for less than PARK_AFTER_MS when it blocked.
+ * So a connection idle for PARK_AFTER_MS is parked with the supervisor, which never runs user
+ * code: it reads the next request line and routes it as a new connection's. What is left waiting
+ * behind a worker that blocks is what it was busy with, and what was idle on it for less than
+ * PARK_AFTER_MS when it blocked.
  *
  * The supervisor keeps its own copy of each connection's socket (paused: it reads nothing while
  * a worker reads it), so parking passes no socket: the worker stops reading its copy and tells
@@ -14,7 +14,9 @@
  * worker (a client polling its room), the worker gets the bytes and reads on (`resume`): two
  * small messages, no new connection. Otherwise the supervisor hands its copy to the room's owner
  * and this worker closes its copy (`drop`). A worker that drains gives its idle connections back
- * for good (`released`). It parks only a connection with nothing in flight, nothing left to write, and whose socket has
+ * for good (`released`).
+ *
+ * It parks only a connection with nothing in flight, nothing left to write, and whose socket has
  * read exactly the bytes of the requests done (`bytesRead` against each request's size,
  * requestSize in server/accept-connection.ts): so nothing of a next request, pipelined or
  * begun since, is in this worker's parser, and no request is split between two readers. A
@@ -132,11 +134,6 @@ export class IdleConnections {
     this.open.set(id, connection);
     socket.once("close", () => this.letGo(connection));
     return connection;
-  }
-
-  /** Connections handed in and not yet let go, parked ones included. */
-  get size(): number {
-    return this.open.size;
   }
 
   /** The supervisor read the next request of parked connection `id`, for this worker. */

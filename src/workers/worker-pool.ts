@@ -83,6 +83,17 @@ class WorkerSlot {
   lastId = 0;
 
   constructor(readonly index: number) {}
+
+  /** The worker no longer holds connection `id`: a copy being routed here lives on (released), any other is closed. */
+  lostCopy(id: number): void {
+    const parked = this.parked.get(id);
+    if (parked !== undefined) {
+      parked.released = true;
+      return;
+    }
+    this.copies.get(id)?.destroy();
+    this.copies.delete(id);
+  }
 }
 
 export class WorkerPool implements WorkerStates {
@@ -198,14 +209,13 @@ export class WorkerPool implements WorkerStates {
   deliverParked(connection: ParkedConnection, to: number, head: Buffer): boolean {
     const from = this.slots[connection.worker]!;
     const parked = from.parked.get(connection.id);
-    from.parked.delete(connection.id);
     const child = from.child;
     if (to === connection.worker && parked !== undefined && !parked.released && child?.connected === true) {
+      from.parked.delete(connection.id);
       this.send(child, { type: "resume", id: connection.id, head: head.toString("latin1") });
       return true;
     }
-    from.copies.delete(connection.id);
-    if (parked !== undefined && !parked.released && child !== undefined) this.send(child, { type: "drop", id: connection.id });
+    this.forgetParked(connection);
     return this.handOff(to, connection.socket, head);
   }
 
@@ -289,15 +299,8 @@ export class WorkerPool implements WorkerStates {
         }
         return;
       case "let-go":
-        for (const id of message.ids) {
-          const parked = slot.parked.get(id);
-          // Being routed here: the worker's copy closed (its keep-alive time ran out); ours goes on.
-          if (parked !== undefined) parked.released = true;
-          else {
-            slot.copies.get(id)?.destroy();
-            slot.copies.delete(id);
-          }
-        }
+        // One being routed here had its worker's copy closed (its keep-alive time ran out): ours goes on.
+        for (const id of message.ids) slot.lostCopy(id);
         return;
       case "parked": {
         const socket = slot.copies.get(message.id);
@@ -342,15 +345,8 @@ export class WorkerPool implements WorkerStates {
     if (slot.child !== child) return;
     slot.child = undefined;
     slot.ready = false;
-    for (const [id, socket] of slot.copies) {
-      const parked = slot.parked.get(id);
-      // A parked connection being routed here was idle: it lives on, for a live worker.
-      if (parked !== undefined) parked.released = true;
-      else {
-        socket.destroy();
-        slot.copies.delete(id);
-      }
-    }
+    // A parked connection being routed here was idle: it lives on, for a live worker.
+    for (const id of [...slot.copies.keys()]) slot.lostCopy(id);
     // The supervisor is its parent: it is gone for certain, so its rooms are nobody's now.
     this.options.assignments.clear(slot.index);
     for (const other of this.slots) {
