@@ -18,7 +18,7 @@ export class RenewalBatch {
   private timer: NodeJS.Timeout | undefined;
   private flushed: (() => void) | undefined;
 
-  /** `relay` sends a batch to everyone; `windowMs` 0 relays each renewal at once. */
+  /** `relay` sends a batch to everyone, `windowMs` after its first renewal (a room with no window builds none). */
   constructor(
     private readonly windowMs: number,
     private readonly relay: (entries: AwarenessEntry[]) => void,
@@ -30,10 +30,6 @@ export class RenewalBatch {
    * does not hibernate with a batch held.
    */
   add(entry: AwarenessEntry): Promise<void> | undefined {
-    if (this.windowMs <= 0) {
-      this.relay([entry]);
-      return undefined;
-    }
     this.held.delete(entry.clientId);
     this.held.set(entry.clientId, entry);
     if (this.timer) return undefined;
